@@ -1,0 +1,229 @@
+"""Typed configuration: ``config.toml`` decoded by msgspec into Structs.
+
+Adapter sections name their adapter with ``type`` and carry that adapter's own settings in
+the same table; those settings are decoded into the adapter's ``Config`` Struct, so a wrong key
+or type is reported against its full path (``cameras[1].fps``) with what was expected and
+what was found. Secrets and deployment-specific values can be overridden from the environment
+as ``PINCHPOINT_<SECTION>__<KEY>`` (``PINCHPOINT_SERVER__PORT=8443``; list entries are named
+by their ``id``: ``PINCHPOINT_CAMERAS__GATE_1__URL``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from kernel import registry
+from kernel.errors import ConfigError
+
+ENV_PREFIX = "PINCHPOINT_"
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Base for config sections: unknown keys are errors (a typo must not pass silently)."""
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    public_url: str | None = None
+
+
+class LoggingConfig(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["human", "json"] = "human"
+
+
+class PipelineConfig(Strict):
+    """How frames flow: ``workers`` CPU threads, at most ``queue`` jobs waiting for them, and
+    ``slot_frames`` newest frames held per camera (older ones are dropped and counted)."""
+
+    workers: int = 2
+    queue: int = 2
+    slot_frames: int = 1
+    batch: int = 4
+
+
+class AdapterSection(msgspec.Struct, frozen=True):
+    """One adapter instance from config: its kind, name, type and decoded settings."""
+
+    kind: str
+    name: str
+    type: str
+    settings: Any
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True):
+    """The whole configuration after validation."""
+
+    data_dir: Path
+    server: ServerConfig
+    logging: LoggingConfig
+    pipeline: PipelineConfig
+    engine: AdapterSection | None
+    index: AdapterSection | None
+    store: AdapterSection | None
+    cameras: tuple[AdapterSection, ...]
+    sinks: tuple[AdapterSection, ...]
+    services: tuple[AdapterSection, ...]
+    raw: dict[str, Any]
+    source: Path | None = None
+
+
+_SECTIONS: dict[str, type[Strict]] = {
+    "server": ServerConfig,
+    "logging": LoggingConfig,
+    "pipeline": PipelineConfig,
+}
+_SINGLE = ("engine", "index", "store")
+_LISTS = {"cameras": "camera", "sinks": "sink", "services": "service"}
+_TOP = {"data_dir", *_SECTIONS, *_SINGLE, *_LISTS}
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _lookup(raw: Any, path: str) -> tuple[bool, Any]:
+    """Follow a msgspec error path like ``$.cameras[0].fps`` into ``raw``."""
+    node = raw
+    for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
+        try:
+            node = node[name] if name else node[int(index)]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, node
+
+
+def _convert(value: Any, type_: Any, where: str) -> Any:
+    try:
+        return msgspec.convert(value, type_, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = re.search(r" - at `\$(.*)`$", message)
+        inner = match.group(1) if match else ""
+        detail = message[: match.start()] if match else message
+        key = f"{where}{inner}".lstrip(".") or "(top level)"
+        found, got = _lookup({"": value}, "." + inner if inner else "")
+        if inner == "" or not found:
+            found, got = True, value
+        if "Object contains unknown field" in detail:
+            raise ConfigError(f"config key {key}: {detail}") from None
+        raise ConfigError(f"config key {key}: {detail}; found {_describe(got)}") from None
+
+
+def _adapter(kind: str, raw: Any, where: str, default_name: str | None = None) -> AdapterSection:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"config key {where}: expected a table, found {_describe(raw)}")
+    settings = dict(raw)
+    type_name = settings.pop("type", None)
+    if not isinstance(type_name, str):
+        raise ConfigError(f"config key {where}.type: expected `str` naming a {kind} adapter, "
+                          f"found {_describe(type_name)} (available: "
+                          f"{', '.join(n.split('.', 1)[1] for n in registry.available(kind))})")
+    name = settings.pop("id", None) or default_name or type_name
+    if not isinstance(name, str):
+        raise ConfigError(f"config key {where}.id: expected `str`, found {_describe(name)}")
+    cls = registry.load(kind, type_name)
+    return AdapterSection(kind, name, type_name, _convert(settings, cls.Config, where))
+
+
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for var, text in sorted(environ.items()):
+        if not var.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in var[len(ENV_PREFIX):].split("__")]
+        if parts[0] not in _TOP:
+            continue
+        value = _parse_scalar(text)
+        node: Any = raw
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                match = [e for e in node if isinstance(e, dict)
+                         and str(e.get("id", "")).lower().replace("-", "_") == part]
+                if not match:
+                    raise ConfigError(f"environment {var}: no entry with id {part!r}")
+                if last:
+                    raise ConfigError(f"environment {var}: names a whole list entry")
+                node = match[0]
+                continue
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+
+
+def _parse_scalar(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse(raw: dict[str, Any], source: Path | None = None,
+          environ: Mapping[str, str] | None = None) -> Config:
+    """Validate a raw config mapping (already read from TOML) into a :class:`Config`."""
+    raw = _deepcopy(raw)
+    _apply_env(raw, os.environ if environ is None else environ)
+    unknown = sorted(set(raw) - _TOP)
+    if unknown:
+        raise ConfigError(f"config key {unknown[0]}: unknown section "
+                          f"(known: {', '.join(sorted(_TOP))})")
+    base = source.parent if source else Path.cwd()
+    data_dir = raw.get("data_dir", "var")
+    if not isinstance(data_dir, str):
+        raise ConfigError(f"config key data_dir: expected `str`, found {_describe(data_dir)}")
+    sections = {key: _convert(raw.get(key, {}), cls, key) for key, cls in _SECTIONS.items()}
+    singles = {key: _adapter(key, raw[key], key) if key in raw else None for key in _SINGLE}
+    lists: dict[str, tuple[AdapterSection, ...]] = {}
+    for key, kind in _LISTS.items():
+        entries = raw.get(key, [])
+        if not isinstance(entries, list):
+            raise ConfigError(f"config key {key}: expected an array of tables "
+                              f"([[{key}]]), found {_describe(entries)}")
+        lists[key] = tuple(_adapter(kind, e, f"{key}[{i}]") for i, e in enumerate(entries))
+        names = [s.name for s in lists[key]]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"config key {key}: id {dupes[0]!r} is used twice")
+    return Config(
+        data_dir=(base / data_dir).resolve(),
+        raw=raw,
+        source=source,
+        **sections,  # type: ignore[arg-type]
+        **singles,  # type: ignore[arg-type]
+        **lists,  # type: ignore[arg-type]
+    )
+
+
+def _deepcopy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deepcopy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deepcopy(v) for v in value]
+    return value
+
+
+def load(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a TOML config file. Every problem is a :class:`ConfigError`."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return parse(raw, source=path.resolve(), environ=environ)

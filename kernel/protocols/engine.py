@@ -1,0 +1,95 @@
+"""Face-engine seam: detect → align → quality gate, then embed (R2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import ClassVar, Protocol, runtime_checkable
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from kernel.frames import Image
+
+Embeddings = npt.NDArray[np.float32]
+"""An (n, dim) float32 matrix of L2-normalised templates; cosine similarity is a dot product."""
+
+
+class Purpose(StrEnum):
+    """Which quality settings apply: enrolment is stricter than live matching (R10)."""
+
+    LIVE = "live"
+    ENROL = "enrol"
+
+
+class Rejection(StrEnum):
+    """Why an image or face is unusable. Each is shown to the user as it is named (R10)."""
+
+    NOT_AN_IMAGE = "not_an_image"
+    TOO_LARGE = "too_large"
+    NO_FACE = "no_face"
+    SEVERAL_FACES = "several_faces"
+    TOO_SMALL = "too_small"
+    BLURRED = "blurred"
+    EXTREME_POSE = "extreme_pose"
+    LOW_SCORE = "low_detector_score"
+
+
+class Quality(msgspec.Struct, frozen=True):
+    """The measurements behind a quality decision, and the reasons it failed (empty = passed)."""
+
+    face_px: float
+    sharpness: float
+    yaw: float
+    pitch: float
+    score: float
+    reasons: tuple[Rejection, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons
+
+
+class Detection(msgspec.Struct, frozen=True):
+    """One face found in one image, held in memory only (R3).
+
+    ``box`` is (x1, y1, x2, y2) in image pixels; ``landmarks`` a (5, 2) array: left eye, right
+    eye, nose, left mouth corner, right mouth corner (the person's left is the image's right);
+    ``chip`` is the aligned crop the embedder takes.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: npt.NDArray[np.float32]
+    chip: Image
+    quality: Quality
+
+
+@runtime_checkable
+class FaceEngine(Protocol):
+    """Finds faces and turns them into templates.
+
+    Both methods run their CPU work in ``context.executor`` and return when it is done; the
+    event loop never waits on inference. ``embed`` returns L2-normalised rows so that every
+    index can compare by dot product. ``model_id`` changes whenever templates stop being
+    comparable (another model or alignment), so stored templates can be re-made.
+    """
+
+    Config: ClassVar[type[msgspec.Struct]]
+    model_id: str
+    dim: int
+
+    async def detect(
+        self, images: Sequence[Image], purpose: Purpose = Purpose.LIVE
+    ) -> list[list[Detection]]:
+        """Detect, align and quality-check the faces of each image (one list per image)."""
+        ...
+
+    async def embed(self, chips: Sequence[Image]) -> Embeddings:
+        """Templates of aligned chips, as an (n, dim) L2-normalised float32 matrix."""
+        ...
+
+    async def close(self) -> None:
+        """Release sessions and threads."""
+        ...

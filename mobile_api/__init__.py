@@ -1,0 +1,1 @@
+"""HTTP API (Litestar + msgspec): turns HTTP into kernel calls and kernel events into live feeds."""
