@@ -66,6 +66,20 @@ class Detection(msgspec.Struct, frozen=True):
     quality: Quality
 
 
+class Enrolment(msgspec.Struct, frozen=True):
+    """The outcome of enrolling one uploaded photo into a watch list (R10).
+
+    Either ``rejection`` is set (with a sentence for the user in ``message``) or ``embedding``
+    (dim,), ``chip`` (the aligned face) and ``quality`` are.
+    """
+
+    rejection: Rejection | None
+    message: str
+    embedding: npt.NDArray[np.float32] | None = None
+    chip: Image | None = None
+    quality: Quality | None = None
+
+
 @runtime_checkable
 class FaceEngine(Protocol):
     """Finds faces and turns them into templates.
@@ -88,6 +102,11 @@ class FaceEngine(Protocol):
 
     async def embed(self, chips: Sequence[Image]) -> Embeddings:
         """Templates of aligned chips, as an (n, dim) L2-normalised float32 matrix."""
+        ...
+
+    async def enrol(self, data: bytes) -> Enrolment:
+        """Decode an uploaded photo and check it with the strict enrolment settings: it must be
+        an image within the size limits holding exactly one usable face (R10)."""
         ...
 
     async def close(self) -> None:
