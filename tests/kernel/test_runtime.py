@@ -1,0 +1,105 @@
+"""The running process: cameras supervised, frames flowing, health visible, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pytest
+
+from kernel import config, registry
+from kernel.frames import Frame
+from kernel.protocols.camera import CameraClosed, CameraStats
+from kernel.runtime import Runtime
+from kernel.supervisor import TaskState
+
+
+class Ticker:
+    class Config(msgspec.Struct):
+        frames: int = 0  # 0 = forever
+        crash_after: int = 0
+
+    def __init__(self, cfg: Config, ctx: Any) -> None:
+        self.cfg, self.ctx = cfg, ctx
+        self.stats = CameraStats(connected=True)
+
+    async def recv(self) -> Frame:
+        await asyncio.sleep(0.002)
+        if self.cfg.crash_after and self.stats.frames >= self.cfg.crash_after:
+            raise ConnectionError("stream lost")
+        if self.cfg.frames and self.stats.frames >= self.cfg.frames:
+            raise CameraClosed
+        self.stats.frames += 1
+        return Frame(self.ctx.name, self.stats.frames, time.time(), time.monotonic(),
+                     np.zeros((8, 8, 3), np.uint8))
+
+    async def close(self) -> None:
+        self.stats.connected = False
+
+
+@pytest.fixture
+def ticker() -> Iterator[None]:
+    registry.register("camera", "test-ticker", Ticker)
+    yield
+    registry.unregister("camera", "test-ticker")
+
+
+def make(tmp_path: Path, cameras: str) -> config.Config:
+    text = (f'data_dir = "{tmp_path}"\n[supervision]\nrestart_initial = 0.01\n'
+            f"restart_max = 0.05\n" + cameras)
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return config.load(path, environ={})
+
+
+async def test_crashing_camera_restarts_other_keeps_producing(
+    ticker: None, tmp_path: Path
+) -> None:
+    cfg = make(tmp_path, "[[cameras]]\nid='bad'\ntype='test-ticker'\ncrash_after=3\n"
+                         "[[cameras]]\nid='good'\ntype='test-ticker'\n")
+    rt = Runtime(cfg)
+    await rt.start()
+    await asyncio.sleep(0.5)
+    health = {h.camera_id: h for h in rt.health()}
+    assert health["bad"].task.restarts >= 3
+    assert health["bad"].task.last_error == "ConnectionError: stream lost"
+    assert health["good"].task.state == TaskState.RUNNING
+    assert health["good"].task.restarts == 0
+    before = rt.processed["good"]
+    await asyncio.sleep(0.1)
+    assert rt.processed["good"] > before
+    await rt.stop()
+
+
+async def test_stop_leaves_no_task_or_thread(ticker: None, tmp_path: Path) -> None:
+    cfg = make(tmp_path, "[[cameras]]\nid='a'\ntype='test-ticker'\n")
+    rt = Runtime(cfg)
+
+    async def cpu_work() -> int:
+        return await rt.executor.run(sum, range(1000))
+
+    await rt.start()
+    assert await cpu_work() == 499500
+    await asyncio.sleep(0.05)
+    await rt.stop()
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert others == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("pinchpoint-cpu")]
+    assert rt.health()[0].task.state == TaskState.STOPPED
+
+
+async def test_camera_that_ends_is_not_restarted(ticker: None, tmp_path: Path) -> None:
+    cfg = make(tmp_path, "[[cameras]]\nid='once'\ntype='test-ticker'\nframes=5\n")
+    rt = Runtime(cfg)
+    await rt.start()
+    await asyncio.sleep(0.2)
+    h = rt.health()[0]
+    assert h.task.state == TaskState.FINISHED
+    assert h.processed + h.dropped == 5
+    await rt.stop()
