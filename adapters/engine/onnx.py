@@ -1,0 +1,257 @@
+"""``engine.onnx``: CenterFace detection → 5-point alignment → quality gate → ONNX embedding.
+
+Everything a model needs to be swapped is in config: the embedder's file, input size, colour
+order, mean/scale, layout and output normalisation, and the alignment template. The shipped
+default is dlib's ResNet converted by ``pinchpoint models build``; another ONNX embedder (an
+ArcFace a user obtained) is a config change::
+
+    [engine.embedder]
+    file = "/models/arcface.onnx"
+    sha256 = "…"
+    width = 112
+    height = 112
+    mean = [127.5, 127.5, 127.5]
+    scale = 0.0078125
+    [engine.alignment]
+    width = 112
+    height = 112
+    template = [[38.29, 51.70], [73.53, 51.50], [56.03, 71.74], [41.55, 92.37], [70.73, 92.20]]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+
+from adapters.engine.alignment import AlignmentConfig, align, mirror
+from adapters.engine.centerface import CenterFace
+from adapters.engine.model_store import read_manifest, verify_models
+from adapters.engine.quality import QualityConfig, assess, check_upload, single_face
+from kernel.errors import ModelError
+from kernel.frames import Image
+from kernel.protocols.adapter import AdapterContext
+from kernel.protocols.engine import (
+    Detection,
+    Embeddings,
+    Enrolment,
+    Purpose,
+    Quality,
+    Rejection,
+)
+
+MESSAGES: dict[Rejection, str] = {
+    Rejection.NOT_AN_IMAGE: "The file is not a readable JPEG, PNG or WebP image.",
+    Rejection.TOO_LARGE: "The file is larger than the upload limit (bytes or pixels).",
+    Rejection.NO_FACE: "No face was found in the photo.",
+    Rejection.SEVERAL_FACES: "More than one face is in the photo; crop it to one person.",
+    Rejection.TOO_SMALL: "The face is too small; use a photo where the face is larger.",
+    Rejection.BLURRED: "The face is blurred; use a sharper photo.",
+    Rejection.EXTREME_POSE: "The face is turned too far from the camera; use a frontal photo.",
+    Rejection.LOW_SCORE: "The face is not clear enough for the detector to be sure of it.",
+}
+"""One sentence per rejection, shown to the person enrolling the photo (R10)."""
+
+
+class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """CenterFace settings. ``input_width`` is what frames are scaled to before detection."""
+
+    file: str = "centerface.onnx"
+    input_width: int = 640
+    input_height: int | None = None
+    score_threshold: float = 0.5
+    nms_iou: float = 0.3
+    min_face_px: float = 20.0
+
+
+class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Any ONNX embedder taking one aligned chip per batch row.
+
+    The model's input is ``(chip[colour] - mean) * scale`` laid out as ``layout``. Its first
+    output is the template; ``normalise`` L2-normalises it (needed for cosine search).
+    ``mirror`` adds the descriptor of the left-right mirrored chip (measured to help every
+    pipeline on LFW; costs a second inference). ``sha256`` pins a file that is not in the
+    models manifest.
+    """
+
+    file: str = "dlib_resnet_v1.onnx"
+    sha256: str | None = None
+    width: int = 150
+    height: int = 150
+    colour: Literal["rgb", "bgr"] = "rgb"
+    layout: Literal["nchw", "nhwc"] = "nchw"
+    mean: tuple[float, float, float] = (122.782, 117.001, 104.298)
+    scale: float = 1.0 / 256.0
+    normalise: bool = True
+    mirror: bool = True
+    batch: int = 8
+
+
+class OnnxEngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[engine]`` with ``type = "onnx"``. ``models_dir`` is relative to ``data_dir``."""
+
+    models_dir: str = "models"
+    threads: int = 1
+    spinning: bool = False
+    detector: DetectorSettings = DetectorSettings()
+    embedder: EmbedderSettings = EmbedderSettings()
+    alignment: AlignmentConfig = AlignmentConfig()
+    quality: QualityConfig = QualityConfig()
+    max_upload_bytes: int = 15_000_000
+    max_upload_pixels: int = 40_000_000
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_model(models_dir: Path, file: str, sha256: str | None) -> tuple[Path, str]:
+    """The model's path and checksum, verified: by the manifest for files
+    ``pinchpoint models build`` made, else by the configured ``sha256`` if any."""
+    path = Path(file) if Path(file).is_absolute() else models_dir / file
+    manifest_names: set[str] = set()
+    if (models_dir / "models.json").is_file():
+        manifest_names = {f.name for f in read_manifest(models_dir).files}
+    if path.parent == models_dir and path.name in manifest_names:
+        verify_models(models_dir)
+        return path, read_manifest(models_dir).file(path.name).sha256
+    if not path.is_file():
+        hint = " Run `pinchpoint models build`." if path.parent == models_dir else ""
+        raise ModelError(f"model file {path} is missing.{hint}")
+    actual = _sha256(path)
+    if sha256 is not None and actual != sha256.lower():
+        raise ModelError(f"model file {path} has checksum {actual}, config expects {sha256}")
+    return path, actual
+
+
+class OnnxEngine:
+    """The default :class:`~kernel.protocols.engine.FaceEngine`."""
+
+    Config: ClassVar[type[OnnxEngineConfig]] = OnnxEngineConfig
+
+    def __init__(self, config: OnnxEngineConfig, context: AdapterContext) -> None:
+        self.config = config
+        self.context = context
+        emb = config.embedder
+        if (emb.width, emb.height) != (config.alignment.width, config.alignment.height):
+            raise ModelError(
+                f"engine.embedder takes {emb.width}×{emb.height} chips but engine.alignment "
+                f"cuts {config.alignment.width}×{config.alignment.height}: make them equal"
+            )
+        models_dir = Path(config.models_dir)
+        if not models_dir.is_absolute():
+            models_dir = context.data_dir / models_dir
+        det_path, _ = resolve_model(models_dir, config.detector.file, None)
+        emb_path, emb_sha = resolve_model(models_dir, emb.file, emb.sha256)
+        d = config.detector
+        self.detector = CenterFace(
+            det_path,
+            input_width=d.input_width,
+            input_height=d.input_height,
+            threads=config.threads,
+            spinning=config.spinning,
+            score_threshold=d.score_threshold,
+            nms_iou=d.nms_iou,
+            min_face_px=d.min_face_px,
+        )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = config.threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if config.spinning else "0"
+        )
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(emb_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+        self._output = self._session.get_outputs()[0].name
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
+        # Templates are comparable only under the same model, alignment and mirroring.
+        identity = msgspec.json.encode([emb_sha, config.alignment, emb.mirror, emb.normalise])
+        self.model_id = "onnx-" + hashlib.sha256(identity).hexdigest()[:16]
+        self._mean = np.asarray(emb.mean, np.float32)
+
+    # -- synchronous CPU work (runs in the executor) -------------------------------------
+    def detect_sync(self, image: Image, purpose: Purpose) -> list[Detection]:
+        """Detect, align and quality-check the faces of one image."""
+        settings = self.config.quality.enrol if purpose is Purpose.ENROL else \
+            self.config.quality.live
+        out = []
+        for raw in self.detector.detect(image):
+            chip = align(image, raw.landmarks, self.config.alignment)
+            quality: Quality = assess(raw, chip, settings)
+            out.append(Detection(raw.box, raw.score, raw.landmarks, chip, quality))
+        return out
+
+    def _prepare(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        ordered = chips[..., ::-1] if self.config.embedder.colour == "bgr" else chips
+        x = (ordered.astype(np.float32) - self._mean) * np.float32(self.config.embedder.scale)
+        if self.config.embedder.layout == "nchw":
+            x = x.transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def embed_sync(self, chips: Sequence[Image]) -> Embeddings:
+        """Templates of aligned chips: (n, dim) float32, L2-normalised when configured."""
+        if not chips:
+            return np.zeros((0, self.dim), np.float32)
+        emb = self.config.embedder
+        stack = np.stack(chips).astype(np.uint8, copy=False)
+        parts = []
+        for start in range(0, len(stack), emb.batch):
+            part = stack[start : start + emb.batch]
+            vec = self._run(part)
+            if emb.mirror:
+                vec = vec + self._run(np.stack([mirror(c) for c in part]))
+            parts.append(vec)
+        out = np.concatenate(parts).astype(np.float32)
+        if emb.normalise:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def _run(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        result = self._session.run([self._output], {self._input: self._prepare(chips)})[0]
+        return np.asarray(result, np.float32).reshape(len(chips), -1)
+
+    def enrol_sync(self, data: bytes) -> Enrolment:
+        """Decode and check an enrolment photo; the template of its one usable face."""
+        image = check_upload(data, self.config.max_upload_bytes, self.config.max_upload_pixels)
+        if isinstance(image, Rejection):
+            return Enrolment(image, MESSAGES[image])
+        faces = self.detect_sync(image, Purpose.ENROL)
+        several = single_face(faces, min_face_px=self.config.quality.enrol.min_face_px)
+        if several is not None:
+            return Enrolment(several, MESSAGES[several])
+        face = max(faces, key=lambda f: f.box[2] - f.box[0])
+        if not face.quality.passed:
+            reason = face.quality.reasons[0]
+            return Enrolment(reason, MESSAGES[reason], quality=face.quality)
+        template = self.embed_sync([face.chip])[0]
+        return Enrolment(None, "Enrolled.", template, face.chip, face.quality)
+
+    # -- the FaceEngine seam ------------------------------------------------------------
+    async def detect(
+        self, images: Sequence[Image], purpose: Purpose = Purpose.LIVE
+    ) -> list[list[Detection]]:
+        return await self.context.executor.run(
+            lambda: [self.detect_sync(image, purpose) for image in images]
+        )
+
+    async def embed(self, chips: Sequence[Image]) -> Embeddings:
+        return await self.context.executor.run(self.embed_sync, chips)
+
+    async def enrol(self, data: bytes) -> Enrolment:
+        return await self.context.executor.run(self.enrol_sync, data)
+
+    async def close(self) -> None:
+        """Sessions are freed with the object; nothing to join."""
