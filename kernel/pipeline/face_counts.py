@@ -1,0 +1,40 @@
+"""Per-camera, per-minute counts: the only record of faces that did not match (R3, R20)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+import msgspec
+
+
+class MinuteCount(msgspec.Struct, frozen=True):
+    camera_id: str
+    minute: str
+    """ISO minute, UTC: ``2026-11-27T16:05``."""
+    seen: int
+    matched: int
+
+
+class FaceCounter:
+    """Counts tracks (people), not frames. ``drain`` hands over finished minutes."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+
+    @staticmethod
+    def minute_of(when: datetime) -> str:
+        return when.strftime("%Y-%m-%dT%H:%M")
+
+    def seen(self, camera_id: str, when: datetime, n: int = 1) -> None:
+        self._counts[(camera_id, self.minute_of(when))][0] += n
+
+    def matched(self, camera_id: str, when: datetime, n: int = 1) -> None:
+        self._counts[(camera_id, self.minute_of(when))][1] += n
+
+    def drain(self, now: datetime | None = None) -> list[MinuteCount]:
+        """Counts of minutes before ``now``'s minute (all of them when ``now`` is None)."""
+        current = self.minute_of(now) if now is not None else None
+        done = [k for k in self._counts if current is None or k[1] < current]
+        out = [MinuteCount(cam, minute, *self._counts.pop((cam, minute))) for cam, minute in done]
+        return sorted(out, key=lambda c: (c.minute, c.camera_id))
