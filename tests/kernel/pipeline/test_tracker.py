@@ -1,0 +1,78 @@
+"""Tracking: one track per person across frames, embedded on its best frames only (R2, R3)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernel.pipeline.tracker import CameraTracker, TrackerSettings, iou
+from kernel.protocols.engine import Detection, Quality
+
+
+def det(x: float, size: float = 80, sharp: float = 0.2, yaw: float = 0.0,
+        passed: bool = True) -> Detection:
+    quality = Quality(face_px=size, sharpness=sharp, yaw=yaw, pitch=0.0, score=0.9,
+                      reasons=() if passed else ())
+    return Detection((x, 100, x + size, 100 + size), 0.9, np.zeros((5, 2), np.float32),
+                     np.zeros((4, 4, 3), np.uint8), quality)
+
+
+def unit(v: list[float]) -> np.ndarray:
+    a = np.asarray(v, np.float32)
+    return a / np.linalg.norm(a)
+
+
+def test_iou() -> None:
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
+    assert abs(iou((0, 0, 10, 10), (5, 0, 15, 10)) - 1 / 3) < 1e-9
+
+
+def test_same_person_across_frames_is_one_track() -> None:
+    tracker = CameraTracker("cam")
+    first = tracker.update(0.0, [det(100)])
+    for i in range(1, 10):
+        obs = tracker.update(i * 0.04, [det(100 + 3 * i)])
+        assert obs[0].track is first[0].track
+    assert len(tracker.tracks) == 1
+    assert first[0].track.frames == 10
+
+
+def test_two_people_two_tracks() -> None:
+    tracker = CameraTracker("cam")
+    obs = tracker.update(0.0, [det(100), det(600)])
+    assert obs[0].track is not obs[1].track
+    again = tracker.update(0.04, [det(603), det(102)])
+    assert again[0].track is obs[1].track and again[1].track is obs[0].track
+
+
+def test_embedded_on_few_best_frames_only() -> None:
+    settings = TrackerSettings(embed_max=3, embed_gain=0.15)
+    tracker = CameraTracker("cam", settings)
+    embeds = 0
+    for i in range(50):
+        size = 60 + i  # the face grows as the person approaches
+        (obs,) = tracker.update(i * 0.04, [det(100, size=size)])
+        if obs.embed:
+            embeds += 1
+            tracker.add_template(obs, unit([1, 0, 0]), i * 0.04)
+    assert 1 <= embeds <= 3
+
+
+def test_unlike_template_splits_the_track() -> None:
+    tracker = CameraTracker("cam", TrackerSettings(split_below=0.6))
+    (obs,) = tracker.update(0.0, [det(100)])
+    first = tracker.add_template(obs, unit([1, 0, 0]), 0.0)
+    (obs2,) = tracker.update(0.04, [det(102, size=120)])
+    second = tracker.add_template(obs2, unit([0, 1, 0]), 0.04)
+    assert second is not first
+
+
+def test_r3_ended_tracks_forget_their_templates() -> None:
+    """R3: a track that ends drops every template it held."""
+    tracker = CameraTracker("cam", TrackerSettings(max_gap_s=1.0))
+    (obs,) = tracker.update(0.0, [det(100)])
+    track = tracker.add_template(obs, unit([1, 2, 3]), 0.0)
+    assert tracker.expire(0.5) == []
+    ended = tracker.expire(2.0)
+    assert ended == [track]
+    assert track.templates == [] and tracker.tracks == []
