@@ -1,0 +1,182 @@
+"""The SQLite schema as an ordered list of migrations.
+
+``PRAGMA user_version`` holds how many have been applied; a migration is appended, never edited,
+once released. Each runs in one transaction together with its ``user_version`` bump.
+"""
+
+from __future__ import annotations
+
+APPLICATION_ID = 0x50504E54  # "PPNT": marks a file as Pinchpoint's (PRAGMA application_id)
+
+MIGRATIONS: list[str] = [
+    # 1: the governed core
+    f"""
+    PRAGMA application_id = {APPLICATION_ID};
+
+    CREATE TABLE deployments (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        authorising_officer TEXT NOT NULL,
+        location TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        objectives TEXT NOT NULL,
+        case_reference TEXT NOT NULL,
+        command_team TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('draft','authorised','live','ended','closed')),
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        watchlist_version INTEGER NOT NULL DEFAULT 0,
+        match_threshold REAL,
+        live_at TEXT,
+        ended_at TEXT
+    );
+
+    CREATE TABLE transitions (
+        id INTEGER PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        from_state TEXT NOT NULL,
+        to_state TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+
+    CREATE TABLE blobs (
+        id TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        nonce BLOB NOT NULL,
+        ciphertext BLOB NOT NULL
+    );
+    CREATE INDEX blobs_deployment ON blobs(deployment_id);
+
+    CREATE TABLE entries (
+        id TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        list TEXT NOT NULL CHECK (list IN ('watch','blue')),
+        category TEXT NOT NULL,
+        marking TEXT NOT NULL,
+        details_blob TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        UNIQUE (id, deployment_id)
+    );
+    CREATE INDEX entries_deployment ON entries(deployment_id);
+
+    CREATE TABLE photos (
+        key INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry_id TEXT NOT NULL,
+        deployment_id TEXT NOT NULL,
+        photo_blob TEXT NOT NULL,
+        template_blob TEXT,
+        model_id TEXT NOT NULL,
+        quality TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        FOREIGN KEY (entry_id, deployment_id) REFERENCES entries(id, deployment_id)
+            ON DELETE CASCADE
+    );
+    CREATE INDEX photos_entry ON photos(entry_id);
+
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        reviewer TEXT NOT NULL,
+        reviewed_at TEXT NOT NULL,
+        watchlist_version INTEGER NOT NULL,
+        entries INTEGER NOT NULL
+    );
+
+    CREATE TABLE blue_walks (
+        id INTEGER PRIMARY KEY,
+        deployment_id TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        FOREIGN KEY (entry_id, deployment_id) REFERENCES entries(id, deployment_id)
+            ON DELETE CASCADE
+    );
+
+    -- The composite foreign key is the R3 guarantee: no alert row (and so no stored face)
+    -- without an entry of the same deployment's watch or blue list.
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        list TEXT NOT NULL CHECK (list IN ('watch','blue')),
+        category TEXT NOT NULL,
+        camera_id TEXT NOT NULL,
+        score REAL NOT NULL,
+        captured_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('candidate','confirmed','rejected','test')),
+        face_blob TEXT NOT NULL,
+        torso_blob TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at TEXT,
+        outcome TEXT CHECK (outcome IS NULL OR outcome IN ('not_stopped',
+            'stopped_identity_confirmed','stopped_not_the_person','arrested','other_action')),
+        outcome_by TEXT,
+        outcome_at TEXT,
+        hold INTEGER NOT NULL DEFAULT 0,
+        hold_by TEXT,
+        hold_at TEXT,
+        released_by TEXT,
+        released_at TEXT,
+        FOREIGN KEY (entry_id, deployment_id) REFERENCES entries(id, deployment_id)
+            ON DELETE RESTRICT,
+        CHECK (list = 'watch' OR state = 'test')
+    );
+    CREATE INDEX alerts_deployment ON alerts(deployment_id);
+
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        deployment_id TEXT NOT NULL,
+        category TEXT NOT NULL,
+        camera_id TEXT NOT NULL,
+        confirmed_at TEXT NOT NULL
+    );
+
+    -- R5, second line of defence: the domain checks too, this makes a slip impossible.
+    CREATE TRIGGER outbox_confirmed_only BEFORE INSERT ON outbox
+    WHEN NOT EXISTS (SELECT 1 FROM alerts WHERE id = NEW.alert_id
+                     AND state = 'confirmed' AND list = 'watch')
+    BEGIN
+        SELECT RAISE(ABORT, 'outbox accepts confirmed watch-list alerts only (R5)');
+    END;
+
+    CREATE TABLE sink_positions (
+        sink_name TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+    );
+
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subjects TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+
+    CREATE TABLE disposals (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        deployment_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        actor TEXT NOT NULL
+    );
+
+    CREATE TABLE face_counts (
+        deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        camera_id TEXT NOT NULL,
+        minute TEXT NOT NULL,
+        seen INTEGER NOT NULL,
+        matched INTEGER NOT NULL,
+        PRIMARY KEY (deployment_id, camera_id, minute)
+    );
+    """,
+]

@@ -1,0 +1,210 @@
+"""Candidate and alert state machine (R4, R5, R7, R14, R21).
+
+``candidate`` → ``confirmed`` | ``rejected`` by the operator (R5); a confirmed alert then gets
+an outcome from an officer (R7). A blue-list match is stored as a ``test`` event: it is never
+confirmed and never reaches the outbox (R21).
+
+The only way a face image enters storage is :meth:`Alerts.create_candidate`, which requires an
+entry id that exists and belongs to the deployment (the store's composite foreign key enforces
+it a second time): no API stores a face without a watch-list match (R3). The candidate, its
+encrypted crops and its audit row are committed in one transaction before the caller announces
+it; :meth:`Alerts.confirm` writes the alert and its outbox row in one transaction.
+
+Legal hold (R14): the outcomes ``arrested``, ``stopped_identity_confirmed`` and
+``other_action`` may lead to criminal-justice use (evidence of the stop, a summons, a
+safeguarding referral), so they are placed on hold automatically and kept until an authorised
+user releases them; an alert can also be held by hand (a complaint, an access request).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from kernel.domain import audit
+from kernel.domain.context import DomainContext
+from kernel.domain.deployments import load
+from kernel.domain.errors import DomainError, NotFound, TransitionRefused
+from kernel.domain.outbox import Outbox
+from kernel.protocols.store import AlertRecord, Outcome, StoreTx
+
+OUTCOMES: tuple[Outcome, ...] = ("not_stopped", "stopped_identity_confirmed",
+                                 "stopped_not_the_person", "arrested", "other_action")
+HOLD_OUTCOMES: frozenset[str] = frozenset({"arrested", "stopped_identity_confirmed",
+                                           "other_action"})
+"""Outcomes that put an alert on legal hold automatically (R14)."""
+
+
+@dataclass(frozen=True)
+class AlertImages:
+    """The decrypted images of an alert, for the authenticated API only (R24)."""
+
+    face: bytes
+    torso: bytes
+    watchlist_photo: bytes | None
+
+
+async def load_alert(tx: StoreTx, alert_id: str) -> AlertRecord:
+    rec = await tx.get_alert(alert_id)
+    if rec is None:
+        raise NotFound(f"no alert {alert_id}")
+    return rec
+
+
+class Alerts:
+    """Creating candidates (pipeline) and deciding them (operator, officers)."""
+
+    def __init__(self, ctx: DomainContext, outbox: Outbox) -> None:
+        self.ctx = ctx
+        self.outbox = outbox
+
+    async def create_candidate(self, deployment_id: str, entry_id: str, camera_id: str,
+                               score: float, captured_at: datetime | float,
+                               face_crop_jpeg: bytes, torso_jpeg: bytes) -> AlertRecord:
+        """Persist a match (R4) of a live deployment: returns once it is committed.
+
+        ``entry_id`` must be an entry of ``deployment_id`` (else :class:`NotFound`). A blue-list
+        entry gives a ``test`` event (R21). ``captured_at`` may be epoch seconds (a Frame's).
+        """
+        if isinstance(captured_at, int | float):
+            captured_at = datetime.fromtimestamp(float(captured_at), UTC)
+        if not face_crop_jpeg or not torso_jpeg:
+            raise DomainError("a candidate needs its face crop and torso image (R4, R6)")
+        keys = self.ctx.keys
+        face = await keys.seal(deployment_id, "face", face_crop_jpeg)
+        torso = await keys.seal(deployment_id, "torso", torso_jpeg)
+        async with self.ctx.store.transaction() as tx:
+            dep = await load(tx, deployment_id)
+            if dep.state != "live":
+                raise TransitionRefused(f"deployment {deployment_id} is {dep.state}; matches "
+                                        "are recorded only while it is live")
+            entry = await tx.get_entry(entry_id)
+            if entry is None or entry.deployment_id != deployment_id:
+                raise NotFound(f"entry {entry_id} is not on a list of deployment "
+                               f"{deployment_id}; nothing stored (R3)")
+            rec = AlertRecord(
+                id=secrets.token_hex(8), deployment_id=deployment_id, entry_id=entry_id,
+                list=entry.list, category=entry.category, camera_id=camera_id,
+                score=float(score), captured_at=captured_at, created_at=self.ctx.clock.now(),
+                state="test" if entry.list == "blue" else "candidate",
+                face_blob=face.id, torso_blob=torso.id)
+            await tx.insert_blob(face)
+            await tx.insert_blob(torso)
+            await tx.insert_alert(rec)
+            await audit.append(tx, self.ctx.clock, "pipeline",
+                               "bluelist.detect" if entry.list == "blue" else "alert.candidate",
+                               {"deployment": deployment_id, "alert": rec.id,
+                                "entry": entry_id},
+                               {"camera": camera_id, "score": round(float(score), 4)})
+        return rec
+
+    async def get(self, alert_id: str) -> AlertRecord:
+        async with self.ctx.store.transaction() as tx:
+            return await load_alert(tx, alert_id)
+
+    async def list_for(self, deployment_id: str) -> list[AlertRecord]:
+        async with self.ctx.store.transaction() as tx:
+            await load(tx, deployment_id)
+            return await tx.list_alerts(deployment_id)
+
+    async def confirm(self, alert_id: str, actor: str) -> AlertRecord:
+        """candidate → confirmed (R5) and queue its notice for the sinks, atomically."""
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_alert(tx, alert_id)
+            if rec.state != "candidate" or rec.list != "watch":
+                raise TransitionRefused(f"alert {alert_id} is {rec.state}; only a watch-list "
+                                        "candidate can be confirmed")
+            dep = await load(tx, rec.deployment_id)
+            if dep.state != "live":
+                raise TransitionRefused(f"deployment {dep.id} is {dep.state}; alerts are "
+                                        "confirmed only while it is live")
+            now = self.ctx.clock.now()
+            rec.state, rec.decided_by, rec.decided_at = "confirmed", actor, now
+            await tx.update_alert(rec)
+            # R5 is checked here, where the outbox is filled (and by the store again)
+            seq = await tx.insert_outbox(rec.id, now)
+            await audit.append(tx, self.ctx.clock, actor, "alert.confirm",
+                               {"deployment": rec.deployment_id, "alert": rec.id},
+                               {"outbox_seq": seq})
+        self.outbox.notify()
+        return rec
+
+    async def reject(self, alert_id: str, actor: str) -> AlertRecord:
+        """candidate → rejected (R5): nothing reaches officers."""
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_alert(tx, alert_id)
+            if rec.state != "candidate":
+                raise TransitionRefused(f"alert {alert_id} is {rec.state}; only a candidate "
+                                        "can be rejected")
+            rec.state, rec.decided_by, rec.decided_at = "rejected", actor, self.ctx.clock.now()
+            await tx.update_alert(rec)
+            await audit.append(tx, self.ctx.clock, actor, "alert.reject",
+                               {"deployment": rec.deployment_id, "alert": rec.id})
+        return rec
+
+    async def record_outcome(self, alert_id: str, outcome: Outcome, actor: str) -> AlertRecord:
+        """An officer's outcome for a confirmed alert (R7); may be corrected, each audited."""
+        if outcome not in OUTCOMES:
+            raise DomainError(f"outcome must be one of {', '.join(OUTCOMES)} (R7)")
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_alert(tx, alert_id)
+            if rec.state != "confirmed":
+                raise TransitionRefused(f"alert {alert_id} is {rec.state}; outcomes are "
+                                        "recorded for confirmed alerts only")
+            now = self.ctx.clock.now()
+            old = rec.outcome
+            rec.outcome, rec.outcome_by, rec.outcome_at = outcome, actor, now
+            held = outcome in HOLD_OUTCOMES and not rec.hold
+            if held:
+                rec.hold, rec.hold_by, rec.hold_at = True, actor, now
+                rec.released_by = rec.released_at = None
+            await tx.update_alert(rec)
+            await audit.append(tx, self.ctx.clock, actor, "alert.outcome",
+                               {"deployment": rec.deployment_id, "alert": rec.id},
+                               {"outcome": outcome, "previous": old, "legal_hold": held})
+        return rec
+
+    async def hold(self, alert_id: str, actor: str, reason: str = "") -> AlertRecord:
+        """Place an alert on legal hold (R14): retention keeps it until released.
+
+        ``reason`` must not hold personal data (it is audited), e.g. a case or complaint ref.
+        """
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_alert(tx, alert_id)
+            if rec.hold:
+                raise TransitionRefused(f"alert {alert_id} is already on hold")
+            rec.hold, rec.hold_by, rec.hold_at = True, actor, self.ctx.clock.now()
+            rec.released_by = rec.released_at = None
+            await tx.update_alert(rec)
+            await audit.append(tx, self.ctx.clock, actor, "alert.hold",
+                               {"deployment": rec.deployment_id, "alert": rec.id},
+                               {"reason": reason})
+        return rec
+
+    async def release(self, alert_id: str, actor: str) -> AlertRecord:
+        """Release a legal hold (R14); the normal rule then applies at the next run."""
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_alert(tx, alert_id)
+            if not rec.hold:
+                raise TransitionRefused(f"alert {alert_id} is not on hold")
+            rec.hold = False
+            rec.released_by, rec.released_at = actor, self.ctx.clock.now()
+            await tx.update_alert(rec)
+            await audit.append(tx, self.ctx.clock, actor, "alert.release",
+                               {"deployment": rec.deployment_id, "alert": rec.id})
+        return rec
+
+    async def images(self, alert_id: str) -> AlertImages:
+        """Decrypt the camera face crop, torso image and the entry's first photo (R4, R6)."""
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_alert(tx, alert_id)
+            face = await tx.get_blob(rec.face_blob)
+            torso = await tx.get_blob(rec.torso_blob)
+            photos = await tx.list_photos(rec.deployment_id, rec.entry_id)
+            photo = await tx.get_blob(photos[0].photo_blob) if photos else None
+        if face is None or torso is None:
+            raise NotFound(f"images of alert {alert_id} are gone")
+        keys = self.ctx.keys
+        return AlertImages(face=await keys.unseal(face), torso=await keys.unseal(torso),
+                           watchlist_photo=None if photo is None else await keys.unseal(photo))

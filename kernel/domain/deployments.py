@@ -1,0 +1,193 @@
+"""Deployments and their authorisation (R18), with the checked state machine
+draft → authorised → live → ended → closed (an authorised deployment may also be ended
+without going live, to cancel it).
+
+Going live is refused before the window starts or after it ends, unless authorised, and
+unless the watch list was reviewed by a named user no more than 48 hours before and has not
+changed since (R9). Every transition is stored with who and when, and audited (R19).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import msgspec
+
+from kernel.domain import audit
+from kernel.domain.context import DomainContext
+from kernel.domain.errors import DomainError, NotFound, TransitionRefused
+from kernel.protocols.store import (
+    DeploymentRecord,
+    DeploymentState,
+    StoreTx,
+    TransitionRecord,
+)
+
+REVIEW_MAX_AGE = timedelta(hours=48)
+"""R9: the last review must be at most this old when the deployment goes live."""
+
+_ALLOWED: dict[DeploymentState, tuple[DeploymentState, ...]] = {
+    "draft": ("authorised",),
+    "authorised": ("live", "ended"),
+    "live": ("ended",),
+    "ended": ("closed",),
+    "closed": (),
+}
+
+
+class DeploymentDraft(msgspec.Struct, kw_only=True, frozen=True):
+    """What a commander fills in to create a deployment (R18)."""
+
+    name: str
+    authorising_officer: str
+    location: str
+    starts_at: datetime
+    ends_at: datetime
+    objectives: str
+    case_reference: str
+    command_team: list[str]
+    match_threshold: float | None = None
+
+
+async def load(tx: StoreTx, deployment_id: str) -> DeploymentRecord:
+    """The deployment or :class:`NotFound`."""
+    rec = await tx.get_deployment(deployment_id)
+    if rec is None:
+        raise NotFound(f"no deployment {deployment_id}")
+    return rec
+
+
+class Deployments:
+    """Creation, the state machine and the per-deployment settings."""
+
+    def __init__(self, ctx: DomainContext) -> None:
+        self.ctx = ctx
+
+    async def create(self, draft: DeploymentDraft, actor: str) -> DeploymentRecord:
+        """Create a deployment in ``draft`` with its own data key (R24)."""
+        for field in ("name", "authorising_officer", "location", "objectives",
+                      "case_reference"):
+            if not str(getattr(draft, field)).strip():
+                raise DomainError(f"deployment {field.replace('_', ' ')} is required (R18)")
+        if draft.starts_at.tzinfo is None or draft.ends_at.tzinfo is None:
+            raise DomainError("deployment window times must carry a timezone")
+        if draft.ends_at <= draft.starts_at:
+            raise DomainError("deployment window must end after it starts")
+        if draft.match_threshold is not None and not -1.0 <= draft.match_threshold <= 1.0:
+            raise DomainError("match threshold must be a cosine similarity in [-1, 1]")
+        now = self.ctx.clock.now()
+        rec = DeploymentRecord(
+            id=secrets.token_hex(8), name=draft.name, authorising_officer=draft.authorising_officer,
+            location=draft.location, starts_at=draft.starts_at, ends_at=draft.ends_at,
+            objectives=draft.objectives, case_reference=draft.case_reference,
+            command_team=list(draft.command_team), state="draft", created_at=now,
+            created_by=actor, match_threshold=draft.match_threshold)
+        await self.ctx.keys.create(rec.id)
+        async with self.ctx.store.transaction() as tx:
+            await tx.insert_deployment(rec)
+            await audit.append(tx, self.ctx.clock, actor, "deployment.create",
+                               {"deployment": rec.id},
+                               {"starts_at": rec.starts_at.isoformat(),
+                                "ends_at": rec.ends_at.isoformat()})
+        return rec
+
+    async def get(self, deployment_id: str) -> DeploymentRecord:
+        async with self.ctx.store.transaction() as tx:
+            return await load(tx, deployment_id)
+
+    async def list_all(self) -> list[DeploymentRecord]:
+        async with self.ctx.store.transaction() as tx:
+            return await tx.list_deployments()
+
+    async def live(self) -> list[DeploymentRecord]:
+        """The deployments currently live (the pipeline matches against these)."""
+        return [d for d in await self.list_all() if d.state == "live"]
+
+    async def transitions(self, deployment_id: str) -> list[TransitionRecord]:
+        async with self.ctx.store.transaction() as tx:
+            await load(tx, deployment_id)
+            return await tx.list_transitions(deployment_id)
+
+    async def _move(self, tx: StoreTx, rec: DeploymentRecord, to: DeploymentState,
+                    actor: str, details: dict[str, object] | None = None) -> DeploymentRecord:
+        if to not in _ALLOWED[rec.state]:
+            raise TransitionRefused(f"deployment {rec.id} is {rec.state}; it cannot become {to}")
+        now = self.ctx.clock.now()
+        old = rec.state
+        rec.state = to
+        if to == "live":
+            rec.live_at = now
+        if to == "ended":
+            rec.ended_at = now
+        await tx.update_deployment(rec)
+        await tx.insert_transition(TransitionRecord(deployment_id=rec.id, from_state=old,
+                                                    to_state=to, actor=actor, at=now))
+        await audit.append(tx, self.ctx.clock, actor, f"deployment.{to}",
+                           {"deployment": rec.id}, {"from": old, **(details or {})})
+        return rec
+
+    async def authorise(self, deployment_id: str, actor: str) -> DeploymentRecord:
+        """draft → authorised, by the user who authorises it (role checked by the API)."""
+        async with self.ctx.store.transaction() as tx:
+            return await self._move(tx, await load(tx, deployment_id), "authorised", actor)
+
+    async def go_live(self, deployment_id: str, actor: str) -> DeploymentRecord:
+        """authorised → live, within the window and with a fresh, current review (R9)."""
+        async with self.ctx.store.transaction() as tx:
+            rec = await load(tx, deployment_id)
+            now = self.ctx.clock.now()
+            if rec.state != "authorised":
+                raise TransitionRefused(f"deployment {rec.id} is {rec.state}; only an "
+                                        "authorised deployment can go live")
+            if now < rec.starts_at:
+                raise TransitionRefused(f"deployment {rec.id} cannot go live before its window "
+                                        f"starts at {rec.starts_at.isoformat()}")
+            if now >= rec.ends_at:
+                raise TransitionRefused(f"deployment {rec.id} cannot go live: its window ended "
+                                        f"at {rec.ends_at.isoformat()}")
+            review = await tx.last_review(rec.id)
+            if review is None:
+                raise TransitionRefused(f"deployment {rec.id} cannot go live: its watch list "
+                                        "has not been reviewed (R9)")
+            if now - review.reviewed_at > REVIEW_MAX_AGE:
+                raise TransitionRefused(
+                    f"deployment {rec.id} cannot go live: the watch-list review by "
+                    f"{review.reviewer} at {review.reviewed_at.isoformat()} is older than 48 "
+                    "hours; review it again (R9)")
+            if review.watchlist_version != rec.watchlist_version:
+                raise TransitionRefused(f"deployment {rec.id} cannot go live: the watch list "
+                                        "changed since its last review; review it again (R9)")
+            if review.entries == 0:
+                raise TransitionRefused(f"deployment {rec.id} cannot go live with an empty "
+                                        "watch list")
+            return await self._move(tx, rec, "live", actor,
+                                    {"review_at": review.reviewed_at.isoformat(),
+                                     "watchlist_version": review.watchlist_version})
+
+    async def end(self, deployment_id: str, actor: str) -> DeploymentRecord:
+        """live (or authorised) → ended; the retention clock starts now (R12-R15)."""
+        async with self.ctx.store.transaction() as tx:
+            return await self._move(tx, await load(tx, deployment_id), "ended", actor)
+
+    async def close(self, deployment_id: str, actor: str) -> DeploymentRecord:
+        """ended → closed: the command team has finished with it (retention goes on)."""
+        async with self.ctx.store.transaction() as tx:
+            return await self._move(tx, await load(tx, deployment_id), "closed", actor)
+
+    async def set_threshold(self, deployment_id: str, threshold: float | None,
+                            actor: str) -> DeploymentRecord:
+        """Set (or clear, None = engine default) the match threshold (R22), audited."""
+        if threshold is not None and not -1.0 <= threshold <= 1.0:
+            raise DomainError("match threshold must be a cosine similarity in [-1, 1]")
+        async with self.ctx.store.transaction() as tx:
+            rec = await load(tx, deployment_id)
+            if rec.state in ("ended", "closed"):
+                raise TransitionRefused(f"deployment {rec.id} is {rec.state}; settings are "
+                                        "frozen")
+            old = rec.match_threshold
+            rec.match_threshold = threshold
+            await tx.update_deployment(rec)
+            await audit.append(tx, self.ctx.clock, actor, "setting.match_threshold",
+                               {"deployment": rec.id}, {"old": old, "new": threshold})
+            return rec

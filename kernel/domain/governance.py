@@ -1,0 +1,77 @@
+"""One object bundling the governed core's services, for the pipeline, the API and the CLI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from kernel import registry
+from kernel.clock import Clock, SystemClock
+from kernel.config import Config
+from kernel.domain import audit
+from kernel.domain.alerts import Alerts
+from kernel.domain.context import DomainContext
+from kernel.domain.crypto import KeyRing
+from kernel.domain.deployments import Deployments
+from kernel.domain.outbox import Outbox
+from kernel.domain.reports import Reports
+from kernel.domain.retention import Retention
+from kernel.domain.watchlists import WatchLists
+from kernel.executor import BoundedExecutor
+from kernel.protocols.adapter import AdapterContext
+from kernel.protocols.store import Store
+
+
+class Governance:
+    """The services over one store: ``deployments``, ``watchlists``, ``alerts``, ``outbox``,
+    ``retention``, ``reports``; plus :meth:`verify_audit` and :meth:`log_action`."""
+
+    def __init__(self, store: Store, keys: KeyRing, clock: Clock) -> None:
+        self.ctx = DomainContext(store=store, keys=keys, clock=clock)
+        self.store = store
+        self.deployments = Deployments(self.ctx)
+        self.watchlists = WatchLists(self.ctx)
+        self.outbox = Outbox(self.ctx)
+        self.alerts = Alerts(self.ctx, self.outbox)
+        self.retention = Retention(self.ctx, self.deployments)
+        self.reports = Reports(self.ctx, self.alerts, self.watchlists)
+
+    async def verify_audit(self) -> audit.AuditReport:
+        """Check the whole audit chain (R19)."""
+        return await audit.verify(self.store)
+
+    async def log_action(self, actor: str, action: str,
+                         subjects: Mapping[str, str] | None = None,
+                         details: Mapping[str, object] | None = None) -> None:
+        """Audit an action taken elsewhere (login, logout, a view): no personal data (R19)."""
+        async with self.store.transaction() as tx:
+            await audit.append(tx, self.ctx.clock, actor, action, subjects, details)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def open_governance(config: Config, clock: Clock | None = None,
+                          environ: Mapping[str, str] | None = None,
+                          executor: BoundedExecutor | None = None) -> Governance:
+    """Open the store named in ``[store]`` (default ``sqlite``) and the key ring of
+    ``config.data_dir``; raises :class:`kernel.errors.StoreError` on a bad database."""
+    clock = clock or SystemClock()
+    data_dir = Path(config.data_dir)
+    if config.store is not None:
+        cls = registry.load("store", config.store.type)
+        settings = config.store.settings
+        name = config.store.name
+    else:
+        cls = registry.load("store", "sqlite")
+        settings = cls.Config()
+        name = "sqlite"
+    context = AdapterContext(name=name, data_dir=data_dir,
+                             executor=executor or BoundedExecutor(1, 1),
+                             clock=clock, log=logging.getLogger(f"pinchpoint.store.{name}"))
+    store: Store = cls(settings, context)
+    await store.open()
+    keys = KeyRing(data_dir, environ)
+    await keys.open()
+    return Governance(store, keys, clock)

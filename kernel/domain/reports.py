@@ -1,0 +1,182 @@
+"""Reports (R19, R20, R21): match report, non-personal statistics, subject-access export,
+and the per-minute face counts that are the only trace of non-matching faces (R3)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import zipfile
+from datetime import datetime
+
+import msgspec
+
+from kernel.domain import audit
+from kernel.domain.alerts import Alerts, load_alert
+from kernel.domain.context import DomainContext
+from kernel.domain.deployments import load
+from kernel.domain.watchlists import WatchLists, load_entry
+from kernel.protocols.store import FaceCount
+
+BLUE_WINDOW_S = 120.0
+"""A declared blue walk-past counts as detected if a test event of that volunteer was captured
+within this many seconds of the declared time (R21)."""
+
+
+class MatchRow(msgspec.Struct, frozen=True):
+    """One alert in the match report: ids, facts and decisions, no image or name."""
+
+    alert_id: str
+    entry_id: str
+    list: str
+    category: str
+    camera_id: str
+    score: float
+    captured_at: str
+    state: str
+    decided_by: str | None
+    decided_at: str | None
+    outcome: str | None
+    outcome_by: str | None
+    outcome_at: str | None
+    hold: bool
+
+
+class CameraStats(msgspec.Struct, frozen=True):
+    camera_id: str
+    faces_seen: int
+    faces_matched: int
+
+
+class DeploymentStats(msgspec.Struct, frozen=True):
+    """Non-personal statistics for publication (R20) and the blue-list rate (R21)."""
+
+    deployment_id: str
+    cameras: list[CameraStats]
+    faces_seen: int
+    candidates: int
+    confirmed: int
+    rejected: int
+    outcomes: dict[str, int]
+    blue_walks_declared: int
+    blue_walks_detected: int
+    blue_detection_rate: float | None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class Reports:
+    """Reads for audit and publication; exports are audited (R11, R19)."""
+
+    def __init__(self, ctx: DomainContext, alerts: Alerts, watchlists: WatchLists) -> None:
+        self.ctx = ctx
+        self.alerts = alerts
+        self.watchlists = watchlists
+
+    async def record_face_counts(self, deployment_id: str, camera_id: str, minute: datetime,
+                                 seen: int, matched: int) -> None:
+        """Add one camera-minute's counts (called by the pipeline; R3, R20)."""
+        minute = minute.replace(second=0, microsecond=0)
+        async with self.ctx.store.transaction() as tx:
+            await tx.add_face_counts(FaceCount(deployment_id=deployment_id, camera_id=camera_id,
+                                               minute=minute, seen=seen, matched=matched))
+
+    async def match_report(self, deployment_id: str, actor: str) -> list[MatchRow]:
+        """Every alert of the deployment and what became of it (R19); audited."""
+        async with self.ctx.store.transaction() as tx:
+            await load(tx, deployment_id)
+            alerts = await tx.list_alerts(deployment_id)
+            await audit.append(tx, self.ctx.clock, actor, "report.match",
+                               {"deployment": deployment_id}, {"rows": len(alerts)})
+        return [MatchRow(alert_id=a.id, entry_id=a.entry_id, list=a.list, category=a.category,
+                         camera_id=a.camera_id, score=a.score,
+                         captured_at=a.captured_at.isoformat(), state=a.state,
+                         decided_by=a.decided_by, decided_at=_iso(a.decided_at),
+                         outcome=a.outcome, outcome_by=a.outcome_by,
+                         outcome_at=_iso(a.outcome_at), hold=a.hold) for a in alerts]
+
+    @staticmethod
+    def to_csv(rows: list[MatchRow]) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(MatchRow.__struct_fields__)
+        for r in rows:
+            writer.writerow(["" if v is None else v for v in msgspec.structs.astuple(r)])
+        return out.getvalue()
+
+    @staticmethod
+    def to_json(rows: list[MatchRow]) -> bytes:
+        return msgspec.json.format(msgspec.json.encode(rows))
+
+    async def stats(self, deployment_id: str) -> DeploymentStats:
+        """Faces seen per camera, alerts, decisions, outcomes, blue-list detection rate."""
+        async with self.ctx.store.transaction() as tx:
+            await load(tx, deployment_id)
+            counts = await tx.list_face_counts(deployment_id)
+            alerts = await tx.list_alerts(deployment_id)
+            walks = await tx.list_blue_walks(deployment_id)
+        cams: dict[str, list[int]] = {}
+        for c in counts:
+            acc = cams.setdefault(c.camera_id, [0, 0])
+            acc[0] += c.seen
+            acc[1] += c.matched
+        watch = [a for a in alerts if a.list == "watch"]
+        outcomes: dict[str, int] = {}
+        for a in watch:
+            if a.outcome:
+                outcomes[a.outcome] = outcomes.get(a.outcome, 0) + 1
+        tests = [a for a in alerts if a.list == "blue"]
+        detected = sum(
+            any(t.entry_id == w.entry_id
+                and abs((t.captured_at - w.at).total_seconds()) <= BLUE_WINDOW_S
+                for t in tests)
+            for w in walks)
+        return DeploymentStats(
+            deployment_id=deployment_id,
+            cameras=[CameraStats(k, v[0], v[1]) for k, v in sorted(cams.items())],
+            faces_seen=sum(v[0] for v in cams.values()), candidates=len(watch),
+            confirmed=sum(a.state == "confirmed" for a in watch),
+            rejected=sum(a.state == "rejected" for a in watch), outcomes=outcomes,
+            blue_walks_declared=len(walks), blue_walks_detected=detected,
+            blue_detection_rate=detected / len(walks) if walks else None)
+
+    async def export_alert(self, alert_id: str, actor: str) -> bytes:
+        """A zip with an alert's decrypted images and its record (R20); audited (R11)."""
+        rec = await self.alerts.get(alert_id)
+        images = await self.alerts.images(alert_id)
+        files = {"alert.json": msgspec.json.format(msgspec.json.encode(rec)),
+                 "face.jpg": images.face, "torso.jpg": images.torso}
+        if images.watchlist_photo is not None:
+            files["watchlist_photo.jpg"] = images.watchlist_photo
+        async with self.ctx.store.transaction() as tx:
+            await load_alert(tx, alert_id)
+            await audit.append(tx, self.ctx.clock, actor, "export.alert",
+                               {"deployment": rec.deployment_id, "alert": alert_id},
+                               {"files": sorted(files)})
+        return await asyncio.to_thread(_zip, files)
+
+    async def export_entry(self, entry_id: str, actor: str) -> bytes:
+        """A zip with a watch-list entry's details and photos (R20); audited (R11)."""
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_entry(tx, entry_id)
+        entry = next(e for e in await self.watchlists.entries(rec.deployment_id)
+                     if e.id == entry_id)
+        files = {"entry.json": msgspec.json.format(msgspec.json.encode(entry))}
+        for i, photo in enumerate(await self.watchlists.photos(entry_id), 1):
+            files[f"photo_{i}.jpg"] = photo
+        async with self.ctx.store.transaction() as tx:
+            await load_entry(tx, entry_id)
+            await audit.append(tx, self.ctx.clock, actor, "export.entry",
+                               {"deployment": rec.deployment_id, "entry": entry_id},
+                               {"files": sorted(files)})
+        return await asyncio.to_thread(_zip, files)
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()

@@ -1,0 +1,308 @@
+"""Watch lists (R8-R12) and the blue watch list of volunteers (R21).
+
+A list belongs to one deployment. An entry's personal fields (reference, source, reason) are
+stored encrypted, and so are each enrolled photo and its template (R24). Enrolment hands the
+uploaded bytes to :meth:`FaceEngine.enrol`; an unusable image is refused with the engine's
+reason (R10), nothing of it is stored, and the refusal is audited (reason only).
+
+The watch list can change only before the deployment goes live; each change bumps
+``watchlist_version``, so a review (R9) covers exactly the list it saw. The blue list may
+change while live: it never raises officer alerts and needs no review.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from kernel.domain import audit
+from kernel.domain.context import DomainContext
+from kernel.domain.deployments import load
+from kernel.domain.errors import DomainError, NotFound, TransitionRefused
+from kernel.protocols.engine import FaceEngine
+from kernel.protocols.store import (
+    BlueWalk,
+    Category,
+    EntryRecord,
+    ListKind,
+    PhotoRecord,
+    ReviewRecord,
+    StoreTx,
+)
+
+WATCH_CATEGORIES: tuple[Category, ...] = ("wanted", "risk_of_harm", "area_condition",
+                                         "vulnerable_missing")
+
+
+class EntryDetails(msgspec.Struct, kw_only=True, frozen=True):
+    """The personal part of an entry, stored only encrypted."""
+
+    reference: str
+    source: str
+    reason: str
+
+
+class EntryInput(msgspec.Struct, kw_only=True, frozen=True):
+    """A new entry's fields (R8). For the blue list, category is ``blue`` and the reference is
+    the volunteer's staff reference."""
+
+    reference: str
+    category: Category
+    source: str
+    reason: str
+    marking: str = "OFFICIAL-SENSITIVE"
+    list: ListKind = "watch"
+
+
+class EnrolResult(msgspec.Struct, kw_only=True, frozen=True):
+    """One image's result: ``ok`` with the entry and template key, or the rejection (R10)."""
+
+    ok: bool
+    message: str
+    rejection: str | None = None
+    entry_id: str | None = None
+    key: int | None = None
+
+
+class Entry(msgspec.Struct, kw_only=True, frozen=True):
+    """An entry as shown to roles that may see watch-list data (R11)."""
+
+    id: str
+    deployment_id: str
+    list: ListKind
+    category: Category
+    marking: str
+    reference: str
+    source: str
+    reason: str
+    photos: int
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Template:
+    """A template for the matcher's index: ``key`` goes into the :class:`VectorIndex`."""
+
+    key: int
+    entry_id: str
+    deployment_id: str
+    list: ListKind
+    category: Category
+    model_id: str
+    embedding: npt.NDArray[np.float32]
+
+
+async def load_entry(tx: StoreTx, entry_id: str) -> EntryRecord:
+    rec = await tx.get_entry(entry_id)
+    if rec is None:
+        raise NotFound(f"no watch-list entry {entry_id}")
+    return rec
+
+
+class WatchLists:
+    """Enrolment, review and reading of a deployment's watch and blue lists."""
+
+    def __init__(self, ctx: DomainContext) -> None:
+        self.ctx = ctx
+
+    async def _check_editable(self, tx: StoreTx, deployment_id: str, kind: ListKind) -> None:
+        dep = await load(tx, deployment_id)
+        allowed = ("draft", "authorised", "live") if kind == "blue" else ("draft", "authorised")
+        if dep.state not in allowed:
+            raise TransitionRefused(f"the {kind} list of deployment {deployment_id} cannot "
+                                    f"change while it is {dep.state}")
+
+    async def enrol(self, deployment_id: str, engine: FaceEngine, data: bytes, *, actor: str,
+                    entry: EntryInput | None = None, entry_id: str | None = None,
+                    label: str = "") -> EnrolResult:
+        """Enrol one photo: into a new entry (``entry``) or an existing one (``entry_id``).
+
+        ``label`` (e.g. a file name) is returned in messages only, never stored.
+        """
+        if (entry is None) == (entry_id is None):
+            raise DomainError("enrol needs either a new entry's fields or an existing entry id")
+        if entry is not None:
+            if entry.list == "blue" and entry.category != "blue":
+                raise DomainError("blue-list entries have category 'blue' (R21)")
+            if entry.list == "watch" and entry.category not in WATCH_CATEGORIES:
+                raise DomainError(f"watch-list category must be one of "
+                                  f"{', '.join(WATCH_CATEGORIES)} (R8)")
+            if not entry.reference.strip():
+                raise DomainError("an entry needs a reference (R8)")
+        async with self.ctx.store.transaction() as tx:
+            if entry_id is not None:
+                existing = await load_entry(tx, entry_id)
+                if existing.deployment_id != deployment_id:
+                    raise NotFound(f"entry {entry_id} is not in deployment {deployment_id}")
+                kind: ListKind = existing.list
+            else:
+                assert entry is not None
+                kind = entry.list
+            await self._check_editable(tx, deployment_id, kind)
+
+        result = await engine.enrol(data)
+        prefix = f"{label}: " if label else ""
+        if result.rejection is not None or result.embedding is None:
+            reason = str(result.rejection or "no_template")
+            async with self.ctx.store.transaction() as tx:
+                await audit.append(tx, self.ctx.clock, actor, "watchlist.enrol_rejected",
+                                   {"deployment": deployment_id,
+                                    **({"entry": entry_id} if entry_id else {})},
+                                   {"reason": reason, "list": kind})
+            return EnrolResult(ok=False, rejection=reason,
+                               message=prefix + (result.message or reason))
+
+        now = self.ctx.clock.now()
+        keys = self.ctx.keys
+        emb = np.ascontiguousarray(result.embedding, dtype=np.float32)
+        photo = await keys.seal(deployment_id, "photo", data)
+        template = await keys.seal(deployment_id, "template", emb.tobytes())
+        q = result.quality
+        quality = ({} if q is None else
+                   {"face_px": float(q.face_px), "sharpness": float(q.sharpness),
+                    "yaw": float(q.yaw), "pitch": float(q.pitch), "score": float(q.score)})
+        model_id = str(getattr(engine, "model_id", "unknown"))
+        async with self.ctx.store.transaction() as tx:
+            # state is checked again: it may have changed while the engine worked
+            await self._check_editable(tx, deployment_id, kind)
+            if entry is not None:
+                new_id = secrets.token_hex(8)
+                details = EntryDetails(reference=entry.reference, source=entry.source,
+                                       reason=entry.reason)
+                blob = await keys.seal(deployment_id, "details", msgspec.json.encode(details))
+                await tx.insert_blob(blob)
+                await tx.insert_entry(EntryRecord(
+                    id=new_id, deployment_id=deployment_id, list=entry.list,
+                    category=entry.category, marking=entry.marking, details_blob=blob.id,
+                    created_at=now, created_by=actor))
+                target = new_id
+            else:
+                assert entry_id is not None
+                target = entry_id
+            await tx.insert_blob(photo)
+            await tx.insert_blob(template)
+            key = await tx.insert_photo(PhotoRecord(
+                key=0, entry_id=target, deployment_id=deployment_id, photo_blob=photo.id,
+                template_blob=template.id, model_id=model_id, quality=quality, created_at=now))
+            if kind == "watch":
+                await self._bump(tx, deployment_id)
+            await audit.append(tx, self.ctx.clock, actor, "watchlist.enrol",
+                               {"deployment": deployment_id, "entry": target},
+                               {"list": kind, "key": key, "new_entry": entry is not None})
+        return EnrolResult(ok=True, entry_id=target, key=key,
+                           message=prefix + "enrolled")
+
+    async def _bump(self, tx: StoreTx, deployment_id: str) -> None:
+        dep = await load(tx, deployment_id)
+        dep.watchlist_version += 1
+        await tx.update_deployment(dep)
+
+    async def remove_entry(self, entry_id: str, actor: str) -> None:
+        """Delete an entry before the deployment goes live (a mistaken enrolment)."""
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_entry(tx, entry_id)
+            await self._check_editable(tx, rec.deployment_id, rec.list)
+            photos = await tx.list_photos(rec.deployment_id, entry_id)
+            blobs = [rec.details_blob] + [p.photo_blob for p in photos] + [
+                p.template_blob for p in photos if p.template_blob]
+            await tx.delete_entries([entry_id])
+            await tx.delete_blobs(blobs)
+            if rec.list == "watch":
+                await self._bump(tx, rec.deployment_id)
+            await audit.append(tx, self.ctx.clock, actor, "watchlist.remove",
+                               {"deployment": rec.deployment_id, "entry": entry_id},
+                               {"list": rec.list, "photos": len(photos)})
+
+    async def review(self, deployment_id: str, reviewer: str) -> ReviewRecord:
+        """Record that ``reviewer`` reviewed the watch list as it is now (R9)."""
+        if not reviewer.strip():
+            raise DomainError("a review needs the reviewer's name (R9)")
+        async with self.ctx.store.transaction() as tx:
+            dep = await load(tx, deployment_id)
+            if dep.state not in ("draft", "authorised"):
+                raise TransitionRefused(f"deployment {deployment_id} is {dep.state}; its watch "
+                                        "list is no longer reviewed")
+            entries = await tx.list_entries(deployment_id, "watch")
+            rec = ReviewRecord(deployment_id=deployment_id, reviewer=reviewer,
+                               reviewed_at=self.ctx.clock.now(),
+                               watchlist_version=dep.watchlist_version, entries=len(entries))
+            await tx.insert_review(rec)
+            await audit.append(tx, self.ctx.clock, reviewer, "watchlist.review",
+                               {"deployment": deployment_id},
+                               {"watchlist_version": rec.watchlist_version,
+                                "entries": rec.entries})
+            return rec
+
+    async def last_review(self, deployment_id: str) -> ReviewRecord | None:
+        async with self.ctx.store.transaction() as tx:
+            await load(tx, deployment_id)
+            return await tx.last_review(deployment_id)
+
+    async def entries(self, deployment_id: str, list_kind: ListKind | None = None
+                      ) -> list[Entry]:
+        """The entries with their decrypted details (for roles allowed to see them, R11)."""
+        async with self.ctx.store.transaction() as tx:
+            await load(tx, deployment_id)
+            recs = await tx.list_entries(deployment_id, list_kind)
+            photos = await tx.list_photos(deployment_id)
+            blobs = {r.id: await tx.get_blob(r.details_blob) for r in recs}
+        counts: dict[str, int] = {}
+        for p in photos:
+            counts[p.entry_id] = counts.get(p.entry_id, 0) + 1
+        out = []
+        for r in recs:
+            blob = blobs[r.id]
+            if blob is None:
+                raise NotFound(f"details of entry {r.id} are missing")
+            d = msgspec.json.decode(await self.ctx.keys.unseal(blob), type=EntryDetails)
+            out.append(Entry(id=r.id, deployment_id=r.deployment_id, list=r.list,
+                             category=r.category, marking=r.marking, reference=d.reference,
+                             source=d.source, reason=d.reason, photos=counts.get(r.id, 0),
+                             created_at=r.created_at, created_by=r.created_by))
+        return out
+
+    async def photos(self, entry_id: str) -> list[bytes]:
+        """The decrypted enrolled photos of one entry, oldest first."""
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_entry(tx, entry_id)
+            photos = await tx.list_photos(rec.deployment_id, entry_id)
+            blobs = [await tx.get_blob(p.photo_blob) for p in photos]
+        return [await self.ctx.keys.unseal(b) for b in blobs if b is not None]
+
+    async def templates(self, deployment_id: str) -> list[Template]:
+        """Every live template of the deployment's watch and blue lists, for the matcher."""
+        async with self.ctx.store.transaction() as tx:
+            await load(tx, deployment_id)
+            entries = {e.id: e for e in await tx.list_entries(deployment_id)}
+            photos = [p for p in await tx.list_photos(deployment_id) if p.template_blob]
+            blobs = {p.key: await tx.get_blob(p.template_blob or "") for p in photos}
+        out = []
+        for p in photos:
+            blob, e = blobs[p.key], entries[p.entry_id]
+            if blob is None:
+                continue
+            emb = np.frombuffer(await self.ctx.keys.unseal(blob), dtype=np.float32).copy()
+            out.append(Template(key=p.key, entry_id=p.entry_id, deployment_id=deployment_id,
+                                list=e.list, category=e.category, model_id=p.model_id,
+                                embedding=emb))
+        return out
+
+    async def record_blue_walk(self, deployment_id: str, entry_id: str, at: datetime,
+                               actor: str) -> None:
+        """Declare that a blue-list volunteer walked past the cameras at ``at`` (R21)."""
+        async with self.ctx.store.transaction() as tx:
+            rec = await load_entry(tx, entry_id)
+            if rec.deployment_id != deployment_id or rec.list != "blue":
+                raise DomainError(f"entry {entry_id} is not on the blue list of deployment "
+                                  f"{deployment_id} (R21)")
+            await tx.insert_blue_walk(BlueWalk(deployment_id=deployment_id, entry_id=entry_id,
+                                               at=at))
+            await audit.append(tx, self.ctx.clock, actor, "bluelist.walk",
+                               {"deployment": deployment_id, "entry": entry_id},
+                               {"at": at.isoformat()})
