@@ -21,6 +21,7 @@ import msgspec
 
 from kernel import registry
 from kernel.errors import ConfigError
+from kernel.pipeline.tracker import TrackerSettings
 
 ENV_PREFIX = "PINCHPOINT_"
 
@@ -52,6 +53,26 @@ class PipelineConfig(Strict, frozen=True):
     batch: int = 4
 
 
+class MatchingConfig(Strict, frozen=True):
+    """``threshold``: the default match threshold (cosine similarity of L2-normalised
+    templates) for deployments that set none; calibrated with ``pinchpoint eval watchlist``
+    to keep the false-positive identification rate below 0.1 % (R22; BENCHMARKS.md).
+    ``refresh_s``: how often the live deployment and its lists are re-read.
+    Tracking: see :class:`kernel.pipeline.tracker.TrackerSettings`."""
+
+    threshold: float = 0.93
+    refresh_s: float = 2.0
+    counts_flush_s: float = 60.0
+    tracker: TrackerSettings = TrackerSettings()
+
+
+class RetentionConfig(Strict, frozen=True):
+    """How often the retention rules run inside the process (R17: on its own schedule)."""
+
+    interval_s: float = 3600.0
+    enabled: bool = True
+
+
 class SupervisionConfig(Strict, frozen=True):
     """Restart policy for crashed cameras and services: delays double from
     ``restart_initial`` to ``restart_max`` seconds; a task that ran ``stable`` seconds
@@ -79,6 +100,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     logging: LoggingConfig
     pipeline: PipelineConfig
     supervision: SupervisionConfig
+    matching: MatchingConfig
+    retention: RetentionConfig
     engine: AdapterSection | None
     index: AdapterSection | None
     store: AdapterSection | None
@@ -94,6 +117,8 @@ _SECTIONS: dict[str, type[Strict]] = {
     "logging": LoggingConfig,
     "pipeline": PipelineConfig,
     "supervision": SupervisionConfig,
+    "matching": MatchingConfig,
+    "retention": RetentionConfig,
 }
 _SINGLE = ("engine", "index", "store")
 _LISTS = {"cameras": "camera", "sinks": "sink", "services": "service"}
@@ -218,6 +243,8 @@ def parse(raw: dict[str, Any], source: Path | None = None,
         logging=sections["logging"],
         pipeline=sections["pipeline"],
         supervision=sections["supervision"],
+        matching=sections["matching"],
+        retention=sections["retention"],
         engine=singles["engine"],
         index=singles["index"],
         store=singles["store"],

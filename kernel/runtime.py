@@ -17,10 +17,14 @@ import msgspec
 from kernel import registry
 from kernel.clock import Clock, SystemClock
 from kernel.config import AdapterSection, Config
+from kernel.domain.governance import Governance, open_governance
 from kernel.executor import BoundedExecutor
 from kernel.frames import Frame
+from kernel.pipeline.live import CandidateEvidence, LivePipeline
+from kernel.pipeline.session import MatchingSession
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.camera import CameraClosed, CameraSource, CameraStats
+from kernel.protocols.engine import FaceEngine
 from kernel.protocols.service import Service
 from kernel.slots import FairScheduler
 from kernel.supervisor import Backoff, Finished, Supervisor, TaskStatus
@@ -40,6 +44,13 @@ class CameraHealth(msgspec.Struct):
     processed: int
 
 
+class _NoCandidates:
+    """Placeholder sink until the matching session takes over (it replaces it at once)."""
+
+    async def raise_candidate(self, evidence: CandidateEvidence) -> None:
+        raise RuntimeError("matching session not attached")
+
+
 class Runtime:
     """Everything ``pinchpoint run`` starts, reachable by services (the HTTP API)."""
 
@@ -52,7 +63,13 @@ class Runtime:
         self.cameras: dict[str, CameraSource] = {}
         self.processed: dict[str, int] = {}
         self.consumer: FrameConsumer | None = None
+        self.governance: Governance | None = None
+        self.engine: FaceEngine | None = None
+        self.pipeline: LivePipeline | None = None
+        self.matching: MatchingSession | None = None
         self._stopped = False
+        self.ready = asyncio.Event()
+        """Set once :meth:`start` has opened everything and started every task."""
         sup = config.supervision
         self.backoff = Backoff(initial=sup.restart_initial, maximum=sup.restart_max,
                                stable=sup.stable)
@@ -72,8 +89,26 @@ class Runtime:
         return cls(section.settings, self.context(section.name, section.kind))
 
     async def start(self) -> None:
-        """Start cameras, services and the frame loop as supervised tasks."""
+        """Open the store, build the engine, start cameras, matching, retention, services and
+        the frame loop as supervised tasks. Errors in the store or models stop the start."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.config.store is not None or self.config.engine is not None:
+            self.governance = await open_governance(self.config, self.clock,
+                                                    executor=self.executor)
+            if self.config.retention.enabled:
+                self.supervisor.spawn("retention", self._retention_body, self.backoff)
+        if self.config.engine is not None:
+            assert self.governance is not None
+            self.engine = self.build(self.config.engine)
+            self.pipeline = LivePipeline(self.engine, self.executor, self.clock,
+                                         _NoCandidates(), self.config.matching.tracker)
+            index = self.config.index or AdapterSection("index", "exact", "exact",
+                                                        registry.load("index", "exact").Config())
+            self.matching = MatchingSession(self.governance, self.pipeline,
+                                            lambda: self.build(index), self.config.matching)
+            await self.matching.refresh()
+            self.consumer = self.pipeline
+            self.supervisor.spawn("matching", self.matching.run, self.backoff)
         for section in self.config.cameras:
             self.frames.slot(section.name)
             self.processed[section.name] = 0
@@ -85,6 +120,7 @@ class Runtime:
                 f"service:{section.name}", self._service_body(section), self.backoff
             )
         self.supervisor.spawn("pipeline", self._pipeline_body)
+        self.ready.set()
 
     def _camera_body(self, section: AdapterSection) -> Callable[[], Awaitable[None]]:
         async def body() -> None:
@@ -117,6 +153,13 @@ class Runtime:
             if self.consumer is not None:
                 await self.consumer(batch)
 
+    async def _retention_body(self) -> None:
+        assert self.governance is not None
+        while True:
+            report = await self.governance.retention.run()
+            log.info("retention ran: %d disposal record(s)", len(report.disposals))
+            await asyncio.sleep(self.config.retention.interval_s)
+
     def health(self) -> list[CameraHealth]:
         """Per-camera state, counters and drops, for the console and the CLI."""
         out = []
@@ -139,6 +182,10 @@ class Runtime:
             return
         self._stopped = True
         await self.supervisor.close()
+        if self.engine is not None:
+            await self.engine.close()
+        if self.governance is not None:
+            await self.governance.close()
         await asyncio.to_thread(self.executor.shutdown)
 
 

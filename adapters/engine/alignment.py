@@ -180,35 +180,3 @@ def align(image: Image, landmarks: npt.ArrayLike, config: AlignmentConfig | None
 def mirror(chip: Image) -> Image:
     """The chip flipped left–right; its descriptor, added to the original's, helps matching."""
     return np.ascontiguousarray(chip[:, ::-1])
-
-
-TORSO_WIDTH = 3.0
-"""Torso box width in face widths: shoulders are ~2.5 face widths; the rest is margin."""
-TORSO_ABOVE = 0.5
-"""Face heights kept above the face box (hair, hat)."""
-TORSO_BELOW = 3.5
-"""Face heights below the face box: chin to about the waist of an adult."""
-
-
-def upper_torso_box(
-    face_box: tuple[float, float, float, float], frame_w: int, frame_h: int
-) -> tuple[int, int, int, int]:
-    """Head-to-waist box (x1, y1, x2, y2) for a face box, in whole pixels, clamped to the frame.
-
-    Width ``TORSO_WIDTH`` face widths centred on the face; from ``TORSO_ABOVE`` face heights
-    above the face's top to ``TORSO_BELOW`` face heights below its bottom (R6: clothing).
-    """
-    fx1, fy1, fx2, fy2 = face_box
-    fw = max(0.0, fx2 - fx1)
-    fh = max(0.0, fy2 - fy1)
-    cx = (fx1 + fx2) / 2
-    x1 = int(np.floor(cx - TORSO_WIDTH * fw / 2))
-    x2 = int(np.ceil(cx + TORSO_WIDTH * fw / 2))
-    y1 = int(np.floor(fy1 - TORSO_ABOVE * fh))
-    y2 = int(np.ceil(fy2 + TORSO_BELOW * fh))
-    return (
-        min(max(x1, 0), frame_w),
-        min(max(y1, 0), frame_h),
-        min(max(x2, 0), frame_w),
-        min(max(y2, 0), frame_h),
-    )

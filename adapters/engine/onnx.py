@@ -123,8 +123,9 @@ def resolve_model(models_dir: Path, file: str, sha256: str | None) -> tuple[Path
     if (models_dir / "models.json").is_file():
         manifest_names = {f.name for f in read_manifest(models_dir).files}
     if path.parent == models_dir and path.name in manifest_names:
-        verify_models(models_dir)
-        return path, read_manifest(models_dir).file(path.name).sha256
+        entry = verify_models(models_dir).file(path.name)
+        if entry is not None:
+            return path, entry.sha256
     if not path.is_file():
         hint = " Run `pinchpoint models build`." if path.parent == models_dir else ""
         raise ModelError(f"model file {path} is missing.{hint}")

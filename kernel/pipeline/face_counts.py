@@ -10,8 +10,8 @@ import msgspec
 
 class MinuteCount(msgspec.Struct, frozen=True):
     camera_id: str
-    minute: str
-    """ISO minute, UTC: ``2026-11-27T16:05``."""
+    minute: datetime
+    """The minute (UTC, seconds zero)."""
     seen: int
     matched: int
 
@@ -20,11 +20,11 @@ class FaceCounter:
     """Counts tracks (people), not frames. ``drain`` hands over finished minutes."""
 
     def __init__(self) -> None:
-        self._counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self._counts: dict[tuple[str, datetime], list[int]] = defaultdict(lambda: [0, 0])
 
     @staticmethod
-    def minute_of(when: datetime) -> str:
-        return when.strftime("%Y-%m-%dT%H:%M")
+    def minute_of(when: datetime) -> datetime:
+        return when.replace(second=0, microsecond=0)
 
     def seen(self, camera_id: str, when: datetime, n: int = 1) -> None:
         self._counts[(camera_id, self.minute_of(when))][0] += n

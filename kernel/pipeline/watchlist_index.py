@@ -26,12 +26,12 @@ class Match(msgspec.Struct, frozen=True):
 
 
 class LiveWatchlist:
-    """Templates of one live deployment (watch list and blue list) and its threshold."""
+    """Templates of the live deployments (watch lists and blue lists) and their thresholds."""
 
-    def __init__(self, deployment_id: str, index: VectorIndex, threshold: float) -> None:
-        self.deployment_id = deployment_id
+    def __init__(self, index: VectorIndex, thresholds: dict[str, float]) -> None:
         self.index = index
-        self.threshold = threshold
+        self.thresholds = thresholds
+        """Match threshold (cosine) per deployment id (R22)."""
         self.entries: dict[int, IndexedEntry] = {}
 
     def add(self, items: Iterable[tuple[int, IndexedEntry, npt.NDArray[np.float32]]]) -> None:
@@ -55,6 +55,8 @@ class LiveWatchlist:
         out: list[Match | None] = []
         for key, score in zip(found.keys[:, 0], found.scores[:, 0], strict=True):
             entry = self.entries.get(int(key))
-            ok = entry is not None and float(score) >= self.threshold
-            out.append(Match(int(key), entry, float(score)) if ok and entry else None)
+            if entry is None or float(score) < self.thresholds[entry.deployment_id]:
+                out.append(None)
+            else:
+                out.append(Match(int(key), entry, float(score)))
         return out

@@ -54,8 +54,9 @@ class Quality(msgspec.Struct, frozen=True):
 class Detection(msgspec.Struct, frozen=True):
     """One face found in one image, held in memory only (R3).
 
-    ``box`` is (x1, y1, x2, y2) in image pixels; ``landmarks`` a (5, 2) array: left eye, right
-    eye, nose, left mouth corner, right mouth corner (the person's left is the image's right);
+    ``box`` is (x1, y1, x2, y2) in image pixels; ``landmarks`` a (5, 2) array of (x, y): the
+    eye on the image's left (the person's right eye), the eye on the image's right, the nose
+    tip, then the image-left and image-right mouth corners;
     ``chip`` is the aligned crop the embedder takes.
     """
 

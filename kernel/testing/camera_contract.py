@@ -15,6 +15,7 @@ returns must produce at least ``frames_needed`` frames without outside help.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import time
@@ -98,8 +99,6 @@ class CameraContract:
         pending = asyncio.ensure_future(camera.recv())
         await asyncio.sleep(0)
         pending.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await pending
-        except (asyncio.CancelledError, Exception):
-            pass
         await asyncio.wait_for(camera.close(), 2.0)

@@ -40,7 +40,8 @@ def test_minimal_config_takes_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[server]\nport = "abc"\n', "config key server.port: Expected `int`, got `str`; found 'abc'"),
+        ('[server]\nport = "abc"\n',
+         "config key server.port: Expected `int`, got `str`; found 'abc'"),
         ("[pipeline]\nworkerz = 2\n", "config key pipeline.workerz: unknown key"),
         ('[logging]\nformat = "xml"\n', "config key logging.format"),
         ("[[cameras]]\nid = 'a'\n", "config key cameras[0].type: expected `str` naming a camera"),

@@ -17,7 +17,6 @@ from adapters.engine.alignment import (
     estimate_transform,
     mirror,
     umeyama,
-    upper_torso_box,
     warp,
 )
 from adapters.engine.centerface import CenterFace, RawFace
@@ -179,19 +178,6 @@ def test_outside_the_image_is_black() -> None:
     shift = np.array([[1.0, 0.0, 50.0], [0.0, 1.0, 0.0]])
     chip = warp(image, shift, 150, 100)
     assert chip[:, :49].max() == 0 and chip[:, 51:149].min() == 200
-
-
-def test_torso_box_inside_the_frame() -> None:
-    """R6: 3 face widths wide, 0.5 face heights above to 3.5 below the face."""
-    assert upper_torso_box((400, 100, 500, 220), 1280, 720) == (300, 40, 600, 640)
-
-
-def test_torso_box_clamps_at_the_edges() -> None:
-    """R6: a face near a corner gives a box cut at the frame edges, never outside."""
-    assert upper_torso_box((5, 10, 85, 110), 640, 360) == (0, 0, 165, 360)
-    x1, y1, x2, y2 = upper_torso_box((600, 300, 640, 350), 640, 360)
-    assert (x2, y2) == (640, 360) and 0 <= x1 < 600 and 0 <= y1 < 300
-    assert upper_torso_box((0, 0, 0, 0), 640, 360) == (0, 0, 0, 0)
 
 
 def test_bad_config_is_refused() -> None:

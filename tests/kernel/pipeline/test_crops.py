@@ -30,3 +30,16 @@ def test_evidence_is_two_jpegs_of_the_right_regions() -> None:
     assert face_img.format == torso_img.format == "JPEG"
     assert face_img.size == (170, 204)
     assert torso_img.size == (300, 580)
+
+
+def test_torso_box_inside_the_frame() -> None:
+    """R6: 3 face widths wide, 0.5 face heights above to 3.5 below the face."""
+    assert upper_torso_box((400, 100, 500, 220), 1280, 720) == (300, 40, 600, 640)
+
+
+def test_torso_box_clamps_at_the_edges() -> None:
+    """R6: a face near a corner gives a box cut at the frame edges, never outside."""
+    assert upper_torso_box((5, 10, 85, 110), 640, 360) == (0, 0, 165, 360)
+    x1, y1, x2, y2 = upper_torso_box((600, 300, 640, 350), 640, 360)
+    assert (x2, y2) == (640, 360) and 0 <= x1 < 600 and 0 <= y1 < 300
+    assert upper_torso_box((0, 0, 0, 0), 640, 360) == (0, 0, 0, 0)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from kernel.pipeline.tracker import CameraTracker, TrackerSettings, iou
-from kernel.protocols.engine import Detection, Quality
+from kernel.protocols.engine import Detection, Quality, Rejection
 
 
 def det(x: float, size: float = 80, sharp: float = 0.2, yaw: float = 0.0,
         passed: bool = True) -> Detection:
     quality = Quality(face_px=size, sharpness=sharp, yaw=yaw, pitch=0.0, score=0.9,
-                      reasons=() if passed else ())
+                      reasons=() if passed else (Rejection.BLURRED,))
     return Detection((x, 100, x + size, 100 + size), 0.9, np.zeros((5, 2), np.float32),
                      np.zeros((4, 4, 3), np.uint8), quality)
 
@@ -43,6 +43,12 @@ def test_two_people_two_tracks() -> None:
     assert obs[0].track is not obs[1].track
     again = tracker.update(0.04, [det(603), det(102)])
     assert again[0].track is obs[1].track and again[1].track is obs[0].track
+
+
+def test_faces_failing_the_live_gate_are_never_embedded() -> None:
+    tracker = CameraTracker("cam")
+    (obs,) = tracker.update(0.0, [det(100, passed=False)])
+    assert not obs.embed
 
 
 def test_embedded_on_few_best_frames_only() -> None:

@@ -1,0 +1,168 @@
+"""``pinchpoint demo``: a whole deployment on a fresh machine, with nothing but the repo.
+
+It makes the walk-past clip the default config's file camera plays (if missing), creates an
+authorised demo deployment whose watch list holds one public-domain photo, records the review,
+puts it live, and runs the real pipeline, printing candidates as they are committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from adapters.camera.clip import write_clip
+from adapters.demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule
+from kernel import logs
+from kernel.cli.common import add_config_option, load_config
+from kernel.config import Config
+from kernel.domain.deployments import DeploymentDraft
+from kernel.domain.governance import Governance
+from kernel.domain.watchlists import EntryInput
+from kernel.errors import ConfigError
+from kernel.protocols.store import AlertRecord
+from kernel.runtime import Runtime, run_until_stopped
+
+log = logging.getLogger("pinchpoint.demo")
+
+DEMO_NAME = "Demo: walk-past at the pinch point"
+ACTOR = "demo"
+WATCH_PHOTO = "obama.jpg"
+"""Enrolled on the demo watch list; the walkers below include two other photos of him."""
+WALKERS = ("obama2.jpg", "biden.jpg", "obama3.jpg")
+EXTRA_WALKERS = 6
+"""Non-list walkers taken from ../shared/data/utkface-adults when it is there."""
+
+
+def _extra_faces(repo: Path) -> list[Path]:
+    folder = repo.parent / "shared" / "data" / "utkface-adults" / "images"
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.jpg"))[:: 97][:EXTRA_WALKERS]
+
+
+def make_clip(path: Path, engine: Any, seconds: float = 16.0) -> int:
+    """Write the walk-past clip: sprites cut around each photo's detected face."""
+    photos = [DEMO_FACES / name for name in WALKERS]
+    photos += _extra_faces(Path(__file__).resolve().parents[2])
+    sprites = []
+    for photo in photos:
+        image = load_photo(photo)
+        faces = engine.detector.detect(image)
+        if not faces:
+            continue
+        sprite, face_width = make_sprite(image, faces[0].box)
+        sprites.append((photo.stem, sprite, face_width))
+    walkers = schedule(sprites, gap_s=min(1.6, seconds / max(1, len(sprites) + 2)))
+    length = max(seconds, walkers[-1].start_s + walkers[-1].duration_s + 0.5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.mp4")
+    count = write_clip(tmp, render(walkers, length, fps=25), fps=25)
+    tmp.replace(path)
+    return count
+
+
+def _clip_path(config: Config) -> Path | None:
+    for camera in config.cameras:
+        if camera.type == "file":
+            path = Path(camera.settings.path)
+            return path if path.is_absolute() else (config.source or Path("x")).parent / path
+    return None
+
+
+async def ensure_deployment(gov: Governance, engine: Any) -> str:
+    """The live demo deployment, created, enrolled, reviewed and put live if needed."""
+    for dep in await gov.deployments.list_all():
+        if dep.name == DEMO_NAME and dep.state == "live":
+            return dep.id
+    now = gov.ctx.clock.now()
+    draft = DeploymentDraft(
+        name=DEMO_NAME, authorising_officer="Supt. Demo (authorising officer)",
+        location="Demo corridor", starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=8),
+        objectives="Show the process end to end on public-domain photos.",
+        case_reference="DEMO-0001",
+        command_team=["Gold: Ch. Supt. Demo", "Silver: Supt. Demo", "Bronze: Insp. Demo"],
+    )
+    dep = await gov.deployments.create(draft, ACTOR)
+    await gov.deployments.authorise(dep.id, ACTOR)
+    entry = EntryInput(reference="DEMO-WL-1", category="wanted",
+                       source="public-domain demo photo", reason="demonstration entry",
+                       marking="OFFICIAL")
+    result = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / WATCH_PHOTO).read_bytes(),
+                                        actor=ACTOR, entry=entry, label=WATCH_PHOTO)
+    if not result.ok:
+        raise ConfigError(f"the demo photo was refused: {result.message}")
+    await gov.watchlists.review(dep.id, ACTOR)
+    await gov.deployments.go_live(dep.id, ACTOR)
+    return dep.id
+
+
+def _print_candidate(record: AlertRecord) -> None:
+    kind = "TEST EVENT (blue list)" if record.state == "test" else "CANDIDATE"
+    print(f"{record.captured_at:%H:%M:%S} {kind} {record.id}: camera {record.camera_id}, "
+          f"category {record.category}, score {record.score:.3f} — awaiting the operator",
+          flush=True)
+
+
+async def run_demo(config: Config, seconds: float | None) -> int:
+    runtime = Runtime(config)
+    if config.engine is None:
+        raise ConfigError("the demo needs an [engine] section in the config")
+    engine = runtime.build(config.engine)
+    clip = _clip_path(config)
+    if clip is not None and not clip.is_file():
+        print(f"making the walk-past clip {clip} …", flush=True)
+        frames = await asyncio.to_thread(make_clip, clip, engine)
+        print(f"  {frames} frames written", flush=True)
+    await engine.close()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if seconds is not None:
+        loop.call_later(seconds, stop.set)
+
+    async def started() -> None:
+        await runtime.ready.wait()
+        assert runtime.engine and runtime.governance and runtime.matching
+        dep = await ensure_deployment(runtime.governance, runtime.engine)
+        await runtime.matching.refresh()
+        runtime.matching.listeners.append(_on_candidate)
+        url = f"http://{config.server.host}:{config.server.port}/"
+        print(f"demo deployment {dep} is live; candidates print below.", flush=True)
+        if any(s.type == "http" for s in config.services):
+            print(f"operator console: {url} (log in as an operator)", flush=True)
+
+    async def _on_candidate(record: AlertRecord) -> None:
+        _print_candidate(record)
+
+    task = asyncio.create_task(started())
+    try:
+        await run_until_stopped(runtime, stop)
+    finally:
+        task.cancel()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    logs.setup(args.log_level or "warning", args.log_format or config.logging.format)
+    if "file" not in {c.type for c in config.cameras} and not config.cameras:
+        print("warning: no camera configured", file=sys.stderr)
+    return asyncio.run(run_demo(config, args.seconds))
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="run a live demo deployment on a generated walk-past clip"
+    )
+    add_config_option(parser)
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="stop after SECONDS (default: run until Ctrl-C)")
+    parser.set_defaults(handler=_cmd_demo)

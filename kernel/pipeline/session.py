@@ -1,0 +1,111 @@
+"""Connects the live pipeline to the governed core.
+
+It watches which deployments are live, loads their watch and blue lists into a vector index
+for the matcher, turns the matcher's evidence into persisted candidates (before anyone hears
+of them), and writes the per-minute face counts — the only trace of everyone else (R3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from kernel.config import MatchingConfig
+from kernel.domain.governance import Governance
+from kernel.pipeline.live import CandidateEvidence, LivePipeline
+from kernel.pipeline.watchlist_index import IndexedEntry, LiveWatchlist
+from kernel.protocols.index import VectorIndex
+from kernel.protocols.store import AlertRecord
+
+log = logging.getLogger("pinchpoint.matching")
+
+CandidateListener = Callable[[AlertRecord], Awaitable[None]]
+
+
+class MatchingSession:
+    """The pipeline's :class:`~kernel.pipeline.live.CandidateSink` and list loader."""
+
+    def __init__(
+        self,
+        governance: Governance,
+        pipeline: LivePipeline,
+        make_index: Callable[[], VectorIndex],
+        config: MatchingConfig,
+    ) -> None:
+        self.gov = governance
+        self.pipeline = pipeline
+        self.make_index = make_index
+        self.config = config
+        self.listeners: list[CandidateListener] = []
+        """Called after a candidate is committed (the live feed); never before."""
+        self._loaded: tuple[tuple[str, int, float], ...] | None = None
+        pipeline.candidates = self
+
+    async def raise_candidate(self, evidence: CandidateEvidence) -> None:
+        record = await self.gov.alerts.create_candidate(
+            evidence.deployment_id, evidence.entry_id, evidence.camera_id, evidence.score,
+            evidence.captured_at, evidence.face_jpeg, evidence.torso_jpeg,
+        )
+        for listener in self.listeners:
+            await listener(record)
+
+    async def refresh(self) -> None:
+        """Load the live deployments' lists into a fresh index when they changed."""
+        live = await self.gov.deployments.live()
+        fingerprint = tuple(
+            (d.id, d.watchlist_version, d.match_threshold or self.config.threshold) for d in live
+        )
+        if fingerprint == self._loaded:
+            return
+        if not live:
+            self.pipeline.set_watchlist(None)
+            self._loaded = fingerprint
+            log.info("no deployment live: frames are discarded unexamined")
+            return
+        model_id = self.pipeline.engine.model_id
+        watchlist = LiveWatchlist(self.make_index(), {d: t for d, _, t in fingerprint})
+        stale = 0
+        for deployment in live:
+            items = []
+            for t in await self.gov.watchlists.templates(deployment.id):
+                if t.model_id != model_id:
+                    stale += 1
+                    continue
+                entry = IndexedEntry(t.deployment_id, t.entry_id, blue=t.list == "blue")
+                items.append((t.key, entry, t.embedding))
+            watchlist.add(items)
+        if stale:
+            log.warning("%d template(s) were made by another model or alignment and are not "
+                        "searched; re-enrol those photos", stale)
+        self.pipeline.set_watchlist(watchlist)
+        self._loaded = fingerprint
+        log.info("matching against %d template(s) of %d live deployment(s)",
+                 len(watchlist.entries), len(live))
+
+    async def flush_counts(self, final: bool = False) -> None:
+        """Write finished minutes' face counts (all of them when ``final``)."""
+        watchlist = self.pipeline.watchlist
+        if watchlist is None:
+            self.pipeline.counts.drain(None if final else self.gov.ctx.clock.now())
+            return
+        deployment_ids = sorted(watchlist.thresholds)
+        for count in self.pipeline.counts.drain(None if final else self.gov.ctx.clock.now()):
+            for deployment_id in deployment_ids:
+                await self.gov.reports.record_face_counts(
+                    deployment_id, count.camera_id, count.minute, count.seen, count.matched
+                )
+
+    async def run(self) -> None:
+        """Supervised loop: refresh lists every ``refresh_s``; flush counts every minute."""
+        since_flush = 0.0
+        try:
+            while True:
+                await self.refresh()
+                await asyncio.sleep(self.config.refresh_s)
+                since_flush += self.config.refresh_s
+                if since_flush >= self.config.counts_flush_s:
+                    await self.flush_counts()
+                    since_flush = 0.0
+        finally:
+            await asyncio.shield(self.flush_counts(final=True))
