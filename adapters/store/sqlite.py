@@ -39,9 +39,13 @@ from kernel.protocols.store import (
     EntryRecord,
     FaceCount,
     ListKind,
+    LoginFailures,
     PhotoRecord,
+    PushSubscriptionRecord,
     ReviewRecord,
+    SessionRecord,
     TransitionRecord,
+    UserRecord,
 )
 
 _HEADER = b"SQLite format 3\x00"
@@ -530,3 +534,122 @@ class SqliteTx:
         return [FaceCount(deployment_id=r["deployment_id"], camera_id=r["camera_id"],
                           minute=_req_dt(r["minute"]), seen=r["seen"], matched=r["matched"])
                 for r in rows]
+
+    # officers' list: R5 enforced in the query ----------------------------------------------
+    async def list_alerts_in_states(self, deployment_id: str | None, states: list[str],
+                                    list_kind: ListKind = "watch") -> list[AlertRecord]:
+        if not states:
+            return []
+        marks = ",".join("?" * len(states))
+        sql = f"SELECT * FROM alerts WHERE list=? AND state IN ({marks})"
+        params: list[Any] = [list_kind, *states]
+        if deployment_id is not None:
+            sql += " AND deployment_id=?"
+            params.append(deployment_id)
+        rows = await self._all(sql + " ORDER BY created_at, id", params)
+        return [self._alert(r) for r in rows]
+
+    # accounts (R23) -------------------------------------------------------------------------
+    @staticmethod
+    def _user(r: sqlite3.Row) -> UserRecord:
+        return UserRecord(name=r["name"], role=r["role"], password_hash=r["password_hash"],
+                          enabled=bool(r["enabled"]), created_at=_req_dt(r["created_at"]),
+                          created_by=r["created_by"],
+                          password_changed_at=_req_dt(r["password_changed_at"]))
+
+    async def insert_user(self, rec: UserRecord) -> None:
+        await self._run("INSERT INTO users (name, role, password_hash, enabled, created_at,"
+                        " created_by, password_changed_at) VALUES (?,?,?,?,?,?,?)",
+                        (rec.name, rec.role, rec.password_hash, int(rec.enabled),
+                         _ts(rec.created_at), rec.created_by, _ts(rec.password_changed_at)))
+
+    async def update_user(self, rec: UserRecord) -> None:
+        await self._run("UPDATE users SET role=?, password_hash=?, enabled=?,"
+                        " password_changed_at=? WHERE name=?",
+                        (rec.role, rec.password_hash, int(rec.enabled),
+                         _ts(rec.password_changed_at), rec.name))
+
+    async def get_user(self, name: str) -> UserRecord | None:
+        row = await self._one("SELECT * FROM users WHERE name=?", (name,))
+        return None if row is None else self._user(row)
+
+    async def list_users(self) -> list[UserRecord]:
+        return [self._user(r) for r in await self._all("SELECT * FROM users ORDER BY name")]
+
+    @staticmethod
+    def _session(r: sqlite3.Row) -> SessionRecord:
+        return SessionRecord(id=r["id"], user=r["user_name"], csrf=r["csrf"],
+                             created_at=_req_dt(r["created_at"]),
+                             last_seen_at=_req_dt(r["last_seen_at"]))
+
+    async def insert_session(self, rec: SessionRecord) -> None:
+        await self._run("INSERT INTO sessions (id, user_name, csrf, created_at, last_seen_at)"
+                        " VALUES (?,?,?,?,?)", (rec.id, rec.user, rec.csrf,
+                                                _ts(rec.created_at), _ts(rec.last_seen_at)))
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        row = await self._one("SELECT * FROM sessions WHERE id=?", (session_id,))
+        return None if row is None else self._session(row)
+
+    async def touch_session(self, session_id: str, at: datetime) -> None:
+        await self._run("UPDATE sessions SET last_seen_at=? WHERE id=?", (_ts(at), session_id))
+
+    async def delete_session(self, session_id: str) -> int:
+        return await self._run("DELETE FROM sessions WHERE id=?", (session_id,))
+
+    async def delete_user_sessions(self, name: str) -> int:
+        return await self._run("DELETE FROM sessions WHERE user_name=?", (name,))
+
+    async def delete_sessions_before(self, created_before: datetime,
+                                     seen_before: datetime) -> int:
+        # ISO-8601 UTC strings of one format compare in time order
+        return await self._run("DELETE FROM sessions WHERE created_at < ? OR last_seen_at < ?",
+                               (_ts(created_before), _ts(seen_before)))
+
+    async def get_login_failures(self, name: str) -> LoginFailures | None:
+        r = await self._one("SELECT * FROM login_failures WHERE name=?", (name,))
+        if r is None:
+            return None
+        return LoginFailures(name=r["name"], failures=r["failures"],
+                             last_failure_at=_req_dt(r["last_failure_at"]),
+                             locked_until=_dt(r["locked_until"]))
+
+    async def put_login_failures(self, rec: LoginFailures) -> None:
+        await self._run("INSERT INTO login_failures (name, failures, last_failure_at,"
+                        " locked_until) VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+                        " failures=excluded.failures, last_failure_at=excluded.last_failure_at,"
+                        " locked_until=excluded.locked_until",
+                        (rec.name, rec.failures, _ts(rec.last_failure_at),
+                         _ts(rec.locked_until)))
+
+    async def clear_login_failures(self, name: str) -> None:
+        await self._run("DELETE FROM login_failures WHERE name=?", (name,))
+
+    @staticmethod
+    def _push(r: sqlite3.Row) -> PushSubscriptionRecord:
+        return PushSubscriptionRecord(endpoint=r["endpoint"], user=r["user_name"],
+                                      p256dh=r["p256dh"], auth=r["auth"], device=r["device"],
+                                      deployment_id=r["deployment_id"],
+                                      created_at=_req_dt(r["created_at"]))
+
+    async def put_push_subscription(self, rec: PushSubscriptionRecord) -> None:
+        await self._run("INSERT OR REPLACE INTO push_subscriptions (endpoint, user_name, p256dh,"
+                        " auth, device, deployment_id, created_at) VALUES (?,?,?,?,?,?,?)",
+                        (rec.endpoint, rec.user, rec.p256dh, rec.auth, rec.device,
+                         rec.deployment_id, _ts(rec.created_at)))
+
+    async def delete_push_subscription(self, endpoint: str, name: str | None = None) -> int:
+        if name is None:
+            return await self._run("DELETE FROM push_subscriptions WHERE endpoint=?",
+                                   (endpoint,))
+        return await self._run("DELETE FROM push_subscriptions WHERE endpoint=? AND"
+                               " user_name=?", (endpoint, name))
+
+    async def list_push_subscriptions(self, name: str | None = None
+                                      ) -> list[PushSubscriptionRecord]:
+        if name is None:
+            rows = await self._all("SELECT * FROM push_subscriptions ORDER BY created_at")
+        else:
+            rows = await self._all("SELECT * FROM push_subscriptions WHERE user_name=?"
+                                   " ORDER BY created_at", (name,))
+        return [self._push(r) for r in rows]

@@ -179,4 +179,45 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (deployment_id, camera_id, minute)
     );
     """,
+    # 2: accounts of the HTTP API (R23), Web Push subscriptions (R6), the officers' list (R5)
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('officer','operator','technical','commander','admin')),
+        password_hash TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        password_changed_at TEXT NOT NULL
+    );
+
+    -- id is the SHA-256 of the cookie token: the database never holds a usable cookie
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_name);
+
+    CREATE TABLE login_failures (
+        name TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure_at TEXT NOT NULL,
+        locked_until TEXT
+    );
+
+    CREATE TABLE push_subscriptions (
+        endpoint TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        device TEXT NOT NULL,
+        deployment_id TEXT,
+        created_at TEXT NOT NULL
+    );
+
+    CREATE INDEX alerts_state ON alerts(deployment_id, state);
+    """,
 ]

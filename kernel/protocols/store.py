@@ -267,6 +267,38 @@ class StoreTx(Protocol):
         ...
     async def list_face_counts(self, deployment_id: str) -> list[FaceCount]: ...
 
+    # R5 in the query: alerts of the given states only (an officer's list asks for confirmed)
+    async def list_alerts_in_states(self, deployment_id: str | None, states: list[str],
+                                    list_kind: ListKind = "watch") -> list[AlertRecord]:
+        """Alerts of one deployment (or all, ``None``) whose state is one of ``states``."""
+        ...
+
+    # accounts of the HTTP API and the CLI (R23)
+    async def insert_user(self, rec: UserRecord) -> None: ...
+    async def update_user(self, rec: UserRecord) -> None: ...
+    async def get_user(self, name: str) -> UserRecord | None: ...
+    async def list_users(self) -> list[UserRecord]: ...
+    async def insert_session(self, rec: SessionRecord) -> None: ...
+    async def get_session(self, session_id: str) -> SessionRecord | None: ...
+    async def touch_session(self, session_id: str, at: datetime) -> None: ...
+    async def delete_session(self, session_id: str) -> int: ...
+    async def delete_user_sessions(self, name: str) -> int: ...
+    async def delete_sessions_before(self, created_before: datetime,
+                                     seen_before: datetime) -> int:
+        """Delete sessions created before ``created_before`` or idle since ``seen_before``."""
+        ...
+    async def get_login_failures(self, name: str) -> LoginFailures | None: ...
+    async def put_login_failures(self, rec: LoginFailures) -> None: ...
+    async def clear_login_failures(self, name: str) -> None: ...
+    async def put_push_subscription(self, rec: PushSubscriptionRecord) -> None:
+        """Insert, or replace by ``endpoint`` (a device re-subscribing)."""
+        ...
+    async def delete_push_subscription(self, endpoint: str, name: str | None = None) -> int:
+        """Delete by endpoint (only the user's own when ``name`` is given)."""
+        ...
+    async def list_push_subscriptions(self, name: str | None = None
+                                      ) -> list[PushSubscriptionRecord]: ...
+
 
 @runtime_checkable
 class Store(Protocol):
@@ -290,3 +322,52 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+Role = Literal["officer", "operator", "technical", "commander", "admin"]
+"""The five roles of R23."""
+
+
+class UserRecord(msgspec.Struct, kw_only=True):
+    """A person who may log in (R23). ``password_hash`` is an encoded Argon2id hash."""
+
+    name: str
+    role: Role
+    password_hash: str
+    enabled: bool
+    created_at: datetime
+    created_by: str
+    password_changed_at: datetime
+
+
+class SessionRecord(msgspec.Struct, kw_only=True):
+    """A server-side login session. ``id`` is the SHA-256 of the cookie token (a stolen
+    database does not hand out live cookies); ``csrf`` is the session's CSRF token."""
+
+    id: str
+    user: str
+    csrf: str
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class LoginFailures(msgspec.Struct, kw_only=True):
+    """Consecutive failed logins for one user name, and the lock they caused (R23)."""
+
+    name: str
+    failures: int
+    last_failure_at: datetime
+    locked_until: datetime | None = None
+
+
+class PushSubscriptionRecord(msgspec.Struct, kw_only=True, frozen=True):
+    """One device's Web Push subscription (R6), owned by a user, optionally tied to one
+    deployment (``None``: every deployment)."""
+
+    endpoint: str
+    user: str
+    p256dh: str
+    auth: str
+    device: str
+    deployment_id: str | None
+    created_at: datetime
