@@ -107,6 +107,11 @@ def inspect_file(path: Path) -> str:
         raise StoreError(f"{path} is damaged or not a database ({exc}); "
                          "it was left untouched") from None
     if app_id == APPLICATION_ID:
+        version, = struct.unpack(">I", header[60:64])
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{path} has schema version {version}, newer than this "
+                             f"Pinchpoint understands ({len(MIGRATIONS)}); upgrade Pinchpoint. "
+                             "It was left untouched")
         return "ours"
     if app_id == 0 and tables == 0:
         return "new"

@@ -36,14 +36,19 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-async def gov(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Governance]:
-    context = AdapterContext(name="sqlite", data_dir=tmp_path, executor=BoundedExecutor(1, 1),
+async def open_governance_at(data_dir: Path, clock: ManualClock) -> Governance:
+    """The services over a real SQLite file in ``data_dir`` (master key made there)."""
+    context = AdapterContext(name="sqlite", data_dir=data_dir, executor=BoundedExecutor(1, 1),
                              clock=clock, log=logging.getLogger("test.store"))
     store = SqliteStore(SqliteStore.Config(), context)
     await store.open()
-    keys = KeyRing(tmp_path, environ={})
+    keys = KeyRing(data_dir, environ={})
     await keys.open()
-    g = Governance(store, keys, clock)
+    return Governance(store, keys, clock)
+
+
+@pytest.fixture
+async def gov(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Governance]:
+    g = await open_governance_at(tmp_path, clock)
     yield g
     await g.close()

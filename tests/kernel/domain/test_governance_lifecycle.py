@@ -137,7 +137,8 @@ async def test_deployment_whole_life(gov: Governance, engine: Any, clock: Manual
     assert len(templates) == 6 and all(t.embedding.shape == (engine.dim,) for t in templates)
     # R24: nothing personal in clear in the file
     raw = _file_bytes(db)
-    assert b"OBAMA" not in raw and b"PNC" not in raw and b"\xff\xd8\xff" not in raw
+    photo_head = (pd / "obama.jpg").read_bytes()[:64]
+    assert b"OBAMA" not in raw and b"PNC" not in raw and photo_head not in raw
 
     await gov.deployments.authorise(dep.id, "Supt A")
     with pytest.raises(TransitionRefused, match="not been reviewed"):

@@ -1,0 +1,231 @@
+"""Safeguards of the governed core without the face engine: wipe (R16, R24), audit chain (R19),
+outbox only for confirmed alerts (R5, R21), no stored face without a match (R3), and the
+enrolment function's storing and rejection recording (R10, unit test with an in-test engine)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from adapters.store.sqlite import SqliteTx
+from kernel.clock import ManualClock
+from kernel.domain.crypto import KeyRing
+from kernel.domain.deployments import DeploymentDraft
+from kernel.domain.errors import KeyUnavailable, NotFound
+from kernel.domain.governance import Governance
+from kernel.domain.watchlists import EntryInput
+from kernel.errors import StoreError
+from kernel.protocols.engine import Enrolment, Quality, Rejection
+from kernel.protocols.store import BlobRecord
+from tests.kernel.domain.conftest import TABLES, rows
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+class _OneFunctionEngine:
+    """Stands in for FaceEngine.enrol in the unit test of WatchLists.enrol only."""
+
+    model_id = "unit"
+    dim = 4
+
+    async def enrol(self, data: bytes) -> Enrolment:
+        if data.startswith(b"BAD:"):
+            reason = Rejection(data[4:].decode())
+            return Enrolment(rejection=reason, message=f"refused: {reason}")
+        emb = np.frombuffer(data[:16].ljust(16, b"\0"), dtype=np.float32).copy()
+        return Enrolment(rejection=None, message="Enrolled.", embedding=emb,
+                         quality=Quality(face_px=100, sharpness=50, yaw=0, pitch=0, score=0.9))
+
+
+async def _live(gov: Governance, clock: ManualClock) -> tuple[str, dict[str, str]]:
+    """A live deployment with two watch-list entries and one blue entry."""
+    dep = await gov.deployments.create(DeploymentDraft(
+        name="Op", authorising_officer="Supt", location="Here", starts_at=START,
+        ends_at=START + timedelta(hours=8), objectives="o", case_reference="C",
+        command_team=["Gold"]), "cmd")
+    engine: Any = _OneFunctionEngine()
+    ids = {}
+    for name, kind in (("a", "watch"), ("b", "watch"), ("blue", "blue")):
+        res = await gov.watchlists.enrol(dep.id, engine, name.encode() * 8, actor="tech",
+                                         entry=EntryInput(reference=name, source="s", reason="r",
+                                                          category="blue" if kind == "blue"
+                                                          else "wanted", list=kind))  # type: ignore[arg-type]
+        assert res.entry_id
+        ids[name] = res.entry_id
+    await gov.deployments.authorise(dep.id, "Supt")
+    await gov.watchlists.review(dep.id, "Insp")
+    clock.set(START)
+    await gov.deployments.go_live(dep.id, "op")
+    return dep.id, ids
+
+
+async def test_enrol_stores_and_records_rejections(gov: Governance, tmp_path: Path) -> None:
+    """R10: a rejection stores nothing and is audited with its reason; a success stores the
+    encrypted details, photo and template and bumps the list version (R9)."""
+    dep = await gov.deployments.create(DeploymentDraft(
+        name="Op", authorising_officer="Supt", location="Here", starts_at=START,
+        ends_at=START + timedelta(hours=8), objectives="o", case_reference="C",
+        command_team=[]), "cmd")
+    engine: Any = _OneFunctionEngine()
+    entry = EntryInput(reference="R1", category="wanted", source="s", reason="r")
+    res = await gov.watchlists.enrol(dep.id, engine, b"BAD:blurred", actor="t", entry=entry)
+    assert (res.ok, res.rejection) == (False, "blurred")
+    assert rows(tmp_path / "pinchpoint.db")["blobs"] == 0
+    async with gov.store.transaction() as tx:
+        last = await tx.last_audit()
+    assert last is not None and last.action == "watchlist.enrol_rejected"
+    assert last.details == {"reason": "blurred", "list": "watch"}
+    res = await gov.watchlists.enrol(dep.id, engine, b"good" * 4, actor="t", entry=entry)
+    assert res.ok and res.entry_id
+    r = rows(tmp_path / "pinchpoint.db")
+    assert (r["entries"], r["photos"], r["blobs"]) == (1, 1, 3)
+    assert (await gov.deployments.get(dep.id)).watchlist_version == 1
+    [t] = await gov.watchlists.templates(dep.id)
+    assert t.embedding.tobytes() == b"good" * 4
+
+
+async def test_wipe_leaves_nothing_readable(gov: Governance, clock: ManualClock,
+                                            tmp_path: Path) -> None:
+    """R16, R24: wipe removes every row, blob and the key; a copy of the database taken
+    before the wipe can no longer be decrypted."""
+    dep_id, ids = await _live(gov, clock)
+    other_id, _ = await _live(gov, clock)
+    alert = await gov.alerts.create_candidate(dep_id, ids["a"], "cam", 0.8, clock.now(),
+                                              b"FACE", b"TORSO")
+    await gov.alerts.confirm(alert.id, "op")
+    await gov.reports.record_face_counts(dep_id, "cam", clock.now(), 10, 1)
+    await gov.store.compact()
+    db = tmp_path / "pinchpoint.db"
+    copy = tmp_path / "before-wipe.db"
+    shutil.copyfile(db, copy)
+
+    records = await gov.retention.wipe(dep_id, "admin")
+    assert {r.kind for r in records} >= {"alert", "entry", "photo", "blob", "data_key",
+                                         "deployment"}
+    con = sqlite3.connect(db)
+    try:
+        for table in TABLES:
+            if table in ("audit", "disposals", "sink_positions"):
+                continue
+            col = "id" if table == "deployments" else "deployment_id"
+            n = con.execute(f"SELECT count(*) FROM {table} WHERE {col}=?", (dep_id,)).fetchone()
+            assert n[0] == 0, table
+        assert con.execute("SELECT count(*) FROM deployments").fetchone()[0] == 1  # the other
+    finally:
+        con.close()
+    assert not (tmp_path / "keys" / "deployments" / f"{dep_id}.key").exists()
+    assert (tmp_path / "keys" / "deployments" / f"{other_id}.key").exists()
+    assert b"FACE" not in db.read_bytes()
+
+    # the old copy still holds ciphertext, but no key opens it any more
+    con = sqlite3.connect(copy)
+    try:
+        blobs = con.execute("SELECT id, deployment_id, kind, nonce, ciphertext FROM blobs "
+                            "WHERE deployment_id=?", (dep_id,)).fetchall()
+    finally:
+        con.close()
+    assert blobs
+    fresh = KeyRing(tmp_path, environ={})  # no cache: only what is on disk
+    for b in blobs:
+        with pytest.raises(KeyUnavailable, match="destroyed"):
+            await fresh.unseal(BlobRecord(id=b[0], deployment_id=b[1], kind=b[2], nonce=b[3],
+                                          ciphertext=b[4]))
+    with pytest.raises(NotFound):
+        await gov.deployments.get(dep_id)
+    assert (await gov.verify_audit()).ok
+
+
+async def test_audit_verify_names_first_bad_row(gov: Governance, clock: ManualClock,
+                                                tmp_path: Path) -> None:
+    """R19: edits, deletions and swaps made directly in SQLite are found, first bad seq named."""
+    await _live(gov, clock)
+    report = await gov.verify_audit()
+    assert report.ok and report.rows >= 7 and report.first_bad_seq is None
+    await gov.close()
+    db = tmp_path / "pinchpoint.db"
+    pristine = tmp_path / "pristine.db"
+    shutil.copyfile(db, pristine)
+
+    async def check(sql: str, params: tuple[Any, ...], bad: int, words: str) -> None:
+        shutil.copyfile(pristine, db)
+        con = sqlite3.connect(db)
+        con.execute(sql, params)
+        con.commit()
+        con.close()
+        from tests.kernel.domain.conftest import open_governance_at
+        g = await open_governance_at(tmp_path, clock)
+        try:
+            rep = await g.verify_audit()
+        finally:
+            await g.close()
+        assert (rep.ok, rep.first_bad_seq) == (False, bad), rep.message
+        assert words in rep.message
+
+    await check("UPDATE audit SET actor='mallory' WHERE seq=3", (), 3, "edited")
+    await check("UPDATE audit SET details='{}' WHERE seq=5", (), 5, "edited")
+    await check("DELETE FROM audit WHERE seq=4", (), 4, "missing")
+    swap = ("UPDATE audit SET at=(SELECT at FROM audit WHERE seq=7), "
+            "actor=(SELECT actor FROM audit WHERE seq=7), "
+            "action=(SELECT action FROM audit WHERE seq=7), "
+            "subjects=(SELECT subjects FROM audit WHERE seq=7), "
+            "details=(SELECT details FROM audit WHERE seq=7), "
+            "prev_hash=(SELECT prev_hash FROM audit WHERE seq=7), "
+            "hash=(SELECT hash FROM audit WHERE seq=7) WHERE seq=6")
+    await check(swap, (), 6, "audit row 6")
+
+
+async def test_outbox_only_confirmed_watch_alerts(gov: Governance, clock: ManualClock) -> None:
+    """R5, R21: candidates, rejected alerts and blue-list events never enter the outbox,
+    neither through the domain nor by a direct store call."""
+    dep_id, ids = await _live(gov, clock)
+    cand = await gov.alerts.create_candidate(dep_id, ids["a"], "cam", 0.8, clock.now(),
+                                             b"f", b"t")
+    rej = await gov.alerts.create_candidate(dep_id, ids["b"], "cam", 0.8, clock.now(),
+                                            b"f", b"t")
+    await gov.alerts.reject(rej.id, "op")
+    blue = await gov.alerts.create_candidate(dep_id, ids["blue"], "cam", 0.8, clock.now(),
+                                             b"f", b"t")
+    assert blue.state == "test"
+    for alert_id in (cand.id, rej.id, blue.id):
+        with pytest.raises(StoreError, match="R5"):
+            async with gov.store.transaction() as tx:
+                await tx.insert_outbox(alert_id, clock.now())
+    assert await gov.outbox.pending(0, 10) == []
+    ok = await gov.alerts.create_candidate(dep_id, ids["a"], "cam", 0.9, clock.now(), b"f", b"t")
+    await gov.alerts.confirm(ok.id, "op")
+    [notice] = await gov.outbox.pending(0, 10)
+    assert notice.alert_id == ok.id and notice.category == "wanted"
+    await gov.outbox.ack("mqtt", notice.seq)
+    assert await gov.outbox.position("mqtt") == notice.seq
+    assert await gov.outbox.position("webpush") == 0
+
+
+async def test_no_face_stored_without_a_match(gov: Governance, clock: ManualClock) -> None:
+    """R3: create_candidate needs an entry of the same deployment; the store refuses too."""
+    dep_id, ids = await _live(gov, clock)
+    _other_id, other_ids = await _live(gov, clock)
+    for entry in ("no-such-entry", other_ids["a"]):
+        with pytest.raises(NotFound, match="R3"):
+            await gov.alerts.create_candidate(dep_id, entry, "cam", 0.9, clock.now(),
+                                              b"f", b"t")
+    async with gov.store.transaction() as tx:
+        assert await tx.list_alerts(dep_id) == []
+    # below the domain, the composite foreign key refuses the same
+    good = await gov.alerts.create_candidate(dep_id, ids["a"], "cam", 0.9, clock.now(),
+                                             b"f", b"t")
+    forged = type(good)(**{f: getattr(good, f) for f in good.__struct_fields__})
+    forged.id, forged.entry_id = "forged", other_ids["a"]
+    with pytest.raises(StoreError, match="not an entry"):
+        async with gov.store.transaction() as tx:
+            assert isinstance(tx, SqliteTx)
+            await tx.insert_alert(forged)
+    # the only store methods that take images are insert_blob (sealed, for an alert or an
+    # entry) and the counts: nothing takes a raw crop or template
+    assert sorted(m for m in dir(SqliteTx) if "face" in m or "template" in m) == [
+        "add_face_counts", "clear_template", "list_face_counts"]
