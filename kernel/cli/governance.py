@@ -1,0 +1,246 @@
+"""``pinchpoint deployment|watchlist|alert|report|audit|retention ...``: the governed core
+from the command line (R8-R20). Actors are named with ``--as``; roles are the API's business.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from rich.console import Console
+from rich.progress import Progress
+
+from kernel import registry
+from kernel.cli.common import load_config
+from kernel.domain.deployments import DeploymentDraft
+from kernel.domain.governance import Governance, open_governance
+from kernel.domain.watchlists import EntryInput
+from kernel.executor import BoundedExecutor
+from kernel.protocols.adapter import AdapterContext
+
+console = Console()
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+def _print(obj: Any) -> None:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj)).decode() + "\n")
+
+
+async def _with_gov(args: argparse.Namespace, fn: Any) -> int:
+    gov = await open_governance(load_config(args))
+    try:
+        result = await fn(gov)
+        return int(result or 0)
+    finally:
+        await gov.close()
+
+
+def _deployment(args: argparse.Namespace) -> Any:
+    async def run(gov: Governance) -> int:
+        d, who = gov.deployments, args.actor
+        cmd = args.dep_cmd
+        if cmd == "create":
+            rec = await d.create(DeploymentDraft(
+                name=args.name, authorising_officer=args.authorising_officer,
+                location=args.location, starts_at=datetime.fromisoformat(args.starts),
+                ends_at=datetime.fromisoformat(args.ends), objectives=args.objectives,
+                case_reference=args.case_reference, command_team=args.command_team or []),
+                who)
+            _print(rec)
+        elif cmd == "list":
+            for rec in await d.list_all():
+                console.print(f"{rec.id}  {rec.state:<10} {rec.starts_at:%Y-%m-%d %H:%M}  "
+                              f"{rec.name}")
+        elif cmd == "show":
+            _print({"deployment": await d.get(args.id),
+                    "transitions": await d.transitions(args.id)})
+        elif cmd == "wipe":
+            if not args.yes:
+                console.print("wipe destroys all data of the deployment; add --yes")
+                return 2
+            _print(await gov.retention.wipe(args.id, who))
+        else:
+            step = {"authorise": d.authorise, "live": d.go_live, "end": d.end,
+                    "close": d.close}[cmd]
+            _print(await step(args.id, who))
+        return 0
+    return run
+
+
+def _engine(config: Any) -> Any:
+    section = config.engine
+    cls = registry.load("engine", section.type if section else "onnx")
+    settings = section.settings if section else cls.Config()
+    from kernel.clock import SystemClock
+    return cls(settings, AdapterContext(name="engine", data_dir=Path(config.data_dir),
+                                        executor=BoundedExecutor(1, 1), clock=SystemClock(),
+                                        log=logging.getLogger("pinchpoint.engine")))
+
+
+def _files(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES) \
+            if p.is_dir() else [p]
+    return out
+
+
+def _watchlist(args: argparse.Namespace) -> Any:
+    async def run(gov: Governance) -> int:
+        w = gov.watchlists
+        if args.wl_cmd == "review":
+            _print(await w.review(args.id, args.actor))
+        elif args.wl_cmd == "list":
+            _print(await w.entries(args.id))
+        else:
+            engine = _engine(load_config(args))
+            files = await asyncio.to_thread(_files, args.paths)
+            failed = 0
+            with Progress(console=console) as progress:
+                task = progress.add_task("enrolling", total=len(files))
+                for f in files:
+                    data = await asyncio.to_thread(f.read_bytes)
+                    entry = EntryInput(reference=args.reference or f.stem,
+                                       category=args.category, source=args.source,
+                                       reason=args.reason, marking=args.marking,
+                                       list="blue" if args.blue else "watch")
+                    res = await w.enrol(args.id, engine, data, actor=args.actor, entry=entry,
+                                        label=f.name)
+                    failed += not res.ok
+                    colour = "green" if res.ok else "red"
+                    progress.console.print(f"[{colour}]{res.message}[/]")
+                    progress.advance(task)
+            await engine.close()
+            return 1 if failed else 0
+        return 0
+    return run
+
+
+def _alert(args: argparse.Namespace) -> Any:
+    async def run(gov: Governance) -> int:
+        a, who = gov.alerts, args.actor
+        cmd = args.al_cmd
+        if cmd == "list":
+            _print(await a.list_for(args.id))
+        elif cmd == "outcome":
+            _print(await a.record_outcome(args.id, args.outcome, who))
+        elif cmd == "hold":
+            _print(await a.hold(args.id, who, args.reason))
+        else:
+            step = {"confirm": a.confirm, "reject": a.reject, "release": a.release}[cmd]
+            _print(await step(args.id, who))
+        return 0
+    return run
+
+
+def _report(args: argparse.Namespace) -> Any:
+    async def run(gov: Governance) -> int:
+        r = gov.reports
+        if args.rep_cmd == "match":
+            rows = await r.match_report(args.id, args.actor)
+            text = r.to_csv(rows) if args.format == "csv" else r.to_json(rows).decode() + "\n"
+            sys.stdout.write(text)
+        elif args.rep_cmd == "stats":
+            _print(await r.stats(args.id))
+        else:
+            data = (await r.export_alert(args.id, args.actor) if args.kind == "alert"
+                    else await r.export_entry(args.id, args.actor))
+            await asyncio.to_thread(Path(args.out).write_bytes, data)
+            console.print(f"wrote {args.out} ({len(data)} bytes)")
+        return 0
+    return run
+
+
+def _audit(args: argparse.Namespace) -> Any:
+    async def run(gov: Governance) -> int:
+        report = await gov.verify_audit()
+        if report.ok:
+            console.print(report.message)
+        else:
+            sys.stderr.write(f"audit log damaged: {report.message}\n")
+        return 0 if report.ok else 6
+    return run
+
+
+def _retention(args: argparse.Namespace) -> Any:
+    async def run(gov: Governance) -> int:
+        report = await gov.retention.run(dry_run=args.dry_run, actor=args.actor)
+        _print(report)
+        return 0
+    return run
+
+
+def _handler(make: Any) -> Any:
+    async def handler(args: argparse.Namespace) -> int:
+        return await _with_gov(args, make(args))
+    return handler
+
+
+def register(subparsers: Any) -> None:
+    """Add the governance command groups to the ``pinchpoint`` parser."""
+    def group(name: str, help_: str, dest: str, make: Any) -> Any:
+        p = subparsers.add_parser(name, help=help_)
+        p.add_argument("--as", dest="actor", default="cli", help="who is acting (audited)")
+        p.set_defaults(handler=_handler(make))
+        sub = p.add_subparsers(dest=dest, required=True)
+        return sub
+
+    dep = group("deployment", "deployments and their authorisation (R18)", "dep_cmd",
+                _deployment)
+    c = dep.add_parser("create")
+    for flag in ("name", "authorising-officer", "location", "starts", "ends", "objectives",
+                 "case-reference"):
+        c.add_argument(f"--{flag}", required=True)
+    c.add_argument("--command-team", nargs="*")
+    for cmd in ("authorise", "live", "end", "close", "show", "wipe"):
+        p = dep.add_parser(cmd)
+        p.add_argument("id")
+        if cmd == "wipe":
+            p.add_argument("--yes", action="store_true")
+    dep.add_parser("list")
+
+    wl = group("watchlist", "watch lists (R8-R10, R21)", "wl_cmd", _watchlist)
+    e = wl.add_parser("enrol", help="enrol image files or directories, one entry per image")
+    e.add_argument("id")
+    e.add_argument("paths", nargs="+")
+    e.add_argument("--category", default="wanted")
+    e.add_argument("--reference")
+    e.add_argument("--source", default="")
+    e.add_argument("--reason", default="")
+    e.add_argument("--marking", default="OFFICIAL-SENSITIVE")
+    e.add_argument("--blue", action="store_true")
+    for cmd in ("review", "list"):
+        wl.add_parser(cmd).add_argument("id")
+
+    al = group("alert", "alerts and outcomes (R5, R7, R14)", "al_cmd", _alert)
+    for cmd in ("list", "confirm", "reject", "release"):
+        al.add_parser(cmd).add_argument("id")
+    o = al.add_parser("outcome")
+    o.add_argument("id")
+    o.add_argument("outcome")
+    h = al.add_parser("hold")
+    h.add_argument("id")
+    h.add_argument("--reason", default="")
+
+    rep = group("report", "match report, statistics, access export (R19, R20)", "rep_cmd",
+                _report)
+    m = rep.add_parser("match")
+    m.add_argument("id")
+    m.add_argument("--format", choices=("csv", "json"), default="csv")
+    rep.add_parser("stats").add_argument("id")
+    x = rep.add_parser("export")
+    x.add_argument("kind", choices=("alert", "entry"))
+    x.add_argument("id")
+    x.add_argument("--out", required=True)
+
+    au = group("audit", "the tamper-evident audit log (R19)", "au_cmd", _audit)
+    au.add_parser("verify")
+    rt = group("retention", "retention rules (R12-R17)", "rt_cmd", _retention)
+    r = rt.add_parser("run")
+    r.add_argument("--dry-run", action="store_true")
