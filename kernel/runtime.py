@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -155,10 +156,8 @@ class Runtime:
 
     async def _retention_body(self) -> None:
         assert self.governance is not None
-        while True:
-            report = await self.governance.retention.run()
-            log.info("retention ran: %d disposal record(s)", len(report.disposals))
-            await asyncio.sleep(self.config.retention.interval_s)
+        interval = timedelta(seconds=self.config.retention.interval_s)
+        await self.governance.retention.run_forever(interval)
 
     def health(self) -> list[CameraHealth]:
         """Per-camera state, counters and drops, for the console and the CLI."""

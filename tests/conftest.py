@@ -30,3 +30,19 @@ def public_domain_faces() -> Path:
     if not (path / "obama.jpg").is_file():
         pytest.skip("demo faces not in the repo yet")
     return path
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The face models, converted once per test session from their registry packages."""
+    from adapters.engine.model_store import build_models
+
+    path = tmp_path_factory.mktemp("models")
+    build_models(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data_optional() -> Path | None:
+    """../shared/data when present, else None: for tests that only get richer with it."""
+    return SHARED_DATA if SHARED_DATA.is_dir() else None

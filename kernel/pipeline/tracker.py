@@ -32,6 +32,9 @@ class TrackerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     embed_max: int = 3
     embed_gain: float = 0.15
     split_below: float = 0.6
+    repeat_s: float = 10.0
+    """A camera does not raise the same entry again within this many seconds, even if the
+    person's track broke (an occlusion): one candidate per person per pass."""
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:

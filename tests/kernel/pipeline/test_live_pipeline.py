@@ -1,0 +1,190 @@
+"""The live pipeline end to end on a real clip, real engine and real SQLite store.
+
+R3: faces that match nothing leave no crop, template or face-derived byte anywhere.
+One candidate per person per pass, not one per frame (R4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from adapters.camera.clip import write_clip
+from adapters.demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule
+from kernel import config as config_module
+from kernel.domain.deployments import DeploymentDraft
+from kernel.domain.governance import Governance
+from kernel.domain.watchlists import EntryInput
+from kernel.runtime import Runtime
+from kernel.supervisor import TaskState
+
+
+def make_clip(path: Path, engine: Any, walkers: Sequence[str], extra: Sequence[Path] = ()) -> Path:
+    sprites = []
+    for photo in [DEMO_FACES / w for w in walkers] + list(extra):
+        image = load_photo(photo)
+        faces = engine.detector.detect(image)
+        sprite, face_width = make_sprite(image, faces[0].box)
+        sprites.append((photo.stem, sprite, face_width))
+    plan = schedule(sprites, gap_s=1.2, duration_s=3.0)
+    seconds = plan[-1].start_s + plan[-1].duration_s + 0.3
+    write_clip(path, render(plan, seconds, fps=15, width=640, height=360), fps=15)
+    return path
+
+
+def write_config(tmp: Path, models: Path, clip: Path) -> config_module.Config:
+    text = f"""
+data_dir = "{tmp / 'var'}"
+[pipeline]
+workers = 2
+[[cameras]]
+id = "gate-1"
+type = "file"
+path = "{clip}"
+loop = false
+realtime = true
+[engine]
+type = "onnx"
+models_dir = "{models}"
+[store]
+type = "sqlite"
+[matching]
+refresh_s = 0.2
+"""
+    path = tmp / "config.toml"
+    path.write_text(text)
+    return config_module.load(path, environ={})
+
+
+async def go_live(gov: Governance, engine: Any, photos: Sequence[str]) -> str:
+    now = gov.ctx.clock.now()
+    dep = await gov.deployments.create(
+        DeploymentDraft(name="test", authorising_officer="Supt. A", location="gate",
+                        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1),
+                        objectives="test", case_reference="T-1", command_team=["Insp. B"]),
+        "tester")
+    await gov.deployments.authorise(dep.id, "tester")
+    for i, photo in enumerate(photos):
+        entry = EntryInput(reference=f"REF-{i}", category="wanted", source="test", reason="test")
+        result = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / photo).read_bytes(),
+                                            actor="tester", entry=entry)
+        assert result.ok, result.message
+    await gov.watchlists.review(dep.id, "tester")
+    await gov.deployments.go_live(dep.id, "tester")
+    return dep.id
+
+
+class Spy:
+    """Records what the real engine produced, to look for it afterwards."""
+
+    def __init__(self, engine: Any) -> None:
+        self.templates: list[np.ndarray] = []
+        self.chips: list[np.ndarray] = []
+        original = engine.embed
+
+        async def embed(chips: Sequence[np.ndarray]) -> np.ndarray:
+            out = await original(chips)
+            self.templates.extend(np.array(t) for t in out)
+            self.chips.extend(np.array(c) for c in chips)
+            return out
+
+        engine.embed = embed
+
+
+async def run_clip(cfg: config_module.Config, watch: Sequence[str]) -> tuple[Runtime, Spy, str]:
+    rt = Runtime(cfg)
+    await rt.start()
+    assert rt.governance and rt.engine and rt.matching and rt.pipeline
+    spy = Spy(rt.engine)
+    dep = await go_live(rt.governance, rt.engine, watch)
+    await rt.matching.refresh()
+    status = rt.supervisor.status["camera:gate-1"]
+    async with asyncio.timeout(60):
+        while status.state != TaskState.FINISHED:
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # the last tracks expire
+    return rt, spy, dep
+
+
+@pytest.fixture
+def engine_for_clips(models_dir: Path, tmp_path: Path) -> Any:
+    cfg = write_config(tmp_path, models_dir, tmp_path / "none.mp4")
+    assert cfg.engine is not None
+    rt = Runtime(cfg)
+    return rt.build(cfg.engine)
+
+
+async def test_r3_non_matching_faces_leave_no_trace(
+    models_dir: Path, tmp_path: Path, engine_for_clips: Any,
+    caplog: pytest.LogCaptureFixture, shared_data_optional: Path | None,
+) -> None:
+    """R3: a clip of people on no list: no crop, template or face byte is written anywhere
+    (database, WAL, any file under the data dir, the logs); only minute counts survive."""
+    caplog.set_level(logging.DEBUG)
+    extra = []
+    if shared_data_optional is not None:
+        extra = sorted((shared_data_optional / "utkface-adults" / "images").glob("*.jpg"))[:3]
+    clip = make_clip(tmp_path / "strangers.mp4", engine_for_clips, ["biden.jpg"], extra)
+    cfg = write_config(tmp_path, models_dir, clip)
+    rt, spy, dep = await run_clip(cfg, watch=["obama.jpg"])
+    try:
+        assert rt.pipeline is not None and rt.governance is not None
+        assert rt.pipeline.stats.faces > 0 and spy.templates, "the clip's faces were not seen"
+        alerts = await rt.governance.alerts.list_for(dep)
+        assert alerts == []
+        assert rt.pipeline.stats.candidates == 0
+    finally:
+        await rt.stop()
+    needles = [t.astype(np.float32).tobytes()[:32] for t in spy.templates]
+    needles += [c[c.shape[0] // 2].tobytes()[:96] for c in spy.chips]
+    files = [p for p in cfg.data_dir.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("pinchpoint.db") for p in files)
+    for path in files:
+        data = path.read_bytes()
+        for needle in needles:
+            assert needle not in data, f"face-derived bytes found in {path}"
+    # The pipeline logs candidates only: nothing at all about faces that matched nothing.
+    assert not [r for r in caplog.records if r.name == "pinchpoint.pipeline"]
+    stats = await _stats(cfg, dep)
+    assert stats["seen"] > 0 and stats["matched"] == 0
+
+
+async def _stats(cfg: config_module.Config, dep: str) -> dict[str, int]:
+    from kernel.domain.governance import open_governance
+
+    gov = await open_governance(cfg)
+    try:
+        counts = await gov.reports.stats(dep)
+    finally:
+        await gov.close()
+    seen = sum(c.faces_seen for c in counts.cameras)
+    matched = sum(c.faces_matched for c in counts.cameras)
+    return {"seen": seen, "matched": matched, "candidates": counts.candidates}
+
+
+async def test_one_candidate_per_person_per_pass(
+    models_dir: Path, tmp_path: Path, engine_for_clips: Any
+) -> None:
+    """R4: a listed person walking past once gives one candidate, not one per frame; a
+    stranger beside them gives none."""
+    clip = make_clip(tmp_path / "pass.mp4", engine_for_clips, ["obama2.jpg", "biden.jpg"])
+    cfg = write_config(tmp_path, models_dir, clip)
+    rt, spy, dep = await run_clip(cfg, watch=["obama.jpg"])
+    try:
+        assert rt.governance is not None and rt.pipeline is not None
+        alerts = await rt.governance.alerts.list_for(dep)
+        assert len(alerts) == 1, [(a.state, a.score) for a in alerts]
+        assert alerts[0].state == "candidate" and alerts[0].camera_id == "gate-1"
+        assert rt.pipeline.stats.frames > 20  # many frames of the person were analysed
+        assert len(spy.templates) < rt.pipeline.stats.faces  # not every face embedded
+        images = await rt.governance.alerts.images(alerts[0].id)
+        assert images.face[:2] == b"\xff\xd8" and images.torso[:2] == b"\xff\xd8"
+    finally:
+        await rt.stop()
