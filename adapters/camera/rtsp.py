@@ -8,30 +8,17 @@ an exception message: every text that could hold it goes through :func:`redact`.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import av
 import msgspec
 
 from adapters.camera.handoff import CameraError
+from adapters.camera.redaction import config_repr, config_rich_repr, redact
 from adapters.camera.threaded import ThreadedCamera
 from adapters.camera.video import to_rgb
 from kernel.protocols.adapter import AdapterContext
-
-REDACTED = "***"
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]*@")
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every given secret, and any ``scheme://user:password@`` password, replaced
-    by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
 
 
 def with_credentials(url: str, username: str | None, password: str | None) -> str:
@@ -82,6 +69,12 @@ class RtspCamera(ThreadedCamera):
         max_width: int | None = None
         backoff_initial: float = 0.5
         backoff_max: float = 10.0
+
+        def __repr__(self) -> str:
+            return config_repr(self, frozenset({"password"}))
+
+        def __rich_repr__(self) -> list[tuple[str, Any]]:
+            return config_rich_repr(self, frozenset({"password"}))
 
     def __init__(self, config: RtspCamera.Config, context: AdapterContext) -> None:
         super().__init__(context)

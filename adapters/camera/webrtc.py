@@ -30,6 +30,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from adapters.camera import whip
 from adapters.camera.handoff import FrameHandoff
+from adapters.camera.redaction import config_repr, config_rich_repr
 from adapters.camera.video import RateMeter, to_rgb
 from kernel.frames import Frame
 from kernel.protocols.adapter import AdapterContext
@@ -72,6 +73,12 @@ class WebRtcCamera:
         max_width: int | None = None
         ice_servers: list[str] = []
         """STUN/TURN URLs; none are needed when publishers are on the same network."""
+
+        def __repr__(self) -> str:
+            return config_repr(self, frozenset({"token"}))
+
+        def __rich_repr__(self) -> list[tuple[str, Any]]:
+            return config_rich_repr(self, frozenset({"token"}))
 
     def __init__(self, config: WebRtcCamera.Config, context: AdapterContext) -> None:
         if not config.token:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.camera.rtsp import RtspCamera, redact, with_credentials
+from adapters.camera.redaction import redact
+from adapters.camera.rtsp import RtspCamera, with_credentials
 from kernel import registry
 from kernel.protocols.adapter import AdapterContext
 from kernel.testing.camera_contract import CameraContract, make_context
@@ -224,3 +225,11 @@ def test_r1_rejects_a_non_rtsp_url_without_echoing_the_password() -> None:
     with pytest.raises(ValueError, match=r"http://u:\*\*\*@cam") as info:
         RtspCamera(RtspCamera.Config(url="http://u:topsecret@cam/x"), make_context())
     assert "topsecret" not in str(info.value)
+
+
+def test_r1_config_repr_hides_the_password() -> None:
+    config = RtspCamera.Config(url="rtsp://u:inurl@cam/x", username="u", password="hunter2")
+    for text in (repr(config), str(config), repr([config])):
+        assert "hunter2" not in text and "inurl" not in text
+        assert "password=***" in text and "u:***@cam" in text
+    assert dict(config.__rich_repr__())["password"] == "***"

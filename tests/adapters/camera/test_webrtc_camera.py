@@ -328,3 +328,9 @@ async def test_r1_headless_chromium_publishes_over_whip(
         finally:
             with contextlib.suppress(Exception):
                 await browser.close()
+
+
+def test_r1_config_repr_hides_the_token() -> None:
+    config = WebRtcCamera.Config(token=TOKEN, max_width=640)
+    assert TOKEN not in repr(config) and "token=***" in repr(config)
+    assert dict(config.__rich_repr__())["token"] == "***"
