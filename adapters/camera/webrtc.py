@@ -189,7 +189,9 @@ class WebRtcCamera:
         WhipNotFound when the token is wrong or ``resource_id`` is not the current session."""
         self._authorise(token)
         session = self._session
-        if session is None or not hmac.compare_digest(resource_id, session.resource_id):
+        if session is None or not hmac.compare_digest(
+            resource_id.encode("utf-8"), session.resource_id.encode("utf-8")
+        ):
             raise whip.WhipNotFound(f"no session {resource_id!r} on camera {self.camera_id!r}")
         await self._end(session)
 
