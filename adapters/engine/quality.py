@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -46,7 +47,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import ImageFile, ImageOps, UnidentifiedImageError
 
 from adapters.engine.centerface import RawFace
 from kernel.frames import Image
@@ -203,7 +204,7 @@ def check_upload(data: bytes, max_bytes: int, max_pixels: int) -> Image | Reject
                 return Rejection.NOT_AN_IMAGE
             if width * height > max_pixels:
                 return Rejection.TOO_LARGE
-            img.load()  # a truncated or corrupt file fails here
+            _load_strictly(img)  # a truncated or corrupt file fails here
             upright = ImageOps.exif_transpose(img)
             rgb = _to_rgb(upright)
     except PILImage.DecompressionBombError:
@@ -214,6 +215,21 @@ def check_upload(data: bytes, max_bytes: int, max_pixels: int) -> Image | Reject
     if array.ndim != 3 or array.shape[2] != 3:
         return Rejection.NOT_AN_IMAGE
     return np.ascontiguousarray(array)
+
+
+_STRICT = threading.Lock()
+
+
+def _load_strictly(img: PILImage.Image) -> None:
+    """Decode every pixel, refusing a truncated file even if some library in the process
+    (the ``face_recognition`` baseline does) set Pillow's global LOAD_TRUNCATED_IMAGES."""
+    with _STRICT:
+        lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            img.load()
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 def _to_rgb(img: PILImage.Image) -> PILImage.Image:
