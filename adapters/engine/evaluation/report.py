@@ -1,0 +1,143 @@
+"""Markdown reports of the evaluations (aggregate figures only, R3)."""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from adapters.engine.evaluation.lfw import LfwResult
+from adapters.engine.evaluation.watchlist import WatchlistResult
+
+
+def pct(x: float, places: int = 2) -> str:
+    """A rate as a percentage string."""
+    return f"{100 * x:.{places}f} %"
+
+
+def threshold_text(threshold: float, metric: str) -> str:
+    """A threshold in the pipeline's own units (cosine similarity, or Euclidean distance)."""
+    if not math.isfinite(threshold):
+        return "none reachable" if threshold > 0 else "any"
+    if metric == "euclidean":
+        return f"distance ≤ {-threshold:.4f}"
+    return f"cosine ≥ {threshold:.4f}"
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+
+
+def _header(title: str) -> list[str]:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [f"# {title}", "", f"Generated {stamp} on {platform.node() or 'this machine'}.", ""]
+
+
+def lfw_markdown(results: Sequence[LfwResult], *, pairs_file: str, roc_png: str) -> str:
+    """The LFW View-2 report: pipelines side by side."""
+    lines = _header("LFW View 2 verification")
+    lines += [
+        f"Pairs: `{pairs_file}`; {results[0].pairs if results else 0} pairs in "
+        f"{results[0].folds if results else 0} folds. Accuracy: threshold fitted on the other "
+        "folds, tested on each fold (mean ± std over folds). TAR at FAR over all pairs. "
+        "A pair with an image in which no face was found counts as wrong.",
+        "",
+        "| pipeline | accuracy | TAR @ FAR 1 % | TAR @ FAR 0.1 % | images without a face "
+        "| pairs affected | ms / image |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.pipeline} | {pct(r.accuracy.mean)} ± {pct(r.accuracy.std)} "
+            f"| {pct(r.tar_far_1.positive_rate)} | {pct(r.tar_far_01.positive_rate)} "
+            f"| {r.failed_images} / {r.images} | {r.failed_pairs} | {r.ms_per_image:.1f} |"
+        )
+    lines += ["", "How faces were found (per image):", ""]
+    for r in results:
+        lines.append(f"- {r.pipeline}: {_counts(r.found_by)}")
+    lines += ["", "Thresholds:", ""]
+    for r in results:
+        lines.append(
+            f"- {r.pipeline}: FAR 1 % at {threshold_text(r.tar_far_1.threshold, r.metric)}, "
+            f"FAR 0.1 % at {threshold_text(r.tar_far_01.threshold, r.metric)}; "
+            "per-fold accuracy "
+            + ", ".join(f"{100 * a:.2f}" for a in r.accuracy.accuracies)
+        )
+    lines += ["", f"![ROC]({roc_png})", ""]
+    return "\n".join(lines)
+
+
+def watchlist_markdown(
+    results: Sequence[WatchlistResult], *, folders: Mapping[str, str], det_png: str
+) -> str:
+    """The watch-list (open-set) report with the calibrated threshold (R22)."""
+    lines = _header("Watch-list open-set identification")
+    for role, path in folders.items():
+        lines.append(f"- {role}: `{path}`")
+    target = results[0].target_fpir if results else 0.001
+    lines += [
+        "",
+        "TPIR: mated probes whose rank-1 candidate is right and scores at or above the "
+        "threshold. FPIR: impostor probes whose best score reaches the threshold. A probe whose "
+        "largest face is missing or fails the live quality gate is never matched.",
+        "",
+        f"## Threshold for FPIR ≤ {pct(target, 3)}",
+        "",
+        "| pipeline | threshold (config, rounded up) | TPIR | FPIR | rank-1 (no threshold) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        c = r.chosen_rounded
+        lines.append(
+            f"| {r.pipeline} | {threshold_text(c.threshold, r.metric)} | {pct(c.tpir)} "
+            f"| {pct(c.fpir, 3)} ({round(c.fpir * r.impostors)} / {r.impostors}) "
+            f"| {pct(r.rank1)} |"
+        )
+    lines += ["", "## Operating points", "", "| pipeline | target FPIR | threshold | TPIR | FPIR |",
+              "|---|---|---|---|---|"]
+    for r in results:
+        for p in [*r.operating_points, *r.reference_points]:
+            target_text = pct(p.target, 3) if p.target is not None else "dlib's customary 0.6"
+            lines.append(
+                f"| {r.pipeline} | {target_text} | {threshold_text(p.threshold, r.metric)} "
+                f"| {pct(p.tpir)} | {pct(p.fpir, 3)} |"
+            )
+    lines += ["", "## Counts", ""]
+    for r in results:
+        lines += [
+            f"### {r.pipeline}",
+            "",
+            f"- gallery: {r.gallery_images} images of {r.gallery_identities} identities; "
+            f"enrolled {r.enrolled_images} images, {r.enrolled_identities} identities",
+            f"- enrolment rejections: {_counts(r.enrol_rejections)}",
+            f"- mated probes searched: {r.mated_probes} (left out, identity not enrolled: "
+            f"{r.mated_not_enrolled}); without a usable face: {_counts(r.mated_unusable)}",
+            f"- impostor probes: {r.impostors}; without a usable face: "
+            f"{_counts(r.impostors_unusable)}",
+            f"- compute: {r.seconds:.0f} s",
+            "",
+        ]
+    grouped = [r for r in results if r.groups]
+    if grouped:
+        lines += [
+            "## FPIR by group at the chosen threshold",
+            "",
+            "Groups from UTKFace file names (gender 0 male / 1 female; ethnicity 0 White, "
+            "1 Black, 2 Asian, 3 Indian, 4 Others); LFW one-image impostors have no labels. "
+            "Intervals are Wilson 95 %: with a few hundred faces per group and an FPIR near "
+            "0.1 %, an interval spans roughly 0–1 %, so small groups cannot show a difference "
+            "of that size either way.",
+            "",
+        ]
+        for r in grouped:
+            lines += [f"### {r.pipeline}", "", "| dimension | group | impostors | false positives "
+                      "| FPIR | 95 % interval |", "|---|---|---|---|---|---|"]
+            for g in r.groups:
+                lines.append(
+                    f"| {g.dimension} | {g.group} | {g.impostors} | {g.false_positives} "
+                    f"| {pct(g.fpir, 3)} | {pct(g.low, 3)} – {pct(g.high, 3)} |"
+                )
+            lines.append("")
+    lines += [f"![DET]({det_png})", ""]
+    return "\n".join(lines)

@@ -1,0 +1,348 @@
+"""Open-set identification against a watch list, and the threshold calibration of R22.
+
+Three folders: the gallery (``<identity>/<images>``, enrolled through each pipeline's real
+enrolment path), mated probes (``<identity>/<images>``, people on the list) and impostors
+(non-watch-list faces, ``<identity>/<images>`` or flat). Every probe is searched exhaustively
+(exact cosine or Euclidean) against the whole gallery:
+
+- TPIR(t): mated probes whose rank-1 candidate is the right identity *and* scores ≥ t;
+- FPIR(t): impostor probes whose best score is ≥ t;
+
+a probe whose largest face is missing or fails the live quality gate is never matched (it is
+a miss when mated, and no alarm when an impostor), as in the live pipeline. Mated probes of an
+identity whose every enrolment photo was rejected are left out of TPIR and counted. The
+threshold reported is the lowest one that keeps FPIR at or below the target on these impostors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from adapters.engine.evaluation import metrics
+from adapters.engine.evaluation.baseline import DLIB_DISTANCE
+from adapters.engine.evaluation.pipeline import Pipeline, Vector, read_rgb
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+FPIR_TARGETS = (0.1, 0.01, 0.001, 0.0001)
+
+UTK_GENDER = {"0": "male", "1": "female"}
+UTK_RACE = {"0": "White", "1": "Black", "2": "Asian", "3": "Indian", "4": "Others"}
+_UTK_NAME = re.compile(r"^(\d{1,3})_([01])_([0-4])_")
+
+
+class Item(msgspec.Struct, frozen=True):
+    """One image file and the identity it shows (``None`` in a flat folder)."""
+
+    identity: str | None
+    path: Path
+
+
+def list_folder(root: Path) -> list[Item]:
+    """Images of ``root``: each sub-folder is an identity; images directly inside have none."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"not a folder: {root}")
+    items: list[Item] = []
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir():
+            items.extend(
+                Item(entry.name, f)
+                for f in sorted(entry.iterdir())
+                if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+            )
+        elif entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES:
+            items.append(Item(None, entry))
+    return items
+
+
+def utk_groups(name: str) -> tuple[str, str] | None:
+    """(gender, ethnicity) from a UTKFace file name ``age_gender_race_timestamp…``, else None."""
+    m = _UTK_NAME.match(name)
+    if m is None:
+        return None
+    return UTK_GENDER[m.group(2)], UTK_RACE[m.group(3)]
+
+
+class OperatingRow(msgspec.Struct, frozen=True):
+    """A threshold with its TPIR and FPIR; ``target`` is the FPIR it was chosen for (or None)."""
+
+    target: float | None
+    threshold: float
+    tpir: float
+    fpir: float
+
+
+class GroupRate(msgspec.Struct, frozen=True):
+    """FPIR of one demographic group at the chosen threshold, with a Wilson 95 % interval."""
+
+    dimension: str
+    group: str
+    impostors: int
+    false_positives: int
+    fpir: float
+    low: float
+    high: float
+
+
+class WatchlistResult(msgspec.Struct, frozen=True):
+    """A pipeline's open-set figures (aggregates only; nothing per face, R3)."""
+
+    pipeline: str
+    metric: str
+    gallery_images: int
+    enrolled_images: int
+    enrolled_identities: int
+    gallery_identities: int
+    enrol_rejections: dict[str, int]
+    mated_probes: int
+    mated_not_enrolled: int
+    mated_unusable: dict[str, int]
+    impostors: int
+    impostors_unusable: dict[str, int]
+    rank1: float
+    target_fpir: float
+    chosen: OperatingRow
+    chosen_rounded: OperatingRow
+    operating_points: list[OperatingRow]
+    reference_points: list[OperatingRow]
+    groups: list[GroupRate]
+    seconds: float
+    det_fpir: list[float]
+    det_fnir: list[float]
+
+
+def _round_up(threshold: float, places: int = 3) -> float:
+    """A threshold for a config file: rounded *up* so FPIR can only fall."""
+    if not math.isfinite(threshold):
+        return threshold
+    factor = 10**places
+    return float(math.ceil(threshold * factor - 1e-9) / factor)
+
+
+def _row(
+    target: float | None, t: float, mated: np.ndarray, correct: np.ndarray, nonmated: np.ndarray
+) -> OperatingRow:
+    return OperatingRow(
+        target=target,
+        threshold=t,
+        tpir=float(metrics.tpir_at(mated, correct, [t])[0]),
+        fpir=float(metrics.acceptance_rate(nonmated, [t])[0]),
+    )
+
+
+def _group_rates(
+    names: Sequence[str], nonmated: np.ndarray, threshold: float
+) -> list[GroupRate]:
+    hits = nonmated >= threshold
+    buckets: dict[tuple[str, str], list[int]] = {}
+    for i, name in enumerate(names):
+        groups = utk_groups(name)
+        keys = (
+            [("gender", groups[0]), ("ethnicity", groups[1])]
+            if groups is not None
+            else [("source", "unlabelled (no UTKFace name)")]
+        )
+        for key in keys:
+            buckets.setdefault(key, []).append(i)
+    out = []
+    for (dimension, group), idx in sorted(buckets.items()):
+        n = len(idx)
+        k = int(hits[idx].sum())
+        low, high = metrics.wilson_interval(k, n)
+        out.append(GroupRate(dimension, group, n, k, k / n if n else 0.0, low, high))
+    return out
+
+
+def evaluate(
+    gallery: Sequence[Item],
+    probes: Sequence[Item],
+    impostors: Sequence[Item],
+    pipelines: Sequence[Pipeline],
+    *,
+    target_fpir: float = 0.001,
+    by_group: bool = False,
+    advance: Callable[[int], None] | None = None,
+) -> list[WatchlistResult]:
+    """Enrol, search and score every pipeline on the same images (each decoded once)."""
+    enrolled: list[list[tuple[str, Vector]]] = [[] for _ in pipelines]
+    rejections: list[Counter[str]] = [Counter() for _ in pipelines]
+    seconds = [0.0 for _ in pipelines]
+    for item in gallery:
+        data = item.path.read_bytes()
+        for k, pipeline in enumerate(pipelines):
+            started = time.perf_counter()
+            template = pipeline.enrol(data)
+            seconds[k] += time.perf_counter() - started
+            if template.vector is None:
+                rejections[k][template.reason] += 1
+            else:
+                enrolled[k].append((item.identity or item.path.stem, template.vector))
+        if advance is not None:
+            advance(1)
+
+    searches = [*probes, *impostors]
+    best: list[np.ndarray] = [np.full(len(searches), -np.inf) for _ in pipelines]
+    rank1: list[list[str | None]] = [[None] * len(searches) for _ in pipelines]
+    unusable: list[list[str]] = [[""] * len(searches) for _ in pipelines]
+    galleries = []
+    for k in range(len(pipelines)):
+        labels = [identity for identity, _ in enrolled[k]]
+        matrix = (
+            np.stack([v for _, v in enrolled[k]]).astype(np.float32)
+            if enrolled[k]
+            else np.zeros((0, 1), np.float32)
+        )
+        galleries.append((labels, matrix))
+    for i, item in enumerate(searches):
+        image = read_rgb(item.path)
+        for k, pipeline in enumerate(pipelines):
+            started = time.perf_counter()
+            template = pipeline.probe(image)
+            if template.vector is None:
+                unusable[k][i] = template.reason
+            elif galleries[k][1].shape[0]:
+                sims = pipeline.similarity(template.vector, galleries[k][1])
+                j = int(np.argmax(sims))
+                best[k][i] = float(sims[j])
+                rank1[k][i] = galleries[k][0][j]
+            seconds[k] += time.perf_counter() - started
+        if advance is not None:
+            advance(1)
+
+    n_probes = len(probes)
+    gallery_ids = {item.identity or item.path.stem for item in gallery}
+    out = []
+    for k, pipeline in enumerate(pipelines):
+        enrolled_ids = set(galleries[k][0])
+        mated_idx = [i for i in range(n_probes) if probes[i].identity in enrolled_ids]
+        mated = best[k][mated_idx]
+        correct = np.array([rank1[k][i] == probes[i].identity for i in mated_idx], bool)
+        nonmated = best[k][n_probes:]
+        t = metrics.threshold_at_rate(nonmated, target_fpir)
+        chosen = _row(target_fpir, t, mated, correct, nonmated)
+        chosen_rounded = _row(target_fpir, _round_up(t), mated, correct, nonmated)
+        points = [
+            _row(f, metrics.threshold_at_rate(nonmated, f), mated, correct, nonmated)
+            for f in FPIR_TARGETS
+        ]
+        reference = (
+            [_row(None, -DLIB_DISTANCE, mated, correct, nonmated)]
+            if pipeline.metric == "euclidean"
+            else []
+        )
+        curve = metrics.open_set_curve(mated, correct, nonmated)
+        fpir_pts, tpir_pts = metrics.downsample_curve(curve.fpir, curve.tpir, 600)
+        names = [item.path.name for item in impostors]
+        out.append(
+            WatchlistResult(
+                pipeline=pipeline.name,
+                metric=pipeline.metric,
+                gallery_images=len(gallery),
+                enrolled_images=len(enrolled[k]),
+                enrolled_identities=len(enrolled_ids),
+                gallery_identities=len(gallery_ids),
+                enrol_rejections=dict(rejections[k]),
+                mated_probes=len(mated_idx),
+                mated_not_enrolled=n_probes - len(mated_idx),
+                mated_unusable=dict(Counter(unusable[k][i] for i in mated_idx if unusable[k][i])),
+                impostors=len(impostors),
+                impostors_unusable=dict(
+                    Counter(r for r in unusable[k][n_probes:] if r)
+                ),
+                rank1=float(correct.mean()) if correct.size else 0.0,
+                target_fpir=target_fpir,
+                chosen=chosen,
+                chosen_rounded=chosen_rounded,
+                operating_points=points,
+                reference_points=reference,
+                groups=_group_rates(names, nonmated, chosen_rounded.threshold) if by_group else [],
+                seconds=seconds[k],
+                det_fpir=fpir_pts,
+                det_fnir=[1.0 - x for x in tpir_pts],
+            )
+        )
+    enrolled.clear()  # templates never outlive the run (R3)
+    galleries.clear()
+    return out
+
+
+class SplitManifest(msgspec.Struct, frozen=True):
+    """What ``build_lfw_split`` wrote (symlinks to the source images, never copies)."""
+
+    lfw: str
+    utkface: str | None
+    gallery_identities: int
+    gallery_images: int
+    probe_images: int
+    impostor_images: int
+
+
+def build_lfw_split(
+    lfw_dir: Path,
+    out: Path,
+    *,
+    utk_dir: Path | None = None,
+    min_identities: int = 500,
+    max_identities: int | None = None,
+) -> SplitManifest:
+    """The standard split as symlinks under ``out``: for each identity of
+    ``identities_ge2.txt`` its first image (by file name) in ``gallery/<id>/``, the others in
+    ``probes/<id>/``; one-image identities (``identities_single.txt``) and UTKFace adults flat
+    in ``impostors/``. Raises ``ValueError`` if fewer than ``min_identities`` are available."""
+    ids = [
+        line.split()[0]
+        for line in (lfw_dir / "identities_ge2.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    if max_identities is not None:
+        ids = ids[:max_identities]
+    if len(ids) < min_identities:
+        raise ValueError(f"only {len(ids)} identities with ≥2 images; need {min_identities}")
+    singles = [
+        line.split()[0]
+        for line in (lfw_dir / "identities_single.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    for sub in ("gallery", "probes", "impostors"):
+        if (out / sub).exists():
+            raise FileExistsError(f"{out / sub} exists; choose an empty --out")
+
+    def link(src: Path, dst: Path) -> None:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.symlink_to(src.resolve())
+
+    n_gallery = n_probes = n_impostors = 0
+    for identity in ids:
+        files = sorted((lfw_dir / "by_identity" / identity).glob("*.jpg"))
+        if len(files) < 2:
+            continue
+        link(files[0], out / "gallery" / identity / files[0].name)
+        n_gallery += 1
+        for f in files[1:]:
+            link(f, out / "probes" / identity / f.name)
+            n_probes += 1
+    for identity in singles:
+        for f in sorted((lfw_dir / "by_identity" / identity).glob("*.jpg")):
+            link(f, out / "impostors" / f"lfw-{f.name}")
+            n_impostors += 1
+    if utk_dir is not None:
+        for f in sorted(utk_dir.glob("*.jpg")):
+            link(f, out / "impostors" / f.name)
+            n_impostors += 1
+    manifest = SplitManifest(
+        lfw=str(lfw_dir.resolve()),
+        utkface=str(utk_dir.resolve()) if utk_dir is not None else None,
+        gallery_identities=n_gallery,
+        gallery_images=n_gallery,
+        probe_images=n_probes,
+        impostor_images=n_impostors,
+    )
+    (out / "split.json").write_bytes(msgspec.json.format(msgspec.json.encode(manifest)))
+    return manifest

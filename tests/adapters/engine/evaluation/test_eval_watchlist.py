@@ -1,0 +1,106 @@
+"""``pinchpoint eval watchlist``/``split-lfw`` on a tiny split from the repo's public-domain
+photos (runs on a fresh machine): enrolment rejections counted by reason (R10), TPIR/FPIR and
+the calibrated threshold (R22), groups from UTKFace names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from adapters.engine.evaluation.baseline import face_recognition_available
+from adapters.engine.evaluation.watchlist import build_lfw_split, list_folder, utk_groups
+from kernel.cli.main import main
+
+
+def _save_small(src: Path, dst: Path, height: int = 480) -> None:
+    image = cv2.imread(str(src))
+    assert image is not None
+    scale = height / image.shape[0]
+    small = cv2.resize(image, (round(image.shape[1] * scale), height), interpolation=cv2.INTER_AREA)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(dst), small)
+
+
+@pytest.fixture
+def tiny_split(public_domain_faces: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "split"
+    _save_small(public_domain_faces / "obama.jpg", root / "gallery" / "obama" / "obama.jpg")
+    noise = np.random.default_rng(7).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    (root / "gallery" / "nobody").mkdir(parents=True)
+    cv2.imwrite(str(root / "gallery" / "nobody" / "noise.png"), noise)
+    for name in ("obama2.jpg", "obama3.jpg"):
+        _save_small(public_domain_faces / name, root / "probes" / "obama" / name)
+    # A UTKFace-style name: 60-year-old (0) male (0) White person.
+    _save_small(public_domain_faces / "biden.jpg", root / "impostors" / "60_0_0_2017.jpg")
+    cv2.imwrite(str(root / "impostors" / "noise.png"), noise)
+    return root
+
+
+def test_utk_groups_parse_file_names() -> None:
+    assert utk_groups("100_1_2_20170105174847679.jpg.chip.jpg") == ("female", "Asian")
+    assert utk_groups("25_0_3_x.jpg") == ("male", "Indian")
+    assert utk_groups("lfw-Aaron_Eckhart_0001.jpg") is None
+
+
+def test_list_folder_reads_identities_and_flat_files(tiny_split: Path) -> None:
+    gallery = list_folder(tiny_split / "gallery")
+    assert [(i.identity, i.path.name) for i in gallery] == [
+        ("nobody", "noise.png"), ("obama", "obama.jpg")]
+    assert {i.identity for i in list_folder(tiny_split / "impostors")} == {None}
+
+
+def test_eval_watchlist_counts_rejections_and_calibrates(
+    tiny_split: Path, eval_models_dir: Path, tmp_path: Path
+) -> None:
+    """R10 rejections by reason; R22 threshold with FPIR ≤ target; R3 aggregates only."""
+    out = tmp_path / "out"
+    args = ["eval", "watchlist", str(tiny_split / "gallery"), str(tiny_split / "probes"),
+            str(tiny_split / "impostors"), "--out", str(out), "--models-dir",
+            str(eval_models_dir), "--by-group", "--target-fpir", "0.001", "--quiet"]
+    baseline = face_recognition_available()
+    assert main([*args, "--baseline"] if baseline else args) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "det.png", "watchlist_metrics.json", "watchlist_report.md"]
+    results = json.loads((out / "watchlist_metrics.json").read_text())
+    ours = results[0]
+    assert ours["enrol_rejections"] == {"no_face": 1}
+    assert ours["enrolled_identities"] == 1
+    assert ours["mated_probes"] == 2
+    assert ours["mated_not_enrolled"] == 0
+    assert ours["impostors"] == 2
+    assert ours["impostors_unusable"] == {"no_face": 1}
+    assert ours["rank1"] == 1.0
+    assert ours["chosen_rounded"]["fpir"] == 0.0
+    assert ours["chosen_rounded"]["tpir"] == 1.0  # Obama's probes outscore Biden
+    groups = {(g["dimension"], g["group"]): g for g in ours["groups"]}
+    assert groups[("gender", "male")]["impostors"] == 1
+    assert groups[("ethnicity", "White")]["false_positives"] == 0
+    assert groups[("source", "unlabelled (no UTKFace name)")]["impostors"] == 1
+    report = (out / "watchlist_report.md").read_text()
+    assert "no_face 1" in report
+    assert f"cosine ≥ {ours['chosen_rounded']['threshold']:.4f}" in report
+    assert "Wilson 95 %" in report
+    if baseline:
+        base = results[1]
+        assert base["metric"] == "euclidean"
+        assert base["enrol_rejections"] == {"no_face": 1}
+        assert base["rank1"] == 1.0
+        assert "distance ≤" in report
+
+
+def test_split_lfw_links_gallery_probes_and_impostors(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "split"
+    manifest = build_lfw_split(shared_data / "lfw150", out, min_identities=5, max_identities=5)
+    assert manifest.gallery_identities == 5
+    gallery = list_folder(out / "gallery")
+    assert len(gallery) == 5 and all(p.path.is_symlink() for p in gallery)
+    probes = list_folder(out / "probes")
+    assert {p.identity for p in probes} == {g.identity for g in gallery}
+    assert manifest.impostor_images == len(list_folder(out / "impostors")) >= 2000
+    with pytest.raises(ValueError, match="need 6"):
+        build_lfw_split(shared_data / "lfw150", tmp_path / "x", min_identities=6,
+                        max_identities=5)
