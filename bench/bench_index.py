@@ -265,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     results: list[dict[str, Any]] = []
+    build_rate: dict[str, float] = {}
     for label, make in datasets:
         data = make()
         n = data.gallery.shape[0]
@@ -275,14 +276,15 @@ def main(argv: list[str] | None = None) -> int:
         row: dict[str, Any] = {"label": label, "size": n, "methods": []}
         for method in METHODS:
             if method.hnsw and n > args.hnsw_max:
-                reason = (
-                    f"HNSW build of {n:,} exceeds --hnsw-max {args.hnsw_max:,} "
-                    f"(≈{n / 5000 / 60:.0f}+ min on this machine)"
-                )
+                rate = build_rate.get(method.name)
+                estimate = f"≈{n / rate / 60:.0f} min at this run's rate" if rate else "slow"
+                reason = f"HNSW build of {n:,} exceeds --hnsw-max {args.hnsw_max:,} ({estimate})"
                 row["methods"].append({"method": method.name, "skipped": reason})
                 print(f"{label:>24} {method.name:<32} skipped: {reason}", flush=True)
                 continue
             r = run_one(method, data, ground, args.repeats)
+            if r["build_per_s"]:
+                build_rate[method.name] = r["build_per_s"]
             row["methods"].append(r)
             print(
                 f"{label:>24} {method.name:<32} build {r['build_s']:8.2f}s  "
