@@ -1,0 +1,85 @@
+"""A private Mosquitto broker for the MQTT sink tests, on free ports, that a test may stop
+and restart."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import socket
+import subprocess
+from pathlib import Path
+
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+MOSQUITTO_PASSWD = Path("/usr/bin/mosquitto_passwd")
+
+SERVER_USER, SERVER_PASSWORD = "pinchpoint-server", "server-secret-1"
+OFFICER_USER, OFFICER_PASSWORD = "officer-1", "officer-secret-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Broker:
+    """Mosquitto on private ports with the production ACL shape (deploy/mosquitto/acl):
+    the server may only publish alerts, an officer may only read its deployment's alerts.
+    Persistence is on, so an officer's session (and its queued QoS-1 messages) survives a
+    broker restart, as in production."""
+
+    def __init__(self, workdir: Path, deployment_id: str) -> None:
+        self.dir = workdir
+        self.port = free_port()
+        self.ws_port = free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+        (workdir / "db").mkdir()
+        pw = workdir / "passwd"
+        for i, (user, password) in enumerate([(SERVER_USER, SERVER_PASSWORD),
+                                              (OFFICER_USER, OFFICER_PASSWORD)]):
+            subprocess.run([str(MOSQUITTO_PASSWD), *(["-c"] if i == 0 else []), "-b",
+                            str(pw), user, password], check=True, capture_output=True)
+        pw.chmod(0o600)
+        acl = workdir / "acl"
+        acl.write_text(
+            f"user {SERVER_USER}\ntopic write pinchpoint/+/alerts\n\n"
+            f"user {OFFICER_USER}\ntopic read pinchpoint/{deployment_id}/alerts\n")
+        acl.chmod(0o600)
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(
+            # Run as whoever runs the tests: as root, mosquitto would otherwise switch to
+            # its own user, who cannot write into the test's private directory.
+            f"user {getpass.getuser()}\nper_listener_settings false\n"
+            f"allow_anonymous false\npassword_file {pw}\nacl_file {acl}\n"
+            f"persistence true\npersistence_location {workdir / 'db'}/\n"
+            f"log_dest file {workdir / 'mosquitto.log'}\n"
+            f"listener {self.port} 127.0.0.1\nprotocol mqtt\n"
+            # A websockets listener binds every interface whatever the address (stack
+            # notes); it is a private port that lives only for this test.
+            f"listener {self.ws_port} 127.0.0.1\nprotocol websockets\n")
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            str(MOSQUITTO), "-c", str(self.conf),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+        raise RuntimeError(f"mosquitto did not start: {self.log()}")
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()  # SIGTERM: mosquitto saves its sessions first
+            await self.proc.wait()
+        self.proc = None
+
+    def log(self) -> str:
+        path = self.dir / "mosquitto.log"
+        return path.read_text() if path.exists() else ""
+
