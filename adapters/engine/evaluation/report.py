@@ -103,6 +103,19 @@ def watchlist_markdown(
                 f"| {r.pipeline} | {target_text} | {threshold_text(p.threshold, r.metric)} "
                 f"| {pct(p.tpir)} | {pct(p.fpir, 3)} |"
             )
+    calibrated = [r for r in results if r.sources]
+    if calibrated:
+        lines += ["", "## Threshold fitted on each impostor source alone", "",
+                  "If one source holds people who are also in the gallery (web-scraped sets "
+                  "often share celebrities), its threshold is much higher than the others'.", "",
+                  "| pipeline | impostor source | impostors | threshold | TPIR | FPIR |",
+                  "|---|---|---|---|---|---|"]
+        for r in calibrated:
+            for s in r.sources:
+                c = s.chosen_rounded
+                lines.append(f"| {r.pipeline} | {s.source} | {s.impostors} "
+                             f"| {threshold_text(c.threshold, r.metric)} | {pct(c.tpir)} "
+                             f"| {pct(c.fpir, 3)} |")
     lines += ["", "## Counts", ""]
     for r in results:
         lines += [

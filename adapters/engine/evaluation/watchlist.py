@@ -91,6 +91,15 @@ class GroupRate(msgspec.Struct, frozen=True):
     high: float
 
 
+class SourceCalibration(msgspec.Struct, frozen=True):
+    """The target-FPIR threshold fitted on one source of impostors alone (UTKFace-named files
+    or the others): a source that secretly holds watch-list people shows up here."""
+
+    source: str
+    impostors: int
+    chosen_rounded: OperatingRow
+
+
 class WatchlistResult(msgspec.Struct, frozen=True):
     """A pipeline's open-set figures (aggregates only; nothing per face, R3)."""
 
@@ -113,6 +122,7 @@ class WatchlistResult(msgspec.Struct, frozen=True):
     operating_points: list[OperatingRow]
     reference_points: list[OperatingRow]
     groups: list[GroupRate]
+    sources: list[SourceCalibration]
     seconds: float
     det_fpir: list[float]
     det_fnir: list[float]
@@ -240,6 +250,19 @@ def evaluate(
         curve = metrics.open_set_curve(mated, correct, nonmated)
         fpir_pts, tpir_pts = metrics.downsample_curve(curve.fpir, curve.tpir, 600)
         names = [item.path.name for item in impostors]
+        origin = np.array(["UTKFace" if utk_groups(n) else "other" for n in names])
+        sources = [
+            SourceCalibration(
+                src,
+                int((origin == src).sum()),
+                _row(
+                    target_fpir,
+                    _round_up(metrics.threshold_at_rate(nonmated[origin == src], target_fpir)),
+                    mated, correct, nonmated[origin == src],
+                ),
+            )
+            for src in sorted(set(origin.tolist()))
+        ] if len(set(origin.tolist())) > 1 else []
         out.append(
             WatchlistResult(
                 pipeline=pipeline.name,
@@ -263,6 +286,7 @@ def evaluate(
                 operating_points=points,
                 reference_points=reference,
                 groups=_group_rates(names, nonmated, chosen_rounded.threshold) if by_group else [],
+                sources=sources,
                 seconds=seconds[k],
                 det_fpir=fpir_pts,
                 det_fnir=[1.0 - x for x in tpir_pts],

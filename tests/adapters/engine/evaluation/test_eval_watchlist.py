@@ -80,6 +80,8 @@ def test_eval_watchlist_counts_rejections_and_calibrates(
     assert groups[("gender", "male")]["impostors"] == 1
     assert groups[("ethnicity", "White")]["false_positives"] == 0
     assert groups[("source", "unlabelled (no UTKFace name)")]["impostors"] == 1
+    assert {(src["source"], src["impostors"]) for src in ours["sources"]} == {
+        ("UTKFace", 1), ("other", 1)}
     report = (out / "watchlist_report.md").read_text()
     assert "no_face 1" in report
     assert f"cosine ≥ {ours['chosen_rounded']['threshold']:.4f}" in report
