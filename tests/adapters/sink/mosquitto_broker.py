@@ -22,6 +22,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def write_passwords(path: Path, users: dict[str, str]) -> None:
+    """A Mosquitto password file (hashed by mosquitto_passwd) holding ``users``."""
+    for i, (user, password) in enumerate(users.items()):
+        subprocess.run([str(MOSQUITTO_PASSWD), *(["-c"] if i == 0 else []), "-b",
+                        str(path), user, password], check=True, capture_output=True)
+    path.chmod(0o600)
+
+
 class Broker:
     """Mosquitto on private ports with the production ACL shape (deploy/mosquitto/acl):
     the server may only publish alerts, an officer may only read its deployment's alerts.
@@ -33,13 +41,10 @@ class Broker:
         self.port = free_port()
         self.ws_port = free_port()
         self.proc: asyncio.subprocess.Process | None = None
+        self.user = getpass.getuser()
         (workdir / "db").mkdir()
         pw = workdir / "passwd"
-        for i, (user, password) in enumerate([(SERVER_USER, SERVER_PASSWORD),
-                                              (OFFICER_USER, OFFICER_PASSWORD)]):
-            subprocess.run([str(MOSQUITTO_PASSWD), *(["-c"] if i == 0 else []), "-b",
-                            str(pw), user, password], check=True, capture_output=True)
-        pw.chmod(0o600)
+        write_passwords(pw, {SERVER_USER: SERVER_PASSWORD, OFFICER_USER: OFFICER_PASSWORD})
         acl = workdir / "acl"
         acl.write_text(
             f"user {SERVER_USER}\ntopic write pinchpoint/+/alerts\n\n"
@@ -49,7 +54,7 @@ class Broker:
         self.conf.write_text(
             # Run as whoever runs the tests: as root, mosquitto would otherwise switch to
             # its own user, who cannot write into the test's private directory.
-            f"user {getpass.getuser()}\nper_listener_settings false\n"
+            f"user {self.user}\nper_listener_settings false\n"
             f"allow_anonymous false\npassword_file {pw}\nacl_file {acl}\n"
             f"persistence true\npersistence_location {workdir / 'db'}/\n"
             f"log_dest file {workdir / 'mosquitto.log'}\n"

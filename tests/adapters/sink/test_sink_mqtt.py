@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -23,9 +24,11 @@ from mosquitto_broker import (
     SERVER_USER,
     Broker,
     free_port,
+    write_passwords,
 )
 
 from adapters.sink.mqtt import PAYLOAD_KEYS, MqttSink
+from kernel import tls
 from kernel.clock import SystemClock
 from kernel.delivery import signed_urls
 from kernel.delivery.dispatcher import Dispatcher, RetryPolicy
@@ -40,9 +43,12 @@ FAST = RetryPolicy(initial=0.05, maximum=0.2, poll=5.0)
 class Officer:
     """An officer's device: a persistent MQTT session that reconnects by itself."""
 
-    def __init__(self, port: int, transport: Literal["tcp", "websockets"] = "tcp") -> None:
+    def __init__(self, port: int, transport: Literal["tcp", "websockets"] = "tcp",
+                 user: str = OFFICER_USER, tls_context: ssl.SSLContext | None = None) -> None:
         self.port = port
         self.transport = transport
+        self.user = user
+        self.tls_context = tls_context
         self.messages: list[dict[str, Any]] = []
         self.raw: list[bytes] = []
         self.subscribed = asyncio.Event()
@@ -52,9 +58,9 @@ class Officer:
         while True:
             try:
                 async with aiomqtt.Client(
-                    "127.0.0.1", self.port, username=OFFICER_USER, password=OFFICER_PASSWORD,
-                    identifier="officer-1-tablet", clean_session=False,
-                    transport=self.transport,
+                    "127.0.0.1", self.port, username=self.user, password=OFFICER_PASSWORD,
+                    identifier=f"{self.user}-tablet", clean_session=False,
+                    transport=self.transport, tls_context=self.tls_context,
                     websocket_path="/mqtt" if self.transport == "websockets" else None,
                 ) as client:
                     await client.subscribe(TOPIC, qos=1)
@@ -97,9 +103,10 @@ def make_sink(data_dir: Path, port: int, **extra: Any) -> tuple[MqttSink, Bounde
     executor = BoundedExecutor(1, 1)
     context = AdapterContext(name="mqtt", data_dir=data_dir, executor=executor,
                              clock=SystemClock(), log=logging.getLogger("test.sink.mqtt"))
-    config = MqttSink.Config(host="127.0.0.1", port=port, username=SERVER_USER,
-                             password=SERVER_PASSWORD, url_base="https://pp.local:8443",
-                             timeout_s=1.0, **extra)
+    settings: dict[str, Any] = {"host": "127.0.0.1", "port": port, "username": SERVER_USER,
+                                "password": SERVER_PASSWORD,
+                                "url_base": "https://pp.local:8443", "timeout_s": 1.0}
+    config = MqttSink.Config(**(settings | extra))
     return MqttSink(config, context), executor
 
 
@@ -214,3 +221,53 @@ async def test_officer_cannot_publish_alerts(broker: Broker) -> None:  # R6 R23
         await officer.wait_for(1)
         await asyncio.sleep(0.2)
     assert officer.seqs() == [1]
+
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "mosquitto"
+
+
+async def test_deploy_config_tls_end_to_end(  # R6 R23
+    broker: Broker, sqlite_outbox: Any, tmp_path: Path
+) -> None:
+    """The shipped deploy/mosquitto config and ACL, with only paths, ports and the AP address
+    changed: the server publishes over TLS on loopback, an officer's PWA path (secure
+    WebSockets) receives, both trusting only the CA from ``pinchpoint tls init``."""
+    await broker.stop()  # reuse its directory and helpers, not its config
+    work = tmp_path / "deploy"
+    (work / "db").mkdir(parents=True)
+    files = tls.init_tls(work / "tls", ["pinchpoint.local"], ["127.0.0.1"])
+    passwd = work / "passwd"
+    await asyncio.to_thread(write_passwords, passwd, {"pinchpoint-server": SERVER_PASSWORD,
+                                                      "officer-0001": OFFICER_PASSWORD})
+    (work / "acl").write_text((DEPLOY / "acl").read_text().replace("dep-2026-0001", "dep-1"))
+    mqtt_port, wss_port = free_port(), free_port()
+    conf = (DEPLOY / "mosquitto.conf").read_text()
+    for old, new in [("/etc/mosquitto/pinchpoint/", f"{work}/"),
+                     ("/var/lib/pinchpoint/tls/", f"{work}/tls/"),
+                     ("/var/lib/mosquitto/", f"{work}/db/"),
+                     ("listener 8883 127.0.0.1", f"listener {mqtt_port} 127.0.0.1"),
+                     ("listener 8884 10.8.0.1", f"listener {wss_port} 127.0.0.1"),
+                     ("log_dest stderr", f"log_dest file {work}/mosquitto.log")]:
+        assert old in conf
+        conf = conf.replace(old, new)
+    broker.conf = work / "mosquitto.conf"
+    broker.conf.write_text(f"user {broker.user}\n" + conf)
+    broker.port = mqtt_port
+    await broker.start()
+
+    device_tls = ssl.create_default_context(cafile=str(files.ca_cert))
+    officer = Officer(wss_port, transport="websockets", user="officer-0001",
+                      tls_context=device_tls)
+    sink, executor = make_sink(tmp_path, mqtt_port, ca_file=str(files.ca_cert),
+                               username="pinchpoint-server")
+    dispatcher = Dispatcher(sqlite_outbox, {"mqtt": sink}, FAST)
+    try:
+        async with running(officer.run()), running(dispatcher.run_sink("mqtt")):
+            await asyncio.wait_for(officer.subscribed.wait(), 5)
+            seqs = await sqlite_outbox.confirm(2)
+            dispatcher.notify()
+            await officer.wait_for(2)
+            assert officer.seqs() == seqs
+    finally:
+        await sink.close()
+        executor.shutdown()
