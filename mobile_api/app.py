@@ -1,0 +1,91 @@
+"""The Litestar application: routes, the access-matrix guard, errors, OpenAPI at /schema."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+
+from adapters.camera.whip_routes import whip_router
+from kernel.domain.governance import Governance
+from kernel.events import EventBus
+from mobile_api.backend import ApiBackend, accounts_for
+from mobile_api.errors import HANDLERS as ERROR_HANDLERS
+from mobile_api.feed_watcher import FeedWatcher
+from mobile_api.routes import (
+    alerts,
+    auth,
+    deployments,
+    feed,
+    health,
+    push,
+    pwa,
+    reports,
+    watchlists,
+)
+from mobile_api.routes import settings as settings_routes
+from mobile_api.security import authorize
+from mobile_api.settings import ApiSettings
+
+ROUTE_MODULES = (auth, deployments, watchlists, alerts, reports, settings_routes, health, push,
+                 feed, pwa)
+
+
+def _backend_from(governance: Governance, settings: ApiSettings) -> ApiBackend:
+    bus = EventBus(settings.feed_buffer, settings.feed_queue)
+    # no data dir known here: a random URL secret lives for this process only
+    return ApiBackend(governance=governance, accounts=accounts_for(governance, settings),
+                      events=bus, watcher=FeedWatcher(governance, bus, settings.feed_poll_s),
+                      settings=settings, url_secret=secrets.token_bytes(32))
+
+
+def create_app(source: ApiBackend | Governance, settings: ApiSettings | None = None,
+               *, debug: bool = False) -> Litestar:
+    """The API over ``source``: an :class:`ApiBackend` (see :func:`make_backend`, what the
+    ``service.http`` adapter builds) or a bare :class:`Governance` (no cameras, no engine,
+    a per-process URL secret: tests and embedding). The feed watcher runs with the app."""
+    if isinstance(source, Governance):
+        backend = _backend_from(source, settings or ApiSettings())
+    else:
+        backend = source
+    settings = backend.settings
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        task = asyncio.create_task(backend.watcher.run(), name="api-feed-watcher")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    handlers: list[object] = [h for m in ROUTE_MODULES for h in m.HANDLERS]
+    handlers.insert(len(handlers) - len(pwa.HANDLERS), whip_router())
+    return Litestar(
+        route_handlers=handlers,  # type: ignore[arg-type]
+        guards=[authorize],
+        exception_handlers=ERROR_HANDLERS,
+        request_max_body_size=settings.max_upload_bytes,
+        state=_state(backend),
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Pinchpoint API", version="1",
+            description="Mobile alert API of Pinchpoint (see docs/requirements.md R4-R24). "
+                        "Log in at /api/auth/login; send X-CSRF-Token on state changes.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin(), SwaggerRenderPlugin()]),
+        debug=debug,
+    )
+
+
+def _state(backend: ApiBackend) -> State:
+    return State({"backend": backend, "pwa_dir": Path(backend.settings.pwa_dir)})

@@ -1,0 +1,215 @@
+"""Users, logins and sessions over the store (R23), shared by the API and ``pinchpoint user``.
+
+Sessions are server-side rows keyed by the SHA-256 of a random cookie token. A session ends
+``idle`` after its last use and ``absolute`` after login, whichever comes first; the user's
+role and enabled flag are read on every request, so disabling a user or changing a role takes
+effect at once. Each session carries its own CSRF token (a synchronizer token: the PWA reads
+it from the login response or ``/api/auth/me`` and echoes it in ``X-CSRF-Token``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import get_args
+
+from kernel.clock import Clock
+from kernel.errors import PinchpointError
+from kernel.protocols.store import Role, SessionRecord, Store, UserRecord
+from mobile_api.auth.lockout import LockoutPolicy, after_failure, locked_for
+from mobile_api.auth.passwords import Passwords, check_policy
+
+ROLES: tuple[Role, ...] = get_args(Role)
+
+
+class AccountError(PinchpointError):
+    """A refused account operation (unknown user, duplicate name, weak password)."""
+
+    exit_code = 5
+
+
+@dataclass(frozen=True)
+class Session:
+    """An authenticated request's identity."""
+
+    id: str
+    user: str
+    role: Role
+    csrf: str
+    token: str = ""  # the raw cookie value: known only right after login
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """``session`` on success; else ``locked_for`` > 0 when the name is locked, and
+    ``known`` whether the name exists (for the audit row only, never for the client)."""
+
+    session: Session | None
+    locked_for: float = 0.0
+    known: bool = False
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def valid_name(name: str) -> bool:
+    return 1 <= len(name) <= 64 and all(c.isalnum() or c in "._-@" for c in name)
+
+
+class Accounts:
+    """User administration, login with lockout, session resolution with expiry."""
+
+    def __init__(self, store: Store, clock: Clock, passwords: Passwords,
+                 idle: timedelta = timedelta(minutes=30),
+                 absolute: timedelta = timedelta(hours=12),
+                 lockout: LockoutPolicy | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.passwords = passwords
+        self.idle = idle
+        self.absolute = absolute
+        self.lockout = lockout or LockoutPolicy()
+        # Writing last_seen on every request would fsync per request; a coarse step suffices
+        # because idle expiry is measured in minutes.
+        self.touch_step = min(timedelta(seconds=15), idle / 4)
+
+    # administration -----------------------------------------------------------------------
+    async def add_user(self, name: str, role: str, password: str, actor: str) -> UserRecord:
+        if not valid_name(name):
+            raise AccountError("a user name has 1-64 letters, digits or . _ - @")
+        if role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        check_policy(password)
+        encoded = await self.passwords.hash(password)
+        now = self.clock.now()
+        rec = UserRecord(name=name, role=role, password_hash=encoded, enabled=True,
+                         created_at=now, created_by=actor, password_changed_at=now)
+        async with self.store.transaction() as tx:
+            if await tx.get_user(name) is not None:
+                raise AccountError(f"user {name!r} exists already")
+            await tx.insert_user(rec)
+        return rec
+
+    async def _load(self, name: str) -> UserRecord:
+        async with self.store.transaction() as tx:
+            rec = await tx.get_user(name)
+        if rec is None:
+            raise AccountError(f"no user {name!r}")
+        return rec
+
+    async def set_password(self, name: str, password: str) -> None:
+        """Change a password; every session of the user ends."""
+        check_policy(password)
+        encoded = await self.passwords.hash(password)
+        async with self.store.transaction() as tx:
+            rec = await tx.get_user(name)
+            if rec is None:
+                raise AccountError(f"no user {name!r}")
+            rec.password_hash, rec.password_changed_at = encoded, self.clock.now()
+            await tx.update_user(rec)
+            await tx.delete_user_sessions(name)
+            await tx.clear_login_failures(name)
+
+    async def set_enabled(self, name: str, enabled: bool) -> None:
+        """Disable (ending every session) or re-enable a user."""
+        async with self.store.transaction() as tx:
+            rec = await tx.get_user(name)
+            if rec is None:
+                raise AccountError(f"no user {name!r}")
+            rec.enabled = enabled
+            await tx.update_user(rec)
+            if not enabled:
+                await tx.delete_user_sessions(name)
+
+    async def list_users(self) -> list[UserRecord]:
+        async with self.store.transaction() as tx:
+            return await tx.list_users()
+
+    # login ----------------------------------------------------------------------------------
+    async def login(self, name: str, password: str) -> LoginResult:
+        """Check the password unless the name is locked; count failures (R23)."""
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            failures = await tx.get_login_failures(name)
+            user = await tx.get_user(name)
+        wait = locked_for(failures, now)
+        known = user is not None and user.enabled
+        if wait > 0:
+            return LoginResult(None, locked_for=wait, known=known)
+        if user is None or not user.enabled:
+            await self.passwords.dummy_verify(password)
+            ok = False
+        else:
+            ok = await self.passwords.verify(user.password_hash, password)
+        now = self.clock.now()
+        if not ok or user is None:
+            async with self.store.transaction() as tx:
+                rec = after_failure(await tx.get_login_failures(name), name, now, self.lockout)
+                await tx.put_login_failures(rec)
+            return LoginResult(None, locked_for=locked_for(rec, now), known=known)
+        token = secrets.token_urlsafe(32)
+        session = SessionRecord(id=token_id(token), user=user.name,
+                                csrf=secrets.token_urlsafe(32), created_at=now,
+                                last_seen_at=now)
+        rehash = self.passwords.needs_rehash(user.password_hash)
+        async with self.store.transaction() as tx:
+            await tx.clear_login_failures(name)
+            await tx.insert_session(session)
+            # expired sessions of anyone are swept at each login: no separate janitor
+            await tx.delete_sessions_before(now - self.absolute, now - self.idle)
+        if rehash:
+            await self.set_password_hash(user.name, await self.passwords.hash(password))
+        return LoginResult(Session(id=session.id, user=user.name, role=user.role,
+                                   csrf=session.csrf, token=token), known=True)
+
+    async def set_password_hash(self, name: str, encoded: str) -> None:
+        async with self.store.transaction() as tx:
+            rec = await tx.get_user(name)
+            if rec is not None:
+                rec.password_hash = encoded
+                await tx.update_user(rec)
+
+    async def create_session(self, name: str) -> Session:
+        """A session for ``name`` without a password (tests, and the CLI's own use)."""
+        user = await self._load(name)
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        rec = SessionRecord(id=token_id(token), user=name, csrf=secrets.token_urlsafe(32),
+                            created_at=now, last_seen_at=now)
+        async with self.store.transaction() as tx:
+            await tx.insert_session(rec)
+        return Session(id=rec.id, user=name, role=user.role, csrf=rec.csrf, token=token)
+
+    async def resolve(self, token: str) -> Session | None:
+        """The live session of a cookie token, or ``None`` (unknown, expired, user disabled).
+        An expired session is deleted."""
+        if not token or len(token) > 200:
+            return None
+        sid = token_id(token)
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            rec = await tx.get_session(sid)
+            if rec is None:
+                return None
+            user = await tx.get_user(rec.user)
+            expired = (now - rec.created_at >= self.absolute
+                       or now - rec.last_seen_at >= self.idle)
+            if expired or user is None or not user.enabled:
+                await tx.delete_session(sid)
+                return None
+            if now - rec.last_seen_at >= self.touch_step:
+                await tx.touch_session(sid, now)
+        return Session(id=sid, user=user.name, role=user.role, csrf=rec.csrf)
+
+    async def logout(self, session_id: str) -> None:
+        async with self.store.transaction() as tx:
+            await tx.delete_session(session_id)
+
+
+def csrf_ok(session: Session, header: str | None) -> bool:
+    """Constant-time check of the ``X-CSRF-Token`` header against the session's token."""
+    return bool(header) and hmac.compare_digest(session.csrf.encode(), (header or "").encode())

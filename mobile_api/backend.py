@@ -1,0 +1,88 @@
+"""What the routes work with: the governed core, accounts, the live-feed bus and the few
+parts of the running process the API shows (camera health, the face engine for enrolment)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from kernel.clock import Clock
+from kernel.delivery.signed_urls import load_or_create_secret
+from kernel.domain.governance import Governance
+from kernel.events import EventBus
+from kernel.protocols.engine import FaceEngine
+from kernel.runtime import CameraHealth
+from mobile_api.auth.accounts import Accounts
+from mobile_api.auth.lockout import LockoutPolicy
+from mobile_api.auth.passwords import Passwords
+from mobile_api.feed_watcher import FeedWatcher
+from mobile_api.settings import ApiSettings
+
+EngineProvider = Callable[[], Awaitable[FaceEngine]]
+HealthProvider = Callable[[], Sequence[CameraHealth]]
+
+
+class EngineUnavailable(Exception):
+    """No face engine is configured, so photos cannot be enrolled."""
+
+
+async def _no_engine() -> FaceEngine:
+    raise EngineUnavailable("no face engine is configured ([engine] in config.toml); "
+                            "watch-list photos cannot be enrolled")
+
+
+@dataclass
+class ApiBackend:
+    """Everything a request handler may touch. Build it with :func:`make_backend`."""
+
+    governance: Governance
+    accounts: Accounts
+    events: EventBus
+    watcher: FeedWatcher
+    settings: ApiSettings
+    url_secret: bytes
+    vapid_public_key: str | None = None
+    engine: EngineProvider = _no_engine
+    health: HealthProvider = field(default=lambda: [])
+
+    @property
+    def clock(self) -> Clock:
+        return self.governance.ctx.clock
+
+
+def accounts_for(governance: Governance, settings: ApiSettings) -> Accounts:
+    """The :class:`Accounts` of a store with the settings' cost, expiry and lockout."""
+    return Accounts(
+        governance.store, governance.ctx.clock,
+        Passwords(settings.argon2_time_cost, settings.argon2_memory_kib,
+                  settings.argon2_parallelism),
+        idle=timedelta(seconds=settings.session_idle_s),
+        absolute=timedelta(seconds=settings.session_absolute_s),
+        lockout=LockoutPolicy(after=settings.lockout_after, base=settings.lockout_base_s,
+                              maximum=settings.lockout_max_s))
+
+
+def _read_vapid(data_dir: Path) -> str | None:
+    path = data_dir / "keys" / "vapid_public_key"
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+async def make_backend(governance: Governance, settings: ApiSettings, data_dir: Path,
+                       *, events: EventBus | None = None,
+                       engine: EngineProvider | None = None,
+                       health: HealthProvider | None = None) -> ApiBackend:
+    """Assemble the backend; reads (or creates) the URL-signing secret under ``data_dir``."""
+    secret = await asyncio.to_thread(load_or_create_secret, data_dir / "keys")
+    bus = events or EventBus(settings.feed_buffer, settings.feed_queue)
+    vapid = settings.vapid_public_key or await asyncio.to_thread(_read_vapid, data_dir)
+    return ApiBackend(
+        governance=governance, accounts=accounts_for(governance, settings), events=bus,
+        watcher=FeedWatcher(governance, bus, settings.feed_poll_s), settings=settings,
+        url_secret=secret, vapid_public_key=vapid, engine=engine or _no_engine,
+        health=health or (lambda: []))

@@ -1,0 +1,123 @@
+"""THE access matrix: every route of the API and who may call it (R11, R23).
+
+The guard (:func:`mobile_api.security.authorize`) and the matrix test read this table and
+nothing else. A route that is not here is refused to everyone (fail closed) and fails the
+test. Keys are ``"METHOD /path/{param}"`` as Litestar formats the route's path.
+
+- ``PUBLIC``: no session needed (the login form, the PWA's static files, the OpenAPI schema).
+- ``CAMERA``: WHIP ingest; the camera's bearer token is checked by the WHIP endpoint instead
+  of a user session.
+- otherwise the set of roles whose session may call it.
+
+Why these roles (R11: watch-list data only to roles that need it): officers see confirmed
+alerts and record outcomes (R5, R7); the operator decides candidates; the technical lead
+runs enrolment quality checks, the blue list and thresholds (R10, R21, R22); the commander
+creates, authorises and runs deployments, approves the watch list and exports (R9, R18,
+R19, R20); the admin reads audit and statistics but no watch-list or alert content.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+from kernel.protocols.store import Role
+
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+PUBLIC: Final = "public"
+CAMERA: Final = "camera"
+Access = frozenset[Role] | Literal["public", "camera"]
+
+ANY: Final[frozenset[Role]] = frozenset(ROLES)
+OFFICER: Final[frozenset[Role]] = frozenset({"officer"})
+OPERATOR: Final[frozenset[Role]] = frozenset({"operator"})
+TECHNICAL: Final[frozenset[Role]] = frozenset({"technical"})
+COMMANDER: Final[frozenset[Role]] = frozenset({"commander"})
+WATCHLIST: Final[frozenset[Role]] = frozenset({"technical", "commander"})
+ALERT_VIEWERS: Final[frozenset[Role]] = frozenset({"officer", "operator", "commander"})
+FEED: Final[frozenset[Role]] = frozenset({"officer", "operator", "technical"})
+HEALTH: Final[frozenset[Role]] = frozenset({"operator", "technical", "commander", "admin"})
+AUDITORS: Final[frozenset[Role]] = frozenset({"commander", "admin"})
+STATS: Final[frozenset[Role]] = frozenset({"technical", "commander", "admin"})
+BLUE_VIEWERS: Final[frozenset[Role]] = frozenset({"operator", "technical"})
+
+MATRIX: Final[dict[str, Access]] = {
+    # sessions (R23)
+    "POST /api/auth/login": PUBLIC,
+    "POST /api/auth/logout": ANY,
+    "GET /api/auth/me": ANY,
+    # deployments (R18, R9)
+    "GET /api/deployments": ANY,
+    "POST /api/deployments": COMMANDER,
+    "GET /api/deployments/{deployment_id}": ANY,
+    "POST /api/deployments/{deployment_id}/authorise": COMMANDER,
+    "POST /api/deployments/{deployment_id}/live": COMMANDER,
+    "POST /api/deployments/{deployment_id}/end": COMMANDER,
+    # watch list and blue list (R8-R11, R21)
+    "GET /api/deployments/{deployment_id}/watchlist": WATCHLIST,
+    "POST /api/deployments/{deployment_id}/watchlist": WATCHLIST,
+    "GET /api/deployments/{deployment_id}/watchlist/review": WATCHLIST,
+    "POST /api/deployments/{deployment_id}/watchlist/review": COMMANDER,
+    "GET /api/deployments/{deployment_id}/bluelist": TECHNICAL,
+    "POST /api/deployments/{deployment_id}/bluelist": TECHNICAL,
+    "POST /api/deployments/{deployment_id}/bluelist/walks": TECHNICAL,
+    "GET /api/deployments/{deployment_id}/test-events": BLUE_VIEWERS,
+    "POST /api/watchlist/entries/{entry_id}/photos": WATCHLIST,
+    "GET /api/watchlist/entries/{entry_id}/photos/{index}": WATCHLIST,
+    "DELETE /api/watchlist/entries/{entry_id}": WATCHLIST,
+    # candidates: the operator decides (R4, R5)
+    "GET /api/candidates": OPERATOR,
+    "POST /api/candidates/{alert_id}/confirm": OPERATOR,
+    "POST /api/candidates/{alert_id}/reject": OPERATOR,
+    # alerts (R5: officers see confirmed only; R6 images; R7 outcome; R14 hold)
+    "GET /api/alerts": ALERT_VIEWERS,
+    "GET /api/alerts/{alert_id}": ALERT_VIEWERS,
+    "GET /api/alerts/{alert_id}/images/{kind}": ALERT_VIEWERS,
+    "POST /api/alerts/{alert_id}/outcome": OFFICER,
+    "POST /api/alerts/{alert_id}/hold": COMMANDER,
+    "POST /api/alerts/{alert_id}/release": COMMANDER,
+    # reports and audit (R19, R20)
+    "GET /api/deployments/{deployment_id}/report": AUDITORS,
+    "GET /api/deployments/{deployment_id}/stats": STATS,
+    "GET /api/alerts/{alert_id}/export": COMMANDER,
+    "GET /api/watchlist/entries/{entry_id}/export": COMMANDER,
+    "GET /api/audit/verify": AUDITORS,
+    # settings (R22)
+    "GET /api/deployments/{deployment_id}/settings": WATCHLIST,
+    "PUT /api/deployments/{deployment_id}/settings": TECHNICAL,
+    # camera health
+    "GET /api/health/cameras": HEALTH,
+    # Web Push (R6)
+    "GET /api/push/vapid-public-key": ANY,
+    "POST /api/push/subscriptions": OFFICER,
+    "DELETE /api/push/subscriptions": OFFICER,
+    # live feed (R4, R5, R21)
+    "GET /api/feed": FEED,
+    # WebRTC cameras (R1)
+    "POST /whip/{camera_id}": CAMERA,
+    "DELETE /whip/{camera_id}/{resource_id}": CAMERA,
+    # OpenAPI and the PWA
+    "GET /schema": PUBLIC,
+    "GET /schema/openapi.json": PUBLIC,
+    "GET /schema/openapi.yaml": PUBLIC,
+    "GET /schema/openapi.yml": PUBLIC,
+    "GET /schema/swagger": PUBLIC,
+    "GET /schema/{path}": PUBLIC,
+    "GET /schema/oauth2-redirect.html": PUBLIC,
+    "GET /": PUBLIC,
+    "GET /{path}": PUBLIC,
+}
+
+FEED_TOPICS: Final[dict[Role, frozenset[str]]] = {
+    # R5: officers hear of confirmed alerts only; R21: blue test events never reach them
+    "officer": frozenset({"alert"}),
+    "operator": frozenset({"candidate", "test", "decision"}),
+    "technical": frozenset({"test"}),
+}
+
+
+def access(method: str, path_format: str) -> Access | None:
+    """The matrix entry of a route; ``None`` when it is missing (the guard then refuses).
+    ``OPTIONS`` (CORS pre-flight, answered by the framework) is public on every path."""
+    if method == "OPTIONS":
+        return PUBLIC
+    return MATRIX.get(f"{method} {path_format}")

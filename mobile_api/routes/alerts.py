@@ -1,0 +1,144 @@
+"""Candidates for the operator (R4, R5) and alerts for officers (R5, R6, R7, R14).
+
+R5 is enforced in the query: an officer's list asks the store for ``confirmed`` watch-list
+alerts only, and an officer's detail or image request for anything else answers 404 (the
+alert does not exist for them)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from kernel.delivery import signed_urls
+from kernel.domain.errors import NotFound
+from kernel.protocols.store import AlertRecord
+from mobile_api.auth.accounts import Session
+from mobile_api.backend import ApiBackend
+from mobile_api.schemas import AlertOut, HoldIn, OutcomeIn, RejectIn
+from mobile_api.views import NO_STORE, alert_out, context
+
+WATCH_STATES = ["candidate", "confirmed", "rejected"]
+ImageKind = Literal["face", "torso", "watchlist"]
+
+
+async def _visible(backend: ApiBackend, session: Session, alert_id: str) -> AlertRecord:
+    rec = await backend.governance.alerts.get(alert_id)
+    if session.role == "officer" and (rec.state != "confirmed" or rec.list != "watch"):
+        raise NotFound(f"no alert {alert_id}")  # R5: unconfirmed ones do not exist for officers
+    return rec
+
+
+@get("/api/candidates", tags=["candidates"])
+async def candidates(request: Request[Any, Any, Any], deployment_id: str | None = None
+                     ) -> Response[list[AlertOut]]:
+    """The operator's queue: undecided watch-list candidates, oldest first (R4)."""
+    backend, _ = context(request)
+    async with backend.governance.store.transaction() as tx:
+        recs = await tx.list_alerts_in_states(deployment_id, ["candidate"])
+    return Response([alert_out(a) for a in recs], headers=NO_STORE)
+
+
+@post("/api/candidates/{alert_id:str}/confirm", status_code=200, tags=["candidates"])
+async def confirm(alert_id: str, request: Request[Any, Any, Any]) -> AlertOut:
+    """Confirm a candidate (R5): committed with its outbox row, then officers are told."""
+    backend, s = context(request)
+    rec = await backend.governance.alerts.confirm(alert_id, s.user)
+    backend.watcher.poke()  # after the commit: persist before announce
+    return alert_out(rec)
+
+
+@post("/api/candidates/{alert_id:str}/reject", status_code=200, tags=["candidates"])
+async def reject(alert_id: str, data: RejectIn, request: Request[Any, Any, Any]) -> AlertOut:
+    """Reject a candidate with a reason code (R5); nothing reaches officers."""
+    backend, s = context(request)
+    gov = backend.governance
+    rec = await gov.alerts.reject(alert_id, s.user)
+    await gov.log_action(s.user, "alert.reject_reason",
+                         {"deployment": rec.deployment_id, "alert": rec.id},
+                         {"reason": data.reason})
+    backend.watcher.poke()
+    return alert_out(rec)
+
+
+@get("/api/deployments/{deployment_id:str}/test-events", tags=["candidates"])
+async def test_events(deployment_id: str, request: Request[Any, Any, Any]
+                      ) -> Response[list[AlertOut]]:
+    """Blue-list test events of a deployment (R21)."""
+    backend, _ = context(request)
+    async with backend.governance.store.transaction() as tx:
+        recs = await tx.list_alerts_in_states(deployment_id, ["test"], "blue")
+    return Response([alert_out(a) for a in recs], headers=NO_STORE)
+
+
+@get("/api/alerts", tags=["alerts"])
+async def alerts(request: Request[Any, Any, Any], deployment_id: str | None = None,
+                 status: Annotated[Literal["candidate", "confirmed", "rejected"] | None,
+                                   Parameter(query="state")] = None
+                 ) -> Response[list[AlertOut]]:
+    """Officers: confirmed alerts only (R5, in the query). Operator and commander: all
+    watch-list alerts, or those of one ``state``."""
+    backend, s = context(request)
+    # R5: for an officer the state is fixed here, whatever the query string says
+    states: list[str] = (["confirmed"] if s.role == "officer"
+                         else [str(status)] if status else WATCH_STATES)
+    async with backend.governance.store.transaction() as tx:
+        recs = await tx.list_alerts_in_states(deployment_id, states)
+    return Response([alert_out(a) for a in recs], headers=NO_STORE)
+
+
+@get("/api/alerts/{alert_id:str}", tags=["alerts"])
+async def alert(alert_id: str, request: Request[Any, Any, Any]) -> Response[AlertOut]:
+    backend, s = context(request)
+    return Response(alert_out(await _visible(backend, s, alert_id)), headers=NO_STORE)
+
+
+@get("/api/alerts/{alert_id:str}/images/{kind:str}", tags=["alerts"], media_type="image/jpeg")
+async def alert_image(alert_id: str, kind: ImageKind, request: Request[Any, Any, Any],
+                      exp: str | None = None, sig: str | None = None) -> Response[bytes]:
+    """An alert image, decrypted on the fly and never cached (R6, R24). A link signed for an
+    MQTT notice (``exp``, ``sig``) must also verify; a session is needed either way."""
+    backend, s = context(request)
+    if exp is not None or sig is not None:
+        path = f"/api/alerts/{alert_id}/images/{kind}"
+        if not signed_urls.verify(path, exp or "", sig or "", backend.url_secret,
+                                  backend.clock.now()):
+            return Response(b"", status_code=403, headers=NO_STORE)
+    rec = await _visible(backend, s, alert_id)
+    images = await backend.governance.alerts.images(rec.id)
+    data = {"face": images.face, "torso": images.torso,
+            "watchlist": images.watchlist_photo}[kind]
+    if data is None:
+        raise NotFound(f"alert {alert_id} has no {kind} image")
+    await backend.governance.log_action(s.user, "alert.image_view",
+                                        {"deployment": rec.deployment_id, "alert": rec.id},
+                                        {"kind": kind})
+    return Response(data, media_type="image/jpeg", headers=NO_STORE)
+
+
+@post("/api/alerts/{alert_id:str}/outcome", status_code=200, tags=["alerts"])
+async def outcome(alert_id: str, data: OutcomeIn, request: Request[Any, Any, Any]) -> AlertOut:
+    """Record what the officer did (R7); arrest-type outcomes put it on legal hold (R14)."""
+    backend, s = context(request)
+    await _visible(backend, s, alert_id)
+    return alert_out(await backend.governance.alerts.record_outcome(alert_id, data.outcome,
+                                                                    s.user))
+
+
+@post("/api/alerts/{alert_id:str}/hold", status_code=200, tags=["alerts"])
+async def hold(alert_id: str, data: HoldIn, request: Request[Any, Any, Any]) -> AlertOut:
+    """Place an alert on legal hold (R14)."""
+    backend, s = context(request)
+    return alert_out(await backend.governance.alerts.hold(alert_id, s.user, data.reason))
+
+
+@post("/api/alerts/{alert_id:str}/release", status_code=200, tags=["alerts"])
+async def release(alert_id: str, request: Request[Any, Any, Any]) -> AlertOut:
+    """Release a legal hold (R14)."""
+    backend, s = context(request)
+    return alert_out(await backend.governance.alerts.release(alert_id, s.user))
+
+
+HANDLERS = [candidates, confirm, reject, test_events, alerts, alert, alert_image, outcome,
+            hold, release]

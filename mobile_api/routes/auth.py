@@ -1,0 +1,67 @@
+"""Login, logout, who am I (R23). Every login success and failure is audited (R19)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import HTTPException
+
+from mobile_api.schemas import LoginIn, MeOut
+from mobile_api.security import COOKIE, backend_of, cookie_attributes, session_of
+from mobile_api.views import NO_STORE
+
+
+@post("/api/auth/login", status_code=200, tags=["auth"])
+async def login(data: LoginIn, request: Request[Any, Any, Any]) -> Response[MeOut]:
+    """Log in with name and password; sets the session cookie, returns the CSRF token.
+
+    401 on a wrong name or password (the same answer for both); 429 with ``Retry-After``
+    while the name is locked after repeated failures."""
+    backend = backend_of(request)
+    gov = backend.governance
+    result = await backend.accounts.login(data.name, data.password)
+    if result.session is None:
+        locked = result.locked_for > 0
+        await gov.log_action(data.name if result.known else "unknown",
+                             "auth.login_locked" if locked else "auth.login_failed",
+                             None, {"known_user": result.known})
+        if locked:
+            wait = max(1, int(result.locked_for + 0.999))
+            raise HTTPException(status_code=429, headers={"Retry-After": str(wait)},
+                                detail=f"too many failed logins; try again in {wait} s")
+        raise HTTPException(status_code=401, detail="wrong user name or password")
+    s = result.session
+    await gov.log_action(s.user, "auth.login", None, {"role": s.role})
+    settings = backend.settings
+    response = Response(
+        MeOut(user=s.user, role=s.role, csrf_token=s.csrf,
+              idle_timeout_s=settings.session_idle_s,
+              absolute_timeout_s=settings.session_absolute_s), headers=NO_STORE)
+    response.set_cookie(value=s.token, **cookie_attributes(settings.secure_cookie,
+                                                          int(settings.session_absolute_s)))
+    return response
+
+
+@post("/api/auth/logout", status_code=204, tags=["auth"])
+async def logout(request: Request[Any, Any, Any]) -> Response[None]:
+    """End this session."""
+    backend, session = backend_of(request), session_of(request)
+    await backend.accounts.logout(session.id)
+    await backend.governance.log_action(session.user, "auth.logout")
+    response: Response[None] = Response(None, status_code=204, headers=NO_STORE)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@get("/api/auth/me", tags=["auth"])
+async def me(request: Request[Any, Any, Any]) -> Response[MeOut]:
+    """The logged-in user, role and CSRF token (the PWA calls it after a reload)."""
+    backend, s = backend_of(request), session_of(request)
+    settings = backend.settings
+    return Response(MeOut(user=s.user, role=s.role, csrf_token=s.csrf,
+                          idle_timeout_s=settings.session_idle_s,
+                          absolute_timeout_s=settings.session_absolute_s), headers=NO_STORE)
+
+
+HANDLERS = [login, logout, me]

@@ -1,0 +1,55 @@
+"""Web Push subscriptions of officers' devices (R6) and the VAPID public key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, delete, get, post
+from litestar.exceptions import HTTPException
+from litestar.params import Parameter
+
+from kernel.protocols.store import PushSubscriptionRecord
+from mobile_api.schemas import PushSubscriptionIn, PushSubscriptionOut, VapidKeyOut
+from mobile_api.views import context
+
+
+@get("/api/push/vapid-public-key", tags=["push"])
+async def vapid_key(request: Request[Any, Any, Any]) -> VapidKeyOut:
+    """The key the PWA passes to ``pushManager.subscribe`` (503 when Web Push is not set up)."""
+    backend, _ = context(request)
+    if not backend.vapid_public_key:
+        raise HTTPException(status_code=503, detail="Web Push is not configured on this server")
+    return VapidKeyOut(public_key=backend.vapid_public_key)
+
+
+@post("/api/push/subscriptions", status_code=201, tags=["push"])
+async def subscribe(data: PushSubscriptionIn, request: Request[Any, Any, Any]
+                    ) -> PushSubscriptionOut:
+    """Register (or refresh) this device's subscription for the logged-in officer."""
+    backend, s = context(request)
+    gov = backend.governance
+    if data.deployment_id is not None:
+        await gov.deployments.get(data.deployment_id)  # 404 for an unknown deployment
+    rec = PushSubscriptionRecord(endpoint=data.endpoint, user=s.user, p256dh=data.keys.p256dh,
+                                 auth=data.keys.auth, device=data.device,
+                                 deployment_id=data.deployment_id, created_at=backend.clock.now())
+    async with gov.store.transaction() as tx:
+        await tx.put_push_subscription(rec)
+    await gov.log_action(s.user, "push.subscribe", None, {"device": data.device[:40]})
+    return PushSubscriptionOut(endpoint=rec.endpoint, device=rec.device,
+                               deployment_id=rec.deployment_id, created_at=rec.created_at)
+
+
+@delete("/api/push/subscriptions", status_code=204, tags=["push"])
+async def unsubscribe(request: Request[Any, Any, Any],
+                      endpoint: Annotated[str, Parameter(max_length=2000)]) -> None:
+    """Forget one of the officer's own subscriptions (404 if it is not theirs)."""
+    backend, s = context(request)
+    async with backend.governance.store.transaction() as tx:
+        gone = await tx.delete_push_subscription(endpoint, s.user)
+    if not gone:
+        raise HTTPException(status_code=404, detail="no such subscription of yours")
+    await backend.governance.log_action(s.user, "push.unsubscribe")
+
+
+HANDLERS = [vapid_key, subscribe, unsubscribe]

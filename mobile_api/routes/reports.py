@@ -1,0 +1,64 @@
+"""Reports (R19, R20): match report, statistics, subject-access exports, audit check.
+Every export is audited by the domain (R11, R19)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Request, Response, get
+
+from kernel.domain.audit import AuditReport
+from kernel.domain.reports import DeploymentStats, Reports
+from mobile_api.views import NO_STORE, context
+
+
+@get("/api/deployments/{deployment_id:str}/report", tags=["reports"],
+     media_type="application/json")
+async def match_report(deployment_id: str, request: Request[Any, Any, Any],
+                       format: Literal["json", "csv"] = "json") -> Response[bytes]:
+    """Every alert of the deployment and what became of it, as JSON or CSV (R19)."""
+    backend, s = context(request)
+    rows = await backend.governance.reports.match_report(deployment_id, s.user)
+    if format == "csv":
+        return Response(Reports.to_csv(rows).encode(), media_type="text/csv",
+                        headers={**NO_STORE, "Content-Disposition":
+                                 f'attachment; filename="match-report-{deployment_id}.csv"'})
+    return Response(Reports.to_json(rows), media_type="application/json", headers=NO_STORE)
+
+
+@get("/api/deployments/{deployment_id:str}/stats", tags=["reports"])
+async def stats(deployment_id: str, request: Request[Any, Any, Any]) -> DeploymentStats:
+    """Non-personal statistics and the blue-list detection rate (R20, R21)."""
+    backend, _ = context(request)
+    return await backend.governance.reports.stats(deployment_id)
+
+
+@get("/api/alerts/{alert_id:str}/export", tags=["reports"], media_type="application/zip")
+async def export_alert(alert_id: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Subject-access export of one alert: record and images in a zip (R20)."""
+    backend, s = context(request)
+    data = await backend.governance.reports.export_alert(alert_id, s.user)
+    return Response(data, media_type="application/zip", headers={
+        **NO_STORE, "Content-Disposition": f'attachment; filename="alert-{alert_id}.zip"'})
+
+
+@get("/api/watchlist/entries/{entry_id:str}/export", tags=["reports"],
+     media_type="application/zip")
+async def export_entry(entry_id: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Subject-access export of one watch-list entry (R20, R11)."""
+    backend, s = context(request)
+    data = await backend.governance.reports.export_entry(entry_id, s.user)
+    return Response(data, media_type="application/zip", headers={
+        **NO_STORE, "Content-Disposition": f'attachment; filename="entry-{entry_id}.zip"'})
+
+
+@get("/api/audit/verify", tags=["reports"])
+async def verify_audit(request: Request[Any, Any, Any]) -> AuditReport:
+    """Walk the audit hash chain and report the first bad row, if any (R19)."""
+    backend, s = context(request)
+    report = await backend.governance.verify_audit()
+    await backend.governance.log_action(s.user, "audit.verify", None, {"ok": report.ok})
+    return report
+
+
+HANDLERS = [match_report, stats, export_alert, export_entry, verify_audit]

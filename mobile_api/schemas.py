@@ -1,0 +1,246 @@
+"""Request and response bodies of the API (msgspec Structs; the OpenAPI schema comes from
+these). Multipart uploads are dataclasses because Litestar binds ``UploadFile`` lists only to
+those. Nothing here carries a template; watch-list details appear only in :class:`EntryOut`,
+served to the roles of :data:`mobile_api.roles.WATCHLIST` (R11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from litestar.datastructures import UploadFile
+
+from kernel.protocols.store import AlertState, Category, DeploymentState, ListKind, Outcome, Role
+from mobile_api.settings import Calibration
+
+Short = Annotated[str, msgspec.Meta(max_length=200)]
+Text = Annotated[str, msgspec.Meta(max_length=4000)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class ErrorOut(msgspec.Struct, kw_only=True):
+    """Every error: the HTTP status and a sentence for the user."""
+
+    status_code: int
+    detail: str
+
+
+# sessions ---------------------------------------------------------------------------------
+class LoginIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Name
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class MeOut(msgspec.Struct, kw_only=True):
+    """Who is logged in; ``csrf_token`` goes into ``X-CSRF-Token`` on every POST, PUT,
+    PATCH and DELETE."""
+
+    user: str
+    role: Role
+    csrf_token: str
+    idle_timeout_s: float
+    absolute_timeout_s: float
+
+
+# deployments ----------------------------------------------------------------------------
+class DeploymentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new deployment and its authorisation (R18)."""
+
+    name: Short
+    authorising_officer: Short
+    location: Short
+    starts_at: datetime
+    ends_at: datetime
+    objectives: Text
+    case_reference: Short
+    command_team: Annotated[list[Short], msgspec.Meta(max_length=50)] = []
+    match_threshold: Annotated[float, msgspec.Meta(ge=-1.0, le=1.0)] | None = None
+
+
+class DeploymentOut(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    authorising_officer: str
+    location: str
+    starts_at: datetime
+    ends_at: datetime
+    objectives: str
+    case_reference: str
+    command_team: list[str]
+    state: DeploymentState
+    created_at: datetime
+    created_by: str
+    watchlist_version: int
+    match_threshold: float | None
+    live_at: datetime | None
+    ended_at: datetime | None
+
+
+# watch lists ------------------------------------------------------------------------------
+@dataclass
+class EntryUpload:
+    """A new entry (R8) with one or more photos; every photo is checked (R10).
+
+    For the blue list (R21) ``category`` is ignored (always ``blue``)."""
+
+    reference: str
+    category: str
+    source: str
+    reason: str
+    marking: str = "OFFICIAL-SENSITIVE"
+    photos: list[UploadFile] = field(default_factory=list)
+
+
+@dataclass
+class PhotoUpload:
+    """More photos for an existing entry."""
+
+    photos: list[UploadFile] = field(default_factory=list)
+
+
+class ImageResult(msgspec.Struct, kw_only=True):
+    """One uploaded image: enrolled, or refused with the reason (R10)."""
+
+    file: str
+    ok: bool
+    message: str
+    rejection: str | None = None
+    key: int | None = None
+
+
+class UploadOut(msgspec.Struct, kw_only=True):
+    entry_id: str | None
+    enrolled: int
+    rejected: int
+    results: list[ImageResult]
+
+
+class EntryOut(msgspec.Struct, kw_only=True):
+    """A watch-list or blue-list entry with its details (R8; roles per R11)."""
+
+    id: str
+    deployment_id: str
+    list: ListKind
+    category: Category
+    marking: str
+    reference: str
+    source: str
+    reason: str
+    photos: int
+    created_at: datetime
+    created_by: str
+
+
+class ReviewOut(msgspec.Struct, kw_only=True):
+    """The last review (R9); ``current`` tells whether it still covers the list as it is."""
+
+    reviewer: str
+    reviewed_at: datetime
+    watchlist_version: int
+    entries: int
+    current: bool
+
+
+class BlueWalkIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A blue-list volunteer's declared walk-past (R21)."""
+
+    entry_id: Short
+    at: datetime
+
+
+# alerts -----------------------------------------------------------------------------------
+class AlertImagesOut(msgspec.Struct, kw_only=True):
+    """Authenticated URLs of an alert's images (R6, R24)."""
+
+    face: str
+    torso: str
+    watchlist: str
+
+
+class AlertOut(msgspec.Struct, kw_only=True):
+    """A candidate or alert: facts, decisions and image links; no name or reference."""
+
+    id: str
+    deployment_id: str
+    entry_id: str
+    list: ListKind
+    category: Category
+    camera_id: str
+    score: float
+    captured_at: datetime
+    created_at: datetime
+    state: AlertState
+    decided_by: str | None
+    decided_at: datetime | None
+    outcome: Outcome | None
+    outcome_by: str | None
+    outcome_at: datetime | None
+    hold: bool
+    images: AlertImagesOut
+
+
+RejectReason = Literal["not_the_person", "poor_image", "duplicate", "not_relevant", "other"]
+
+
+class RejectIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Why the operator rejected a candidate (R5): a code, never free text about a person."""
+
+    reason: RejectReason
+
+
+class OutcomeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What the officer did (R7)."""
+
+    outcome: Outcome
+
+
+class HoldIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Legal hold (R14). ``reason`` is audited: a case or complaint reference, no names."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+# settings ---------------------------------------------------------------------------------
+class SettingsOut(msgspec.Struct, kw_only=True):
+    """The deployment's match threshold (``None``: the engine's default) and, when the
+    configuration carries one, the calibration figure to judge it by (R22)."""
+
+    deployment_id: str
+    match_threshold: float | None
+    calibration: Calibration | None
+
+
+class SettingsIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    match_threshold: Annotated[float, msgspec.Meta(ge=-1.0, le=1.0)] | None
+
+
+# push -------------------------------------------------------------------------------------
+class PushKeys(msgspec.Struct, kw_only=True):
+    p256dh: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    auth: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class PushSubscriptionIn(msgspec.Struct, kw_only=True):
+    """``PushSubscription.toJSON()`` of the PWA, plus an optional device label and the
+    deployment to be woken for (``None``: any)."""
+
+    endpoint: Annotated[str, msgspec.Meta(min_length=8, max_length=2000,
+                                          pattern="^https://")]
+    keys: PushKeys
+    device: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    deployment_id: Short | None = None
+
+
+class PushSubscriptionOut(msgspec.Struct, kw_only=True):
+    endpoint: str
+    device: str
+    deployment_id: str | None
+    created_at: datetime
+
+
+class VapidKeyOut(msgspec.Struct, kw_only=True):
+    """The Web Push application server key (RFC 8292), base64url."""
+
+    public_key: str

@@ -1,0 +1,59 @@
+"""The API's settings: the ``service.http`` section of ``config.toml`` (``[[services]]`` with
+``type = "http"``). Host, port and TLS fall back to ``[server]`` when left out."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Calibration(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A calibration figure to show beside the threshold setting (R22): the false-positive
+    identification rate measured at ``threshold`` on ``faces`` non-watch-list faces."""
+
+    threshold: float
+    fpir: float
+    faces: int
+    source: str = ""
+
+
+class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Everything the HTTP API needs besides the domain.
+
+    - ``host``/``port``/``tls_cert``/``tls_key``: ``None`` means "as in ``[server]``". With a
+      certificate and key the API speaks HTTPS only (R23: TLS on the closed network).
+    - ``session_idle_s``/``session_absolute_s``: a session ends after this long unused, and
+      this long after login whatever happens (R23).
+    - ``lockout_after`` failed logins in a row lock the account for ``lockout_base_s``,
+      doubling with each further failure up to ``lockout_max_s`` (R23).
+    - ``secure_cookie``: ``Secure`` on the session cookie. Turn it off ONLY for plain-HTTP
+      development on ``http://127.0.0.1`` (browsers drop Secure cookies on plain HTTP).
+    - ``max_upload_bytes``: request bodies above this get 413 (watch-list photos, R10).
+    - ``pwa_dir``: static PWA files served at ``/`` (relative to the working directory).
+    - ``vapid_public_key``: the Web Push application server key (base64url) for the PWA; when
+      unset, ``<data_dir>/keys/vapid_public_key`` is read if present.
+    - ``argon2_*``: Argon2id cost (RFC 9106 second recommendation by default).
+    - ``feed_poll_s``: how often committed candidates/alerts are looked for (besides the
+      immediate wake-up after the API's own decisions); ``feed_ping_s``: SSE keep-alive.
+    """
+
+    host: str | None = None
+    port: int | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    session_idle_s: float = 30 * 60
+    session_absolute_s: float = 12 * 3600
+    lockout_after: int = 5
+    lockout_base_s: float = 30.0
+    lockout_max_s: float = 3600.0
+    secure_cookie: bool = True
+    max_upload_bytes: int = 15_000_000
+    pwa_dir: str = "pwa"
+    vapid_public_key: str | None = None
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    feed_poll_s: float = 0.5
+    feed_ping_s: float = 15.0
+    feed_buffer: int = 1000
+    feed_queue: int = 256
+    calibration: Calibration | None = None

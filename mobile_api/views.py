@@ -1,0 +1,41 @@
+"""Records → response bodies, and the request context every handler starts from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from kernel.protocols.store import AlertRecord, DeploymentRecord
+from mobile_api.auth.accounts import Session
+from mobile_api.backend import ApiBackend
+from mobile_api.schemas import AlertImagesOut, AlertOut, DeploymentOut
+from mobile_api.security import backend_of, session_of
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def context(request: Request[Any, Any, Any]) -> tuple[ApiBackend, Session]:
+    return backend_of(request), session_of(request)
+
+
+def deployment_out(d: DeploymentRecord) -> DeploymentOut:
+    return DeploymentOut(
+        id=d.id, name=d.name, authorising_officer=d.authorising_officer, location=d.location,
+        starts_at=d.starts_at, ends_at=d.ends_at, objectives=d.objectives,
+        case_reference=d.case_reference, command_team=list(d.command_team), state=d.state,
+        created_at=d.created_at, created_by=d.created_by,
+        watchlist_version=d.watchlist_version, match_threshold=d.match_threshold,
+        live_at=d.live_at, ended_at=d.ended_at)
+
+
+def alert_out(a: AlertRecord) -> AlertOut:
+    base = f"/api/alerts/{a.id}/images"
+    return AlertOut(
+        id=a.id, deployment_id=a.deployment_id, entry_id=a.entry_id, list=a.list,
+        category=a.category, camera_id=a.camera_id, score=a.score, captured_at=a.captured_at,
+        created_at=a.created_at, state=a.state, decided_by=a.decided_by,
+        decided_at=a.decided_at, outcome=a.outcome, outcome_by=a.outcome_by,
+        outcome_at=a.outcome_at, hold=a.hold,
+        images=AlertImagesOut(face=f"{base}/face", torso=f"{base}/torso",
+                              watchlist=f"{base}/watchlist"))
