@@ -120,7 +120,8 @@ def _cmd_watchlist(args: argparse.Namespace) -> int:
     with _progress(total, "watch-list images", not args.quiet) as advance:
         results = watchlist.evaluate(
             gallery, probes, impostors, pipelines,
-            target_fpir=args.target_fpir, by_group=args.by_group, advance=advance,
+            target_fpir=args.target_fpir, by_group=args.by_group,
+            calibrate_on=args.calibrate_on, advance=advance,
         )
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -188,6 +189,10 @@ def register(subparsers: Any) -> None:
     w.add_argument("--target-fpir", type=float, default=0.001, metavar="RATE")
     w.add_argument("--by-group", action="store_true",
                    help="FPIR per gender and ethnicity (UTKFace file names)")
+    w.add_argument("--calibrate-on", choices=("all", "UTKFace", "other"), default="all",
+                   help="impostors the threshold is fitted on: all, UTKFace-named files, or "
+                   "the others (UTKFace shares celebrities with LFW: use 'other' on the LFW "
+                   "split)")
     w.add_argument("--limit", type=int, default=None, metavar="N",
                    help="at most N images from each folder (quick runs)")
     _engine_options(w)

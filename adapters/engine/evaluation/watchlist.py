@@ -117,7 +117,10 @@ class WatchlistResult(msgspec.Struct, frozen=True):
     impostors_unusable: dict[str, int]
     rank1: float
     target_fpir: float
+    calibrated_on: str
+    calibration_impostors: int
     chosen: OperatingRow
+    chosen_all_impostors: OperatingRow
     chosen_rounded: OperatingRow
     operating_points: list[OperatingRow]
     reference_points: list[OperatingRow]
@@ -178,9 +181,15 @@ def evaluate(
     *,
     target_fpir: float = 0.001,
     by_group: bool = False,
+    calibrate_on: str = "all",
     advance: Callable[[int], None] | None = None,
 ) -> list[WatchlistResult]:
-    """Enrol, search and score every pipeline on the same images (each decoded once)."""
+    """Enrol, search and score every pipeline on the same images (each decoded once).
+
+    ``calibrate_on`` picks the impostors the threshold is fitted on: ``"all"``, ``"UTKFace"``
+    (UTKFace-named files) or ``"other"`` (the rest). The chosen row's FPIR is on that set;
+    the group table always covers every impostor at the chosen threshold.
+    """
     enrolled: list[list[tuple[str, Vector]]] = [[] for _ in pipelines]
     rejections: list[Counter[str]] = [Counter() for _ in pipelines]
     seconds = [0.0 for _ in pipelines]
@@ -235,9 +244,13 @@ def evaluate(
         mated = best[k][mated_idx]
         correct = np.array([rank1[k][i] == probes[i].identity for i in mated_idx], bool)
         nonmated = best[k][n_probes:]
-        t = metrics.threshold_at_rate(nonmated, target_fpir)
-        chosen = _row(target_fpir, t, mated, correct, nonmated)
-        chosen_rounded = _row(target_fpir, _round_up(t), mated, correct, nonmated)
+        names = [item.path.name for item in impostors]
+        origin = np.array(["UTKFace" if utk_groups(n) else "other" for n in names])
+        fit = nonmated if calibrate_on == "all" else nonmated[origin == calibrate_on]
+        t = metrics.threshold_at_rate(fit, target_fpir)
+        chosen = _row(target_fpir, t, mated, correct, fit)
+        chosen_rounded = _row(target_fpir, _round_up(t), mated, correct, fit)
+        chosen_all = _row(target_fpir, _round_up(t), mated, correct, nonmated)
         points = [
             _row(f, metrics.threshold_at_rate(nonmated, f), mated, correct, nonmated)
             for f in FPIR_TARGETS
@@ -249,8 +262,6 @@ def evaluate(
         )
         curve = metrics.open_set_curve(mated, correct, nonmated)
         fpir_pts, tpir_pts = metrics.downsample_curve(curve.fpir, curve.tpir, 600)
-        names = [item.path.name for item in impostors]
-        origin = np.array(["UTKFace" if utk_groups(n) else "other" for n in names])
         sources = [
             SourceCalibration(
                 src,
@@ -281,7 +292,10 @@ def evaluate(
                 ),
                 rank1=float(correct.mean()) if correct.size else 0.0,
                 target_fpir=target_fpir,
+                calibrated_on=calibrate_on,
+                calibration_impostors=int(fit.size),
                 chosen=chosen,
+                chosen_all_impostors=chosen_all,
                 chosen_rounded=chosen_rounded,
                 operating_points=points,
                 reference_points=reference,

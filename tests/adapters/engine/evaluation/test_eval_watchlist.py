@@ -86,6 +86,10 @@ def test_eval_watchlist_counts_rejections_and_calibrates(
     assert "no_face 1" in report
     assert f"cosine ≥ {ours['chosen_rounded']['threshold']:.4f}" in report
     assert "Wilson 95 %" in report
+    # R22: fitted on the impostors that are not UTKFace-named only (here: the noise image).
+    assert main([*args[:-1], "--calibrate-on", "other", "--out", str(tmp_path / "o2")]) == 0
+    [other] = json.loads((tmp_path / "o2" / "watchlist_metrics.json").read_text())
+    assert (other["calibrated_on"], other["calibration_impostors"]) == ("other", 1)
     if baseline:
         base = results[1]
         assert base["metric"] == "euclidean"
