@@ -91,8 +91,8 @@ class HttpService:
             await asyncio.shield(serving)
         finally:
             if not serving.done():
-                # cancelled: stop now, without waiting for open SSE streams to finish
-                server.should_exit = server.force_exit = True
+                # cancelled: stop; open SSE streams are cut after timeout_graceful_shutdown
+                server.should_exit = True
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(serving, 5.0)
             if own is not None:

@@ -74,7 +74,8 @@ class LiveApi:
         self.backend: ApiBackend = self.call(self._backend(settings))
         self.app = create_app(self.backend)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="on",
-                                log_level="warning", access_log=False)
+                                log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=1)
         self.server = _Server(config)
         self.serving = asyncio.run_coroutine_threadsafe(self.server.serve(), self.loop)
         deadline = time.monotonic() + 20
@@ -121,7 +122,7 @@ class LiveApi:
         return httpx.Client(base_url=self.url, headers=headers, timeout=10)
 
     def close(self) -> None:
-        self.server.should_exit = self.server.force_exit = True
+        self.server.should_exit = True
         try:
             self.serving.result(10)
         finally:

@@ -1,0 +1,129 @@
+"""R23: Argon2id, wrong password, lockout with backoff, idle and absolute expiry (manual
+clock), CSRF on state-changing requests, cookie flags; R19: logins audited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kernel.protocols.store import LoginFailures
+from mobile_api.auth.lockout import LockoutPolicy, after_failure, lock_seconds, locked_for
+from mobile_api.auth.passwords import Passwords, WeakPassword, check_policy
+from tests.mobile_api.conftest import PASSWORD, LiveApi
+
+
+def test_argon2id_hash_and_verify_r23() -> None:
+    p = Passwords(time_cost=1, memory_kib=8, parallelism=1)
+    encoded = p.hash_sync("a long enough secret")
+    assert encoded.startswith("$argon2id$")
+    assert p.verify_sync(encoded, "a long enough secret")
+    assert not p.verify_sync(encoded, "a long enough secreT")
+    assert not p.verify_sync("garbage", "x")
+    with pytest.raises(WeakPassword):
+        check_policy("short")
+
+
+def test_lockout_backoff_doubles_and_caps_r23() -> None:
+    policy = LockoutPolicy(after=3, base=30, maximum=100)
+    assert [lock_seconds(n, policy) for n in (1, 2, 3, 4, 5, 6)] == [0, 0, 30, 60, 100, 100]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    rec: LoginFailures | None = None
+    for _ in range(3):
+        rec = after_failure(rec, "x", now, policy)
+    assert locked_for(rec, now) == 30
+    assert locked_for(rec, now + timedelta(seconds=31)) == 0
+
+
+def _login(api: LiveApi, name: str, password: str):  # type: ignore[no-untyped-def]
+    with api.client() as c:
+        return c.post("/api/auth/login", json={"name": name, "password": password})
+
+
+def test_login_cookie_flags_and_audit_r23_r19(live_api: LiveApi) -> None:
+    r = _login(live_api, "operator", PASSWORD)
+    assert r.status_code == 200, r.text
+    cookie = r.headers["set-cookie"]
+    for flag in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/"):
+        assert flag.lower() in cookie.lower(), cookie
+    assert r.json()["role"] == "operator" and r.json()["csrf_token"]
+    assert r.headers["cache-control"] == "no-store"
+    bad = _login(live_api, "operator", "wrong password!")
+    assert bad.status_code == 401 and "wrong user name or password" in bad.text
+    unknown = _login(live_api, "nobody", "wrong password!")
+    assert unknown.status_code == 401 and unknown.json()["detail"] == bad.json()["detail"]
+
+    async def actions() -> list[str]:
+        async with live_api.gov.store.transaction() as tx:
+            return [a.action for a in await tx.audit_page(0, 10_000)]
+
+    seen = live_api.call(actions())
+    assert "auth.login" in seen and "auth.login_failed" in seen
+
+
+def test_lockout_after_repeated_failures_r23(live_api: LiveApi) -> None:
+    live_api.call(live_api.backend.accounts.add_user("locky", "officer", PASSWORD, "t"))
+    for _ in range(2):
+        assert _login(live_api, "locky", "wrong password!").status_code == 401
+    third = _login(live_api, "locky", "wrong password!")  # this failure locks the name
+    assert third.status_code == 429 and int(third.headers["retry-after"]) == 30
+    locked = _login(live_api, "locky", PASSWORD)  # right password, but locked
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) == 30
+    live_api.clock.advance(timedelta(seconds=31))
+    assert _login(live_api, "locky", "wrong password!").status_code == 429  # 4th: 60 s
+    live_api.clock.advance(timedelta(seconds=61))
+    assert _login(live_api, "locky", PASSWORD).status_code == 200
+
+
+def test_idle_and_absolute_expiry_r23(live_api: LiveApi) -> None:
+    idle = timedelta(seconds=live_api.backend.settings.session_idle_s)
+    with live_api.client("officer") as c:
+        assert c.get("/api/auth/me").status_code == 200
+        live_api.clock.advance(idle - timedelta(seconds=5))
+        assert c.get("/api/auth/me").status_code == 200  # used: idle timer restarts
+        live_api.clock.advance(idle - timedelta(seconds=5))
+        assert c.get("/api/auth/me").status_code == 200
+        live_api.clock.advance(idle + timedelta(seconds=1))
+        assert c.get("/api/auth/me").status_code == 401
+    absolute = timedelta(seconds=live_api.backend.settings.session_absolute_s)
+    with live_api.client("officer") as c:
+        step = idle / 2
+        elapsed = timedelta(0)
+        while elapsed + step < absolute:
+            live_api.clock.advance(step)
+            elapsed += step
+            assert c.get("/api/auth/me").status_code == 200
+        live_api.clock.advance(absolute - elapsed)
+        assert c.get("/api/auth/me").status_code == 401
+
+
+def test_csrf_required_on_state_changes_r23(live_api: LiveApi) -> None:
+    s = live_api.seed
+    for method, path, body in (
+        ("POST", f"/api/alerts/{s.confirmed}/outcome", {"outcome": "not_stopped"}),
+        ("POST", "/api/push/subscriptions", {"endpoint": "https://push.example/1",
+                                             "keys": {"p256dh": "k", "auth": "a"}}),
+        ("DELETE", "/api/push/subscriptions?endpoint=https://push.example/1", None),
+        ("POST", "/api/auth/logout", None),
+    ):
+        with live_api.client("officer", csrf=False) as c:
+            r = c.request(method, path, json=body)
+            assert r.status_code == 403 and "CSRF" in r.text, (method, path, r.text)
+            r = c.request(method, path, json=body, headers={"X-CSRF-Token": "forged"})
+            assert r.status_code == 403, (method, path)
+    with live_api.client("technical", csrf=False) as c:
+        r = c.put(f"/api/deployments/{s.deployment}/settings", json={"match_threshold": 0.5})
+        assert r.status_code == 403
+    with live_api.client("officer") as c:  # with the token, GETs and POSTs work
+        assert c.get("/api/auth/me").status_code == 200
+        assert c.post("/api/auth/logout").status_code == 204
+        assert c.get("/api/auth/me").status_code == 401
+
+
+def test_disabled_user_loses_session_r23(live_api: LiveApi) -> None:
+    live_api.call(live_api.backend.accounts.add_user("gone", "officer", PASSWORD, "t"))
+    with live_api.client("gone") as c:
+        assert c.get("/api/auth/me").status_code == 200
+        live_api.call(live_api.backend.accounts.set_enabled("gone", False))
+        assert c.get("/api/auth/me").status_code == 401
+    assert _login(live_api, "gone", PASSWORD).status_code == 401
