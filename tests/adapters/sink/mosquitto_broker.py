@@ -30,6 +30,19 @@ def write_passwords(path: Path, users: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
+async def _accepts(port: int, tries: int = 100) -> bool:
+    for _ in range(tries):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return True
+    return False
+
+
 class Broker:
     """Mosquitto on private ports with the production ACL shape (deploy/mosquitto/acl):
     the server may only publish alerts, an officer may only read its deployment's alerts.
@@ -67,16 +80,10 @@ class Broker:
         self.proc = await asyncio.create_subprocess_exec(
             str(MOSQUITTO), "-c", str(self.conf),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            return
-        raise RuntimeError(f"mosquitto did not start: {self.log()}")
+        for port in (self.port, self.ws_port):
+            if not await _accepts(port):
+                await self.stop()
+                raise RuntimeError(f"mosquitto did not start: {self.log()}")
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:

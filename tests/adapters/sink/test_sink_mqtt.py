@@ -252,7 +252,7 @@ async def test_deploy_config_tls_end_to_end(  # R6 R23
         conf = conf.replace(old, new)
     broker.conf = work / "mosquitto.conf"
     broker.conf.write_text(f"user {broker.user}\n" + conf)
-    broker.port = mqtt_port
+    broker.port, broker.ws_port = mqtt_port, wss_port
     await broker.start()
 
     device_tls = ssl.create_default_context(cafile=str(files.ca_cert))
