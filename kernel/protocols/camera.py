@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -44,7 +44,6 @@ class CameraSource(Protocol):
     constructed as ``Cls(config, context)``.
     """
 
-    Config: ClassVar[type[msgspec.Struct]]
     stats: CameraStats
 
     async def recv(self) -> Frame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import msgspec
 import numpy as np
@@ -91,7 +91,6 @@ class FaceEngine(Protocol):
     comparable (another model or alignment), so stored templates can be re-made.
     """
 
-    Config: ClassVar[type[msgspec.Struct]]
     model_id: str
     dim: int
 

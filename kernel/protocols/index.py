@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import msgspec
 import numpy as np
@@ -33,7 +33,6 @@ class VectorIndex(Protocol):
     calls one index concurrently). ``add`` with an existing key replaces its vector.
     """
 
-    Config: ClassVar[type[msgspec.Struct]]
 
     def add(self, keys: Keys, vectors: Vectors) -> None:
         """Insert or replace ``vectors`` (n, dim) under ``keys`` (n,)."""

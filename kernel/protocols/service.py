@@ -3,9 +3,7 @@ ingest, a metrics exporter). They are supervised like cameras."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
-
-import msgspec
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from kernel.runtime import Runtime
@@ -20,7 +18,6 @@ class Service(Protocol):
     It must stop promptly when cancelled. Registered as ``service.<name>``.
     """
 
-    Config: ClassVar[type[msgspec.Struct]]
 
     async def serve(self, runtime: Runtime) -> None:
         """Serve until cancelled."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -38,7 +38,6 @@ class AlertSink(Protocol):
     over (e.g. QoS-1 acknowledged). Delivery must be idempotent per ``seq``.
     """
 
-    Config: ClassVar[type[msgspec.Struct]]
 
     async def deliver(self, notice: AlertNotice) -> None:
         """Hand one notice to the transport."""

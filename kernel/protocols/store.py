@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -309,7 +309,6 @@ class Store(Protocol):
     Registered as ``store.<name>``, constructed as ``Cls(config, context)``.
     """
 
-    Config: ClassVar[type[msgspec.Struct]]
 
     async def open(self) -> None: ...
 

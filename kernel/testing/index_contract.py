@@ -48,6 +48,8 @@ class IndexContract:
     dim: ClassVar[int] = 32
     size: ClassVar[int] = 200
     score_tolerance: ClassVar[float] = 1e-4
+    min_self_recall: ClassVar[float] = 1.0
+    """Share of stored vectors that must find themselves; an HNSW index may set 0.98."""
 
     def make_index(self, dim: int) -> VectorIndex:
         """A new, empty index for templates of length ``dim``."""
@@ -76,14 +78,14 @@ class IndexContract:
     # -- the contract --------------------------------------------------------------------
 
     def test_satisfies_protocol(self) -> None:
-        """R10: the index is a VectorIndex with a msgspec Struct Config."""
+        """R2: the index is a VectorIndex with a msgspec Struct Config."""
         index = self.make_index(self.dim)
         assert isinstance(index, VectorIndex)
-        assert issubclass(type(index).Config, msgspec.Struct)
+        assert issubclass(getattr(type(index), "Config", object), msgspec.Struct)
         assert len(index) == 0
 
     def test_empty_search_is_padding(self) -> None:
-        """R10: an empty index answers every query with key -1 and score -inf."""
+        """R2: an empty index answers every query with key -1 and score -inf."""
         index = self.make_index(self.dim)
         result = index.search(unit_vectors(3, self.dim, 1), k=4)
         self.check_shape(result, 3, 4)
@@ -91,17 +93,19 @@ class IndexContract:
         assert np.all(np.isneginf(result.scores))
 
     def test_add_then_search_finds_itself(self) -> None:
-        """R10: each stored template is its own best match with cosine ≈ 1."""
+        """R2: each stored template is its own best match with cosine ≈ 1."""
         index, vectors = self.filled()
         assert len(index) == self.size
         result = index.search(vectors, k=1)
         self.check_shape(result, self.size, 1)
         expected = np.array([self.key_for(i) for i in range(self.size)], dtype=np.int64)
-        np.testing.assert_array_equal(result.keys[:, 0], expected)
-        np.testing.assert_allclose(result.scores[:, 0], 1.0, atol=self.score_tolerance)
+        found = result.keys[:, 0] == expected
+        # An approximate (HNSW) index may miss a few; an exact one never does.
+        assert found.mean() >= self.min_self_recall, f"self-recall {found.mean():.4f}"
+        np.testing.assert_allclose(result.scores[found, 0], 1.0, atol=self.score_tolerance)
 
     def test_scores_are_cosine_similarities(self) -> None:
-        """R10: scores are cosine similarity whatever the input vectors' lengths."""
+        """R2: scores are cosine similarity whatever the input vectors' lengths."""
         index = self.make_index(self.dim)
         vectors = unit_vectors(20, self.dim, 2)
         index.add(np.arange(20, dtype=np.int64), vectors * 3.5)
@@ -114,7 +118,7 @@ class IndexContract:
         assert result.keys[0, 0] == true_best
 
     def test_scores_descending_and_bounded(self) -> None:
-        """R10: each row is best first, and scores lie in [-1, 1]."""
+        """R2: each row is best first, and scores lie in [-1, 1]."""
         index, _ = self.filled()
         result = index.search(unit_vectors(10, self.dim, 4), k=15)
         self.check_shape(result, 10, 15)
@@ -124,7 +128,7 @@ class IndexContract:
             assert len(set(row.tolist())) == row.size, "a key appears twice in one row"
 
     def test_batch_search_shape(self) -> None:
-        """R10: n queries give (n, k) keys and scores; row i answers query i."""
+        """R2: n queries give (n, k) keys and scores; row i answers query i."""
         index, vectors = self.filled()
         picks = [5, 0, 199, 42, 42]
         result = index.search(vectors[picks], k=3)
@@ -132,7 +136,7 @@ class IndexContract:
         np.testing.assert_array_equal(result.keys[:, 0], [self.key_for(i) for i in picks])
 
     def test_k_larger_than_size_pads(self) -> None:
-        """R10: with fewer entries than k, the tail of each row is key -1, score -inf."""
+        """R2: with fewer entries than k, the tail of each row is key -1, score -inf."""
         index = self.make_index(self.dim)
         vectors = unit_vectors(3, self.dim, 5)
         index.add(keys_of(10, 20, 30), vectors)
@@ -144,7 +148,7 @@ class IndexContract:
         assert np.all(np.isfinite(result.scores[:, :3]))
 
     def test_add_existing_key_replaces(self) -> None:
-        """R10: adding under an existing key replaces that key's vector, not duplicates it."""
+        """R2: adding under an existing key replaces that key's vector, not duplicates it."""
         index, vectors = self.filled(50)
         fresh = unit_vectors(1, self.dim, 99)
         index.add(keys_of(self.key_for(7)), fresh)
@@ -157,7 +161,7 @@ class IndexContract:
         assert old.keys[0, 0] != self.key_for(7) or old.scores[0, 0] < 0.99
 
     def test_duplicate_keys_in_one_batch_last_wins(self) -> None:
-        """R10: a batch naming a key twice keeps the later vector."""
+        """R2: a batch naming a key twice keeps the later vector."""
         index = self.make_index(self.dim)
         vectors = unit_vectors(3, self.dim, 6)
         index.add(keys_of(1, 2, 1), vectors)
@@ -167,7 +171,7 @@ class IndexContract:
         np.testing.assert_allclose(result.scores[0, 0], 1.0, atol=self.score_tolerance)
 
     def test_remove(self) -> None:
-        """R10: removed keys are never returned; unknown keys are ignored."""
+        """R2: removed keys are never returned; unknown keys are ignored."""
         index, vectors = self.filled(60)
         gone = [self.key_for(i) for i in (0, 13, 59)]
         index.remove(np.array([*gone, 123456789], dtype=np.int64))
@@ -181,7 +185,7 @@ class IndexContract:
         assert len(index) == 57
 
     def test_remove_all_then_reuse(self) -> None:
-        """R10: an index emptied by removal pads again and accepts new entries."""
+        """R2: an index emptied by removal pads again and accepts new entries."""
         index, vectors = self.filled(10)
         index.remove(np.array([self.key_for(i) for i in range(10)], dtype=np.int64))
         assert len(index) == 0
@@ -191,7 +195,7 @@ class IndexContract:
         assert index.search(vectors[3:4], k=1).keys[0, 0] == 5
 
     def test_remove_then_add_same_key(self) -> None:
-        """R10: a removed key can be added again with a new vector."""
+        """R2: a removed key can be added again with a new vector."""
         index, _ = self.filled(20)
         key = self.key_for(4)
         index.remove(keys_of(key))
@@ -201,7 +205,7 @@ class IndexContract:
         assert index.search(fresh, k=1).keys[0, 0] == key
 
     def test_keys_are_int64(self) -> None:
-        """R10: any int64 key but -1 round-trips, including negative and beyond 2**53."""
+        """R2: any int64 key but -1 round-trips, including negative and beyond 2**53."""
         index = self.make_index(self.dim)
         keys = keys_of(-(2**62), -2, 0, 2**53 + 1, 2**63 - 1)
         vectors = unit_vectors(5, self.dim, 8)
@@ -211,7 +215,7 @@ class IndexContract:
         np.testing.assert_array_equal(result.keys[:, 0], keys)
 
     def test_invalid_input_raises_value_error(self) -> None:
-        """R10: wrong dimension, mismatched lengths and k < 1 are refused with ValueError."""
+        """R2: wrong dimension, mismatched lengths and k < 1 are refused with ValueError."""
         index, _ = self.filled(5)
         with pytest.raises(ValueError):
             index.add(keys_of(1), unit_vectors(1, self.dim + 1, 9))
@@ -224,7 +228,7 @@ class IndexContract:
         assert len(index) == 5
 
     def test_save_load_round_trip(self, tmp_path: Path) -> None:
-        """R10: a fresh index loaded from a saved file answers exactly as the original."""
+        """R2: a fresh index loaded from a saved file answers exactly as the original."""
         index, vectors = self.filled()
         index.remove(keys_of(self.key_for(3)))
         path = tmp_path / "watchlist.index"
@@ -247,7 +251,7 @@ class IndexContract:
         assert not leftovers, f"temporary files left behind: {leftovers}"
 
     def test_save_overwrites(self, tmp_path: Path) -> None:
-        """R10: saving again over the same path replaces the earlier contents."""
+        """R2: saving again over the same path replaces the earlier contents."""
         path = tmp_path / "watchlist.index"
         index, _ = self.filled(30)
         index.save(path)
@@ -258,7 +262,7 @@ class IndexContract:
         assert len(restored) == 20
 
     def test_random_operations_match_a_model(self) -> None:
-        """R10: a seeded mix of adds, replaces and removes agrees with a dict of vectors."""
+        """R2: a seeded mix of adds, replaces and removes agrees with a dict of vectors."""
         rng = np.random.default_rng(12)
         index = self.make_index(self.dim)
         model: dict[int, np.ndarray] = {}
