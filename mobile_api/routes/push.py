@@ -15,10 +15,10 @@ from mobile_api.views import context
 
 @get("/api/push/vapid-public-key", tags=["push"])
 async def vapid_key(request: Request[Any, Any, Any]) -> VapidKeyOut:
-    """The key the PWA passes to ``pushManager.subscribe`` (503 when Web Push is not set up)."""
+    """The key the PWA passes to ``pushManager.subscribe`` (404 when Web Push is not set up)."""
     backend, _ = context(request)
     if not backend.vapid_public_key:
-        raise HTTPException(status_code=503, detail="Web Push is not configured on this server")
+        raise HTTPException(status_code=404, detail="Web Push is not configured on this server")
     return VapidKeyOut(public_key=backend.vapid_public_key)
 
 
