@@ -2,7 +2,8 @@
 
 Accuracy is cross-validated (threshold fitted on 9 folds, tested on the 10th; mean ± std over
 folds); TAR at FAR = 1 % and 0.1 % and the ROC use all pairs. An image in which a pipeline finds
-no face makes every pair that uses it a wrong answer (see :mod:`.metrics`), and is counted.
+no face makes every pair that uses it a wrong answer for accuracy, and a rejection for TAR/FAR
+(a missed face never raises an alarm), and is counted.
 Templates are cached in memory for the run only.
 """
 
@@ -110,8 +111,9 @@ def _pair_scores(
         a, b = templates[p.left], templates[p.right]
         if a is None or b is None:
             failed[i] = True
-            # A pair that could not be compared is a wrong answer, whatever the threshold.
-            scores[i] = -np.inf if p.same else np.inf
+            # No comparison means no acceptance: a miss on a same pair, a (right) rejection on
+            # a different pair for TAR/FAR. 10-fold accuracy counts it wrong either way.
+            scores[i] = -np.inf
         else:
             scores[i] = float(pipeline.similarity(a, b[np.newaxis])[0])
     return scores, failed

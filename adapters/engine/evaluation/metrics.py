@@ -2,8 +2,8 @@
 
 Convention: a *higher* score means *more alike*, and a comparison is accepted when
 ``score >= threshold``. Distances (dlib's Euclidean) are passed negated. A comparison that could
-not be made (no face found) is scored ``-inf`` when it should have been accepted and ``+inf`` when
-it should have been rejected, so it always counts as a wrong answer.
+not be made (no face found) is scored ``-inf``: never accepted. :func:`kfold_accuracy` takes a
+``failed`` mask to count such pairs wrong whatever their label.
 """
 
 from __future__ import annotations
