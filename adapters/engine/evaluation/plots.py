@@ -51,10 +51,16 @@ def det_png(results: Sequence[WatchlistResult], path: Path) -> Path:
     for r in results:
         pts = [(f, n) for f, n in zip(r.det_fpir, r.det_fnir, strict=True) if f > 0 and n > 0]
         if pts:
-            line = ax.plot([p[0] for p in pts], [p[1] for p in pts], label=r.pipeline)[0]
+            line = ax.plot([p[0] for p in pts], [p[1] for p in pts],
+                           label=f"{r.pipeline}, impostors: {r.calibrated_on}")[0]
             c = r.chosen_rounded
             if c.fpir > 0:
                 ax.plot([c.fpir], [1 - c.tpir], "o", color=line.get_color())
+            if r.calibrated_on != "all":
+                every = [(f, n) for f, n in zip(r.det_fpir_all, r.det_fnir_all, strict=True)
+                         if f > 0 and n > 0]
+                ax.plot([p[0] for p in every], [p[1] for p in every], linestyle="--",
+                        color=line.get_color(), label=f"{r.pipeline}, impostors: all")
     ax.axvline(results[0].target_fpir if results else 0.001, color="grey", linestyle=":",
                linewidth=0.8, label="target FPIR")
     ax.set_xscale("log")

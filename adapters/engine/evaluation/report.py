@@ -102,7 +102,8 @@ def watchlist_markdown(
             f"{r.calibration_impostors}) | {pct(a.fpir, 3)} ({round(a.fpir * r.impostors)} / "
             f"{r.impostors}) | {pct(r.rank1)} |"
         )
-    lines += ["", "## Operating points", "", "| pipeline | target FPIR | threshold | TPIR | FPIR |",
+    lines += ["", "## Operating points (threshold fitted on all impostors)", "",
+              "| pipeline | target FPIR | threshold | TPIR | FPIR |",
               "|---|---|---|---|---|"]
     for r in results:
         for p in [*r.operating_points, *r.reference_points]:

@@ -129,6 +129,8 @@ class WatchlistResult(msgspec.Struct, frozen=True):
     seconds: float
     det_fpir: list[float]
     det_fnir: list[float]
+    det_fpir_all: list[float]
+    det_fnir_all: list[float]
 
 
 def _round_up(threshold: float, places: int = 3) -> float:
@@ -260,8 +262,10 @@ def evaluate(
             if pipeline.metric == "euclidean"
             else []
         )
-        curve = metrics.open_set_curve(mated, correct, nonmated)
+        curve = metrics.open_set_curve(mated, correct, fit)
         fpir_pts, tpir_pts = metrics.downsample_curve(curve.fpir, curve.tpir, 600)
+        curve_all = metrics.open_set_curve(mated, correct, nonmated)
+        fpir_all, tpir_all = metrics.downsample_curve(curve_all.fpir, curve_all.tpir, 600)
         sources = [
             SourceCalibration(
                 src,
@@ -304,6 +308,8 @@ def evaluate(
                 seconds=seconds[k],
                 det_fpir=fpir_pts,
                 det_fnir=[1.0 - x for x in tpir_pts],
+                det_fpir_all=fpir_all,
+                det_fnir_all=[1.0 - x for x in tpir_all],
             )
         )
     enrolled.clear()  # templates never outlive the run (R3)
