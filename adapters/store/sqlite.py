@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import struct
 from collections.abc import AsyncIterator, Sequence
@@ -49,6 +50,8 @@ from kernel.protocols.store import (
 )
 
 _HEADER = b"SQLite format 3\x00"
+
+log = logging.getLogger("pinchpoint.store.sqlite")
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -133,6 +136,7 @@ class SqliteStore:
         self.path = path if path.is_absolute() else context.data_dir / path
         self._con: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._undo: set[asyncio.Future[Any]] = set()
 
     @property
     def schema_version(self) -> int:
@@ -180,7 +184,15 @@ class SqliteStore:
             raise StoreError("the store is not open")
         con = self._con
         async with self._lock:
-            await con.execute("BEGIN IMMEDIATE")
+            try:
+                await con.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                # aiosqlite queued BEGIN on the connection's thread before we were cancelled,
+                # so it still runs: queue its undo behind it before the lock is released.
+                undo = asyncio.ensure_future(con.execute("ROLLBACK"))
+                self._undo.add(undo)
+                undo.add_done_callback(self._forget_undo)
+                raise
             try:
                 yield SqliteTx(con)
             except BaseException:
@@ -188,6 +200,11 @@ class SqliteStore:
                 raise
             else:
                 await con.execute("COMMIT")
+
+    def _forget_undo(self, task: asyncio.Future[Any]) -> None:
+        self._undo.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("rollback after a cancelled BEGIN failed: %s", task.exception())
 
     async def compact(self) -> None:
         if self._con is None:
