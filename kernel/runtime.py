@@ -19,7 +19,11 @@ from threadpoolctl import threadpool_limits
 from kernel import registry
 from kernel.clock import Clock, SystemClock
 from kernel.config import AdapterSection, Config
+from kernel.delivery.dispatcher import Dispatcher
+from kernel.delivery.store_outbox import StoreOutbox
+from kernel.delivery.store_subscriptions import StorePushSubscriptions
 from kernel.domain.governance import Governance, open_governance
+from kernel.events import EventBus
 from kernel.executor import BoundedExecutor
 from kernel.frames import Frame
 from kernel.pipeline.live import CandidateEvidence, LivePipeline
@@ -69,6 +73,10 @@ class Runtime:
         self.engine: FaceEngine | None = None
         self.pipeline: LivePipeline | None = None
         self.matching: MatchingSession | None = None
+        self.events = EventBus()
+        """Live-feed events for the API (published after commits only)."""
+        self.sinks: dict[str, Any] = {}
+        self.dispatcher: Dispatcher | None = None
         self._stopped = False
         self.ready = asyncio.Event()
         """Set once :meth:`start` has opened everything and started every task."""
@@ -102,6 +110,7 @@ class Runtime:
                                                     executor=self.executor)
             if self.config.retention.enabled:
                 self.supervisor.spawn("retention", self._retention_body, self.backoff)
+            self._start_delivery(self.governance)
         if self.config.engine is not None:
             assert self.governance is not None
             self.engine = self.build(self.config.engine)
@@ -158,6 +167,26 @@ class Runtime:
             if self.consumer is not None:
                 await self.consumer(batch)
 
+    def _start_delivery(self, governance: Governance) -> None:
+        """Build the sinks and run one outbox loop per sink (persist before deliver)."""
+        if not self.config.sinks:
+            return
+        for section in self.config.sinks:
+            sink = self.build(section)
+            if hasattr(sink, "use_subscriptions"):
+                sink.use_subscriptions(StorePushSubscriptions(governance.store))
+            self.sinks[section.name] = sink
+        self.dispatcher = Dispatcher(StoreOutbox(governance.store), self.sinks)
+        self.dispatcher.spawn(self.supervisor, self.backoff)
+        self.supervisor.spawn("outbox-wake", self._outbox_wake_body, self.backoff)
+
+    async def _outbox_wake_body(self) -> None:
+        """Turn the domain's "confirmed and committed" signal into sink wake-ups."""
+        assert self.governance is not None and self.dispatcher is not None
+        while True:
+            await self.governance.outbox.wait()
+            self.dispatcher.notify()
+
     async def _retention_body(self) -> None:
         assert self.governance is not None
         interval = timedelta(seconds=self.config.retention.interval_s)
@@ -185,6 +214,8 @@ class Runtime:
             return
         self._stopped = True
         await self.supervisor.close()
+        for sink in self.sinks.values():
+            await sink.close()
         if self.engine is not None:
             await self.engine.close()
         if self.governance is not None:
