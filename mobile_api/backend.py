@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from kernel.auth.accounts import Accounts
+from kernel.auth.lockout import LockoutPolicy
+from kernel.auth.passwords import Passwords
 from kernel.clock import Clock
 from kernel.delivery.signed_urls import load_or_create_secret
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from kernel.protocols.engine import FaceEngine
 from kernel.runtime import CameraHealth
-from mobile_api.auth.accounts import Accounts
-from mobile_api.auth.lockout import LockoutPolicy
-from mobile_api.auth.passwords import Passwords
 from mobile_api.feed_watcher import FeedWatcher
 from mobile_api.settings import ApiSettings
 

@@ -10,10 +10,10 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from kernel.auth.accounts import AccountError
+from kernel.auth.passwords import WeakPassword
 from kernel.domain.errors import DomainError, KeyUnavailable, NotFound, TransitionRefused
 from kernel.errors import StoreError
-from mobile_api.auth.accounts import AccountError
-from mobile_api.auth.passwords import WeakPassword
 from mobile_api.backend import EngineUnavailable
 
 log = logging.getLogger("pinchpoint.api")

@@ -18,7 +18,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from mobile_api.auth.accounts import Session, csrf_ok
+from kernel.auth.accounts import Session, csrf_ok
 from mobile_api.backend import ApiBackend
 from mobile_api.roles import CAMERA, PUBLIC, access
 

@@ -10,6 +10,8 @@ import argparse
 import getpass
 import sys
 
+from kernel.auth.accounts import Accounts
+from kernel.auth.passwords import Passwords
 from kernel.cli.common import add_config_option, load_config
 from kernel.domain.governance import open_governance
 from kernel.errors import PinchpointError
@@ -32,18 +34,11 @@ def _password(args: argparse.Namespace) -> str:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    # imported here: the API package is only needed by this command
-    from mobile_api.backend import accounts_for
-    from mobile_api.settings import ApiSettings
-
     config = load_config(args)
-    settings = ApiSettings()
-    for section in config.services:
-        if section.type == "http" and isinstance(section.settings, ApiSettings):
-            settings = section.settings
     gov = await open_governance(config)
     try:
-        accounts = accounts_for(gov, settings)
+        # Argon2 parameters travel inside each hash, so the API verifies what this made.
+        accounts = Accounts(gov.store, gov.ctx.clock, Passwords())
         actor = f"cli:{getpass.getuser()}"
         action = args.user_command
         if action == "list":

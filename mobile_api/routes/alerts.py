@@ -11,10 +11,10 @@ from typing import Annotated, Any, Literal
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
+from kernel.auth.accounts import Session
 from kernel.delivery import signed_urls
 from kernel.domain.errors import NotFound
 from kernel.protocols.store import AlertRecord
-from mobile_api.auth.accounts import Session
 from mobile_api.backend import ApiBackend
 from mobile_api.schemas import AlertOut, HoldIn, OutcomeIn, RejectIn
 from mobile_api.views import NO_STORE, alert_out, context

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kernel.auth.lockout import LockoutPolicy, after_failure, lock_seconds, locked_for
+from kernel.auth.passwords import Passwords, WeakPassword, check_policy
 from kernel.protocols.store import LoginFailures
-from mobile_api.auth.lockout import LockoutPolicy, after_failure, lock_seconds, locked_for
-from mobile_api.auth.passwords import Passwords, WeakPassword, check_policy
 from tests.mobile_api.conftest import PASSWORD, LiveApi
 
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import get_args
 
+from kernel.auth.lockout import LockoutPolicy, after_failure, locked_for
+from kernel.auth.passwords import Passwords, check_policy
 from kernel.clock import Clock
 from kernel.errors import PinchpointError
 from kernel.protocols.store import Role, SessionRecord, Store, UserRecord
-from mobile_api.auth.lockout import LockoutPolicy, after_failure, locked_for
-from mobile_api.auth.passwords import Passwords, check_policy
 
 ROLES: tuple[Role, ...] = get_args(Role)
 
