@@ -84,6 +84,9 @@ def create_app(source: ApiBackend | Governance, settings: ApiSettings | None = N
             path="/schema",
             render_plugins=[JsonRenderPlugin(), YamlRenderPlugin(), SwaggerRenderPlugin()]),
         debug=debug,
+        # The process's logging (human or JSON lines, with the biometric guard) is the
+        # kernel's; Litestar must not install its own handlers over it.
+        logging_config=None,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import signal
 import sys
 from datetime import timedelta
@@ -19,6 +20,8 @@ from typing import Any
 from adapters.camera.clip import write_clip
 from adapters.demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule
 from kernel import logs
+from kernel.auth.accounts import Accounts
+from kernel.auth.passwords import Passwords
 from kernel.cli.common import add_config_option, load_config
 from kernel.config import Config
 from kernel.domain.deployments import DeploymentDraft
@@ -103,6 +106,25 @@ async def ensure_deployment(gov: Governance, engine: Any) -> str:
     return dep.id
 
 
+DEMO_USERS = (("operator", "operator"), ("officer", "officer"), ("commander", "commander"),
+              ("technical", "technical"))
+
+
+async def ensure_users(gov: Governance) -> dict[str, str]:
+    """Demo accounts, one per role, with fresh random passwords printed once per run."""
+    accounts = Accounts(gov.store, gov.ctx.clock, Passwords())
+    existing = {u.name for u in await accounts.list_users()}
+    out = {}
+    for name, role in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        if name in existing:
+            await accounts.set_password(name, password)
+        else:
+            await accounts.add_user(name, role, password, ACTOR)
+        out[name] = password
+    return out
+
+
 def _print_candidate(record: AlertRecord) -> None:
     kind = "TEST EVENT (blue list)" if record.state == "test" else "CANDIDATE"
     print(f"{record.captured_at:%H:%M:%S} {kind} {record.id}: camera {record.camera_id}, "
@@ -131,13 +153,16 @@ async def run_demo(config: Config, seconds: float | None) -> int:
     async def started() -> None:
         await runtime.ready.wait()
         assert runtime.engine and runtime.governance and runtime.matching
+        runtime.matching.listeners.append(_on_candidate)
         dep = await ensure_deployment(runtime.governance, runtime.engine)
         await runtime.matching.refresh()
-        runtime.matching.listeners.append(_on_candidate)
+        users = await ensure_users(runtime.governance)
         url = f"http://{config.server.host}:{config.server.port}/"
         print(f"demo deployment {dep} is live; candidates print below.", flush=True)
         if any(s.type == "http" for s in config.services):
-            print(f"operator console: {url} (log in as an operator)", flush=True)
+            print(f"console and officers' app: {url}", flush=True)
+            for name, password in users.items():
+                print(f"  log in as {name:<10} password {password}", flush=True)
 
     async def _on_candidate(record: AlertRecord) -> None:
         _print_candidate(record)
