@@ -240,7 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         help="skip HNSW builds above this gallery size (2.6k-10k vectors/s here)",
     )
     parser.add_argument("--no-lfw", action="store_true", help="skip the real LFW row")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads, as `pinchpoint run` sets them (1: parallelism "
+                             "comes from the pipeline's workers)")
     args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=args.blas_threads, user_api="blas")
     sizes = [int(s) for s in args.sizes.split(",") if s]
 
     info = machine()
