@@ -19,9 +19,9 @@ Encodings (dlib ``serialize.h``, as the code does it, not as its comments say):
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -136,10 +136,21 @@ class DlibNetwork:
         return total
 
 
+def model_file(name: str) -> Path:
+    """A file of the ``face_recognition_models`` package's ``models`` folder.
+
+    Found without importing the package: its ``__init__`` imports ``pkg_resources``, which
+    current setuptools no longer ships.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the face_recognition_models package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / name
+
+
 def resnet_model_bytes() -> bytes:
     """The recognizer's ``.dat`` file from the ``face_recognition_models`` package."""
-    # Only importlib.resources: the package's own helpers import pkg_resources.
-    return (resources.files("face_recognition_models") / "models" / RESNET_FILE).read_bytes()
+    return model_file(RESNET_FILE).read_bytes()
 
 
 class _Reader:

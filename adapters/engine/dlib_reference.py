@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from adapters.engine.dlib_format import RESNET_FILE
+from adapters.engine.dlib_format import RESNET_FILE, model_file
 from adapters.engine.dlib_resnet import CHIP_SIZE, INPUT_NAME, preprocess_rgb_chips
 
 ChipArray = npt.NDArray[np.uint8]
@@ -31,7 +30,7 @@ def dlib_available() -> bool:
 
 
 def _model_file(name: str) -> str:
-    return str(resources.files("face_recognition_models") / "models" / name)
+    return str(model_file(name))
 
 
 def dlib_face_chips(images: Iterable[Path], *, upsample: int = 0) -> ChipArray:
