@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, Phase
 
 from tests.mobile_api.conftest import LiveApi
 
-schemathesis = pytest.importorskip("schemathesis")
+schemathesis = pytest.importorskip(
+    "schemathesis", reason="schemathesis is a dev extra: pip install -e .[dev]"
+)
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
 
