@@ -1,0 +1,157 @@
+// Pinchpoint PWA: boot, session, role-based home and the hash router.
+
+import {api, ApiError, setCsrf, whenUnauthorised} from './api.js';
+import {h, put} from './dom.js';
+import {renderLogin} from './views/login.js';
+import {renderOfficer} from './views/officer.js';
+import {renderAlert} from './views/alert.js';
+import {renderConsole} from './views/console.js';
+import {renderDeployments, renderNewDeployment} from './views/deployments.js';
+import {renderDeployment} from './views/deployment.js';
+import './alarm.js';
+
+const ALL = ['officer', 'operator', 'technical', 'commander', 'admin'];
+const STAFF = ['operator', 'technical', 'commander', 'admin'];
+const ROUTES = [
+  [/^#\/alerts$/, renderOfficer, ['officer'], 'Alerts'],
+  [/^#\/alerts\/([\w.-]+)$/, renderAlert, ['officer', 'operator', 'commander'], 'Alert'],
+  [/^#\/console$/, renderConsole, ['operator'], 'Operator console'],
+  [/^#\/deployments$/, renderDeployments, STAFF, 'Deployments'],
+  [/^#\/deployments\/new$/, renderNewDeployment, ['commander'], 'New deployment'],
+  [/^#\/deployments\/([\w.-]+)$/, renderDeployment, STAFF, 'Deployment'],
+];
+const NAV = {
+  officer: [['#/alerts', 'Alerts']],
+  operator: [['#/console', 'Console'], ['#/deployments', 'Deployments']],
+  technical: [['#/deployments', 'Deployments']],
+  commander: [['#/deployments', 'Deployments'], ['#/deployments/new', 'New deployment']],
+  admin: [['#/deployments', 'Deployments']],
+};
+const HOME = {officer: '#/alerts', operator: '#/console', technical: '#/deployments',
+              commander: '#/deployments', admin: '#/deployments'};
+
+const main = document.getElementById('main');
+const statusEl = document.getElementById('status');
+const state = {me: null, next: null, cleanup: null};
+
+const ctx = {
+  get me() { return state.me; },
+  main,
+  setStatus(value, text) {
+    statusEl.dataset.state = value || '';
+    statusEl.textContent = text ?? ({live: 'Live', reconnecting: 'Reconnecting…',
+                                      offline: 'Offline'}[value] || '');
+  },
+  go(hash) { if (location.hash === hash) route(); else location.hash = hash; },
+  async stillLoggedIn() {
+    try { await api('/api/auth/me', {quiet401: true}); return true; } catch (err) {
+      if (err instanceof ApiError && err.status === 401) { loggedOut(); return false; }
+      return true;
+    }
+  },
+  loggedIn(me) {
+    state.me = me;
+    setCsrf(me.csrf_token);
+    renderChrome();
+    const next = state.next;
+    state.next = null;
+    ctx.go(next && next !== '#/login' ? next : HOME[me.role]);
+  },
+  home: () => HOME[state.me?.role] || '#/login',
+};
+
+function loggedOut() {
+  if (state.me === null && location.hash.startsWith('#/login')) return;
+  state.me = null;
+  setCsrf('');
+  if (!location.hash.startsWith('#/login')) state.next = location.hash || null;
+  renderChrome();
+  ctx.go('#/login');
+}
+whenUnauthorised(loggedOut);
+
+function renderChrome() {
+  const nav = document.getElementById('nav');
+  const who = document.getElementById('who');
+  const me = state.me;
+  put(nav, ...(me ? NAV[me.role] : []).map(([href, text]) =>
+    h('a', {href, text, 'aria-current': location.hash === href ? 'page' : null})));
+  if (!me) { put(who); ctx.setStatus(''); return; }
+  put(who, h('span', {text: `${me.user} (${me.role})`}),
+      h('button', {type: 'button', text: 'Log out', onclick: logout}));
+}
+
+async function logout() {
+  try { await api('/api/auth/logout', {method: 'POST'}); } catch { /* gone anyway */ }
+  state.next = null;
+  state.me = null;
+  setCsrf('');
+  renderChrome();
+  ctx.go('#/login');
+}
+
+async function route() {
+  state.cleanup?.();
+  state.cleanup = null;
+  const hash = location.hash || '#/';
+  for (const a of document.querySelectorAll('#nav a')) {
+    a.setAttribute('aria-current', a.getAttribute('href') === hash ? 'page' : 'false');
+  }
+  if (hash.startsWith('#/login') || !state.me) {
+    if (!state.me) {
+      if (!hash.startsWith('#/login') && hash !== '#/') state.next = hash;
+      document.title = 'Log in — Pinchpoint';
+      state.cleanup = renderLogin(main, ctx);
+      return;
+    }
+    ctx.go(ctx.home());
+    return;
+  }
+  for (const [pattern, view, roles, title] of ROUTES) {
+    const match = hash.match(pattern);
+    if (!match) continue;
+    if (!roles.includes(state.me.role)) break;
+    document.title = `${title} — Pinchpoint`;
+    main.replaceChildren();
+    state.cleanup = view(main, match.slice(1), ctx) || null;
+    main.focus({preventScroll: true});
+    return;
+  }
+  ctx.go(ctx.home());
+}
+
+function offline() {
+  put(main, h('section', {class: 'panel', 'aria-labelledby': 'off-h'},
+    h('h1', {id: 'off-h', text: 'Offline'}),
+    h('p', {text: 'The server cannot be reached. The app will reconnect when the network is back; '
+                 + 'alerts are only shown while connected.'}),
+    h('button', {type: 'button', class: 'primary', text: 'Try again', onclick: boot})));
+  ctx.setStatus('offline');
+}
+
+async function boot() {
+  try {
+    state.me = await api('/api/auth/me', {quiet401: true});
+    setCsrf(state.me.csrf_token);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status === 0) { offline(); return; }
+    state.me = null;
+  }
+  renderChrome();
+  route();
+}
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js', {scope: '/'}).catch(() => { /* no offline shell */ });
+  // a notification was tapped: the service worker asks this window to open the alert
+  navigator.serviceWorker.addEventListener('message', (event) => {
+    const msg = event.data || {};
+    if (msg.type === 'open' && typeof msg.url === 'string') {
+      const target = new URL(msg.url, location.origin);
+      if (target.origin === location.origin) ctx.go(target.hash || '#/');
+    }
+  });
+}
+addEventListener('hashchange', route);
+addEventListener('online', () => { if (!state.me) boot(); });
+boot();

@@ -1,0 +1,85 @@
+// One alert (R6, R7): upper torso, camera face and watch-list photo side by side, the facts,
+// and for officers the outcome buttons. Officers only ever reach confirmed alerts (R5: the
+// API answers 404 otherwise). The commander may place or release a legal hold (R14).
+
+import {api} from '../api.js';
+import {h, put, shot, categoryBadge, clock, when, OUTCOMES, outcomeLabel, message, say} from '../dom.js';
+
+export function renderAlert(main, [id], ctx) {
+  const role = ctx.me.role;
+  const back = role === 'officer' ? '#/alerts' : role === 'operator' ? '#/console' : '#/deployments';
+  const body = h('div', {}, h('p', {text: 'Loading the alert…'}));
+  main.append(h('p', {}, h('a', {href: back, class: 'button', text: '← Back'})), body);
+
+  async function load() {
+    let alert;
+    try {
+      alert = await api(`/api/alerts/${encodeURIComponent(id)}`);
+    } catch (err) {
+      put(body, h('section', {class: 'panel'}, h('h1', {text: 'Alert not available'}),
+        h('p', {text: err.status === 404 ? 'This alert does not exist or has not been confirmed.'
+                                        : err.message})));
+      return;
+    }
+    const facts = [
+      ['Category', categoryBadge(alert.category)],
+      ['Camera', alert.camera_id],
+      ['Seen at', `${clock(alert.captured_at)} (${when(alert.captured_at)})`],
+      ['Confirmed at', alert.decided_at ? clock(alert.decided_at) : '—'],
+      ['Outcome', alert.outcome ? outcomeLabel(alert.outcome) : 'Not recorded yet'],
+    ];
+    if (role !== 'officer') {
+      facts.push(['State', alert.state], ['Score', alert.score.toFixed(3)],
+                 ['Decided by', alert.decided_by || '—'], ['Legal hold', alert.hold ? 'Yes' : 'No']);
+    }
+    put(body,
+      h('h1', {id: 'alert-h'}, 'Alert ', categoryBadge(alert.category)),
+      h('div', {class: 'shots'},
+        shot(alert.images.torso, `Upper-torso image from camera ${alert.camera_id}`, 'Upper torso (clothing)'),
+        shot(alert.images.face, `Face seen by camera ${alert.camera_id}`, 'Face from the camera'),
+        shot(alert.images.watchlist, 'Watch-list photo', 'Watch-list photo')),
+      h('dl', {class: 'facts panel'}, ...facts.flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {}, v)])),
+      role === 'officer' ? outcomes(alert) : null,
+      role === 'commander' ? hold(alert) : null);
+  }
+
+  function outcomes(alert) {
+    const msg = message();
+    const buttons = OUTCOMES.map(([code, label]) => h('button', {
+      type: 'button', text: label, 'aria-pressed': String(alert.outcome === code),
+      dataset: {outcome: code},
+      onclick: async () => {
+        say(msg, 'Saving…');
+        try {
+          const saved = await api(`/api/alerts/${encodeURIComponent(alert.id)}/outcome`,
+                                  {method: 'POST', body: {outcome: code}});
+          for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.outcome === saved.outcome));
+          say(msg, `Outcome recorded: ${outcomeLabel(saved.outcome)}.`, 'ok');
+        } catch (err) { say(msg, `Not saved: ${err.message}`, 'error'); }
+      }}));
+    return h('section', {class: 'panel', 'aria-labelledby': 'outcome-h'},
+      h('h2', {id: 'outcome-h', text: 'Record the outcome'}),
+      h('div', {class: 'outcomes', role: 'group', 'aria-labelledby': 'outcome-h'}, buttons), msg);
+  }
+
+  function hold(alert) {
+    const msg = message();
+    const reason = h('input', {id: 'hold-reason', maxlength: '100', placeholder: 'Case or complaint reference'});
+    const act = async (path, payload) => {
+      try {
+        await api(`/api/alerts/${encodeURIComponent(alert.id)}/${path}`, {method: 'POST', body: payload});
+        await load();
+      } catch (err) { say(msg, err.message, 'error'); }
+    };
+    return h('section', {class: 'panel', 'aria-labelledby': 'hold-h'},
+      h('h2', {id: 'hold-h', text: 'Legal hold (R14)'}),
+      alert.hold
+        ? h('button', {type: 'button', text: 'Release the hold', onclick: () => act('release')})
+        : h('div', {}, h('label', {for: 'hold-reason', text: 'Reference (no names)'}), reason,
+            h('div', {class: 'row'}, h('button', {type: 'button', text: 'Place on hold',
+              onclick: () => act('hold', {reason: reason.value})}))),
+      msg);
+  }
+
+  load();
+}

@@ -1,0 +1,187 @@
+// The operator's console (R4, R5, R21): the candidate queue, both faces large side by side,
+// one-tap Confirm / Reject with a reason code, keyboard shortcuts, the camera-health strip and
+// the blue-list test events kept apart (they never reach officers).
+
+import {api, liveDeployments} from '../api.js';
+import {openFeed} from '../feed.js';
+import {h, put, shot, categoryBadge, categoryLabel, clock, REJECT_REASONS, message, say} from '../dom.js';
+import {sound} from '../alarm.js';
+import {healthStrip} from './health.js';
+
+export function renderConsole(main, _params, ctx) {
+  let deployment = null;
+  let queue = [];          // candidates, oldest first
+  let selected = 0;
+  let picking = false;     // the reject-reason picker is open
+  let busy = false;
+  let ofTotal = null;      // the "of N" of the heading, updated without redrawing the faces
+  const [strip, stopHealth] = healthStrip();
+  const where = h('p', {class: 'where', text: 'Looking for the live deployment…'});
+  const count = h('h2', {id: 'queue-h', text: 'Queue'});
+  const list = h('ul', {class: 'queue', 'aria-labelledby': 'queue-h'});
+  const decide = h('section', {class: 'decide panel', 'aria-labelledby': 'cand-h'});
+  const tests = h('ul', {class: 'results'});
+  const msg = message();
+  const shortcuts = h('p', {class: 'shortcuts'}, 'Keys: ', h('kbd', {text: 'C'}), ' confirm · ',
+    h('kbd', {text: 'R'}), ' reject · ', h('kbd', {text: '1'}), '–', h('kbd', {text: '5'}),
+    ' reason · ', h('kbd', {text: 'J'}), '/', h('kbd', {text: 'K'}), ' next/previous · ',
+    h('kbd', {text: 'Esc'}), ' cancel');
+  main.append(
+    h('h1', {text: 'Operator console'}), where, strip,
+    h('div', {class: 'console'},
+      h('div', {}, count, list),
+      h('div', {}, decide, msg, shortcuts)),
+    h('section', {class: 'panel tests', 'aria-labelledby': 'tests-h'},
+      h('h2', {id: 'tests-h', text: 'Blue-list test events (never sent to officers)'}), tests));
+
+  const current = () => queue[selected] || null;
+
+  function renderQueue() {
+    count.textContent = `Queue (${queue.length})`;
+    if (ofTotal) ofTotal.textContent = ` of ${queue.length} `;
+    put(list, ...queue.map((c, i) => h('li', {},
+      h('button', {type: 'button', 'aria-current': String(i === selected), dataset: {id: c.id},
+                   'aria-label': `Candidate ${i + 1}: ${categoryLabel(c.category)}, camera ${c.camera_id}, `
+                                 + `${clock(c.captured_at)}, score ${c.score.toFixed(3)}`,
+                   onclick: () => { selected = i; picking = false; render(); }},
+        h('span', {text: `${clock(c.captured_at)} · ${c.camera_id}`}),
+        h('span', {text: c.score.toFixed(3)})))));
+  }
+
+  function renderDecision() {
+    const c = current();
+    if (!c) {
+      ofTotal = null;
+      put(decide, h('h2', {id: 'cand-h', text: 'No candidates waiting'}),
+        h('p', {text: 'New candidates appear here as soon as the cameras raise them.'}));
+      return;
+    }
+    const confirmBtn = h('button', {type: 'button', class: 'confirm', id: 'confirm',
+      'aria-keyshortcuts': 'C', disabled: busy, onclick: confirm}, 'Confirm ', h('kbd', {text: 'C'}));
+    const rejectBtn = h('button', {type: 'button', class: 'reject', id: 'reject',
+      'aria-keyshortcuts': 'R', 'aria-expanded': String(picking), disabled: busy,
+      onclick: () => { picking = !picking; renderDecision(); }}, 'Reject… ', h('kbd', {text: 'R'}));
+    const reasons = picking ? h('fieldset', {class: 'reasons'},
+      h('legend', {text: 'Why reject? (no notes about the person)'}),
+      ...REJECT_REASONS.map(([code, label], i) => h('button', {type: 'button', dataset: {reason: code},
+        'aria-keyshortcuts': String(i + 1), disabled: busy, onclick: () => reject(code)},
+        h('kbd', {text: String(i + 1)}), ` ${label}`)),
+      h('button', {type: 'button', text: 'Cancel', onclick: () => { picking = false; renderDecision(); }}))
+      : null;
+    put(decide,
+      h('h2', {id: 'cand-h'}, `Candidate ${selected + 1}`,
+        ofTotal = h('span', {text: ` of ${queue.length} `}), categoryBadge(c.category)),
+      h('div', {class: 'pair'},
+        shot(c.images.face, `Face seen by camera ${c.camera_id}`, `Camera ${c.camera_id}`),
+        shot(c.images.watchlist, 'Watch-list photo of the candidate match', 'Watch-list photo')),
+      h('p', {}, h('span', {class: 'score', text: `Score ${c.score.toFixed(3)}`}),
+        ` · camera ${c.camera_id} · ${clock(c.captured_at)}`),
+      h('div', {class: 'actions'}, confirmBtn, rejectBtn), reasons);
+    if (picking) reasons.querySelector('button').focus();
+  }
+
+  function render() { renderQueue(); renderDecision(); }
+
+  async function decideOn(path, body, done) {
+    const c = current();
+    if (!c || busy) return;
+    busy = true;
+    for (const b of decide.querySelectorAll('button')) b.disabled = true;
+    try {
+      await api(`/api/candidates/${encodeURIComponent(c.id)}/${path}`, {method: 'POST', body});
+      say(msg, done, 'ok');
+      drop(c.id);
+    } catch (err) {
+      say(msg, `Not saved: ${err.message}`, 'error');
+      if (err.status === 409 || err.status === 404) drop(c.id);  // decided elsewhere
+    } finally {
+      busy = false;
+      picking = false;
+      render();
+    }
+  }
+  const confirm = () => decideOn('confirm', undefined, 'Confirmed: officers are alerted.');
+  const reject = (reason) => decideOn('reject', {reason}, 'Rejected: nothing was sent to officers.');
+
+  function drop(id) {
+    const i = queue.findIndex((c) => c.id === id);
+    if (i < 0) return;
+    queue.splice(i, 1);
+    if (selected > i || selected >= queue.length) selected = Math.max(0, selected - 1);
+  }
+
+  function onKey(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest?.('input, textarea, select')) return;
+    const key = event.key.toLowerCase();
+    if (key === 'j' || key === 'k') {
+      if (!queue.length) return;
+      selected = Math.min(queue.length - 1, Math.max(0, selected + (key === 'j' ? 1 : -1)));
+      picking = false;
+      render();
+    } else if (key === 'c' && !picking) confirm();
+    else if (key === 'r') { picking = !picking; renderDecision(); }
+    else if (picking && key >= '1' && key <= String(REJECT_REASONS.length)) reject(REJECT_REASONS[Number(key) - 1][0]);
+    else if (key === 'escape' && picking) { picking = false; renderDecision(); }
+    else return;
+    event.preventDefault();
+  }
+  document.addEventListener('keydown', onKey);
+
+  async function load() {
+    try {
+      const live = await liveDeployments();
+      deployment = live[0] || null;
+      if (!deployment) {
+        where.textContent = 'No deployment is live.';
+        queue = [];
+        render();
+        return;
+      }
+      where.textContent = `${deployment.name} — ${deployment.location}`;
+      const q = encodeURIComponent(deployment.id);
+      const keep = current()?.id;
+      queue = await api(`/api/candidates?deployment_id=${q}`);
+      selected = Math.max(0, queue.findIndex((c) => c.id === keep));
+      render();
+      const events = await api(`/api/deployments/${q}/test-events`);
+      put(tests, ...events.reverse().map(testRow));
+      if (!events.length) put(tests, h('li', {text: 'No test events yet.'}));
+    } catch (err) {
+      where.textContent = `Could not load the queue: ${err.message}`;
+    }
+  }
+
+  const testRow = (t) => h('li', {class: 'ok', dataset: {id: t.alert_id || t.id}},
+    `${clock(t.captured_at)} · camera ${t.camera_id} · score ${Number(t.score).toFixed(3)} · blue-list volunteer detected`);
+
+  async function candidate(data) {
+    if (!deployment || data.deployment_id !== deployment.id) { await load(); return; }
+    if (queue.some((c) => c.id === data.alert_id)) return;
+    let c;
+    try { c = await api(`/api/alerts/${encodeURIComponent(data.alert_id)}`); } catch { return; }
+    if (c.state !== 'candidate' || queue.some((x) => x.id === c.id)) return;
+    queue.push(c);  // appended: the one on screen stays where it is
+    if (queue.length === 1) render(); else renderQueue();
+    sound();
+  }
+
+  function decision(data) {
+    if (!queue.some((c) => c.id === data.alert_id)) return;
+    const shown = current()?.id;
+    drop(data.alert_id);
+    if (current()?.id === shown) renderQueue(); else render();
+  }
+
+  function test(data) {
+    if (tests.querySelector(`[data-id="${CSS.escape(data.alert_id)}"]`)) return;
+    if (!tests.querySelector('[data-id]')) tests.replaceChildren();
+    tests.prepend(testRow(data));
+  }
+
+  render();
+  load();
+  const close = openFeed({candidate, decision, test, resync: load, open: load}, ctx.setStatus,
+                         ctx.stillLoggedIn);
+  return () => { close(); stopHealth(); document.removeEventListener('keydown', onKey); };
+}

@@ -1,0 +1,317 @@
+// One deployment for the command team and the technical lead: its authorisation (R18), the
+// lifecycle (authorise, go live — refused without a review of at most 48 h, R9 — end), the
+// watch list upload with per-image enrolment results (R10), the review (R9), the blue list
+// and its test events (R21), the match threshold with the calibration figure (R22), and the
+// reports and statistics (R19, R20). Each part appears only for the roles the API allows.
+
+import {api, ApiError} from '../api.js';
+import {h, put, when, clock, categoryLabel, message, say} from '../dom.js';
+
+const CATS = ['wanted', 'risk_of_harm', 'area_condition', 'vulnerable_missing'];
+const WATCHLIST = ['technical', 'commander'];
+const AUDITORS = ['commander', 'admin'];
+const STATS = ['technical', 'commander', 'admin'];
+
+export function renderDeployment(main, [id], ctx) {
+  const role = ctx.me.role;
+  const q = encodeURIComponent(id);
+  const head = h('div', {}, h('p', {text: 'Loading…'}));
+  const sections = h('div', {});
+  main.append(h('p', {}, h('a', {href: '#/deployments', class: 'button', text: '← Deployments'})),
+              head, sections);
+
+  async function load() {
+    let dep;
+    try { dep = await api(`/api/deployments/${q}`); } catch (err) {
+      put(head, h('p', {class: 'msg error', text: err.message}));
+      return;
+    }
+    put(head,
+      h('h1', {}, `${dep.name} `, h('span', {class: `badge state-${dep.state}`, text: dep.state})),
+      h('section', {class: 'panel', 'aria-labelledby': 'auth-h'},
+        h('h2', {id: 'auth-h', text: 'Authorisation'}),
+        h('dl', {class: 'facts'}, ...[
+          ['Authorising officer', dep.authorising_officer], ['Location', dep.location],
+          ['Time window', `${when(dep.starts_at)} – ${when(dep.ends_at)}`],
+          ['Objectives', dep.objectives], ['Case reference', dep.case_reference],
+          ['Command team', dep.command_team.join('; ') || '—'],
+          ['Created', `${when(dep.created_at)} by ${dep.created_by}`],
+          ['Live since', when(dep.live_at)], ['Ended', when(dep.ended_at)],
+          ['Watch-list version', String(dep.watchlist_version)],
+        ].flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {text: v})]))));
+    const parts = [];
+    if (role === 'commander') parts.push(lifecycle(dep));
+    if (WATCHLIST.includes(role)) parts.push(watchlist(dep, 'watch'), threshold(dep));
+    if (role === 'technical') parts.push(watchlist(dep, 'blue'));
+    if (STATS.includes(role) || AUDITORS.includes(role)) parts.push(reports(dep));
+    parts.push(retention());
+    put(sections, ...parts);
+  }
+
+  function lifecycle(dep) {
+    const msg = message();
+    const act = (path, label, cls = '') => h('button', {type: 'button', class: cls, text: label,
+      onclick: async (event) => {
+        const button = event.currentTarget;
+        if (path === 'end' && button.dataset.armed !== 'yes') {
+          button.dataset.armed = 'yes';
+          button.textContent = 'Tap again to end the deployment';
+          return;
+        }
+        try {
+          await api(`/api/deployments/${q}/${path}`, {method: 'POST'});
+          await load();
+        } catch (err) { say(msg, err.message, 'error'); }
+      }});
+    const buttons = [];
+    if (dep.state === 'draft') buttons.push(act('authorise', 'Authorise', 'primary'));
+    if (dep.state === 'authorised') buttons.push(act('live', 'Go live', 'primary'));
+    if (dep.state === 'authorised' || dep.state === 'live') buttons.push(act('end', 'End deployment', 'danger'));
+    return h('section', {class: 'panel', 'aria-labelledby': 'life-h'},
+      h('h2', {id: 'life-h', text: 'Lifecycle'}),
+      h('p', {text: 'Going live needs a watch-list review recorded within the last 48 hours (R9).'}),
+      h('div', {class: 'row'}, buttons.length ? buttons : h('span', {text: 'Nothing to do: the deployment has ended.'})),
+      msg);
+  }
+
+  function watchlist(dep, kind) {
+    const blue = kind === 'blue';
+    const base = blue ? 'bluelist' : 'watchlist';
+    const hid = `${kind}-h`;
+    const table = h('div', {}, h('p', {text: 'Loading entries…'}));
+    const review = h('div', {});
+    const events = h('ul', {class: 'results'});
+    const section = h('section', {class: `panel${blue ? ' tests' : ''}`, 'aria-labelledby': hid},
+      h('h2', {id: hid, text: blue ? 'Blue list (volunteers, R21)' : 'Watch list'}),
+      blue ? h('p', {text: 'Volunteers\u2019 walk-pasts produce test events for the operator; they never reach officers.'}) : review,
+      table, uploader(dep, kind, () => refresh()),
+      blue ? h('h3', {text: 'Test events'}) : null, blue ? events : null);
+
+    async function refresh() {
+      try {
+        const rows = await api(`/api/deployments/${q}/${base}`);
+        put(table, rows.length ? h('table', {},
+          h('thead', {}, h('tr', {}, ...['Reference', 'Category', 'Source', 'Reason', 'Marking', 'Photos', 'Added', '']
+            .map((t) => h('th', {scope: 'col', text: t})))),
+          h('tbody', {}, ...rows.map((e) => h('tr', {},
+            h('td', {text: e.reference}), h('td', {text: categoryLabel(e.category)}),
+            h('td', {text: e.source}), h('td', {text: e.reason}), h('td', {text: e.marking}),
+            h('td', {text: String(e.photos)}), h('td', {text: `${when(e.created_at)} by ${e.created_by}`}),
+            h('td', {}, dep.state === 'live' || dep.state === 'ended' ? null : h('button', {type: 'button',
+              text: 'Remove', 'aria-label': `Remove entry ${e.reference}`,
+              onclick: async () => {
+                try { await api(`/api/watchlist/entries/${encodeURIComponent(e.id)}`, {method: 'DELETE'}); }
+                catch (err) { alertLine(table, err.message); }
+                refresh();
+              }})))))) : h('p', {text: 'No entries yet.'}));
+      } catch (err) { put(table, h('p', {class: 'msg error', text: err.message})); }
+      if (!blue) refreshReview();
+      if (blue) refreshEvents();
+    }
+
+    async function refreshReview() {
+      const msg = message();
+      let text;
+      try {
+        const r = await api(`/api/deployments/${q}/watchlist/review`);
+        text = `Reviewed by ${r.reviewer} on ${when(r.reviewed_at)} (version ${r.watchlist_version}, `
+          + `${r.entries} entries) — ${r.current ? 'covers the list as it is now' : 'the list changed since: review again'}.`;
+      } catch (err) {
+        text = err instanceof ApiError && err.status === 404 ? 'Not reviewed yet.' : err.message;
+      }
+      const button = role === 'commander' && dep.state !== 'ended' ? h('button', {type: 'button',
+        class: 'primary', text: 'Record my review of this list (R9)', onclick: async () => {
+          try {
+            await api(`/api/deployments/${q}/watchlist/review`, {method: 'POST'});
+            refreshReview();
+          } catch (err) { say(msg, err.message, 'error'); }
+        }}) : null;
+      put(review, h('h3', {text: 'Review (R9)'}), h('p', {text}), button, msg);
+    }
+
+    async function refreshEvents() {
+      try {
+        const rows = await api(`/api/deployments/${q}/test-events`);
+        put(events, ...(rows.length ? rows.reverse().map((t) => h('li', {class: 'ok',
+          text: `${clock(t.captured_at)} · camera ${t.camera_id} · score ${t.score.toFixed(3)}`}))
+          : [h('li', {text: 'No test events yet.'})]));
+      } catch (err) { put(events, h('li', {class: 'bad', text: err.message})); }
+    }
+
+    refresh();
+    return section;
+  }
+
+  function uploader(dep, kind, done) {
+    const blue = kind === 'blue';
+    const p = `${kind}-up`;
+    const msg = message();
+    const results = h('ul', {class: 'results', 'aria-live': 'polite'});
+    let files = [];
+    const chosen = h('p', {text: 'No photos chosen.'});
+    const fileInput = h('input', {id: `${p}-files`, type: 'file', multiple: true, accept: 'image/*'});
+    const setFiles = (list) => {
+      files = [...list];
+      chosen.textContent = files.length ? `${files.length} photo(s): ${files.map((f) => f.name).join(', ')}` : 'No photos chosen.';
+    };
+    fileInput.addEventListener('change', () => setFiles(fileInput.files));
+    const drop = h('div', {class: 'drop'},
+      h('strong', {text: 'Drag and drop photos here'}), h('span', {text: 'or'}),
+      h('label', {for: `${p}-files`, text: 'Choose photos'}), fileInput, chosen);
+    drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      drop.classList.remove('over');
+      setFiles([...e.dataTransfer.files].filter((f) => f.type.startsWith('image/') || !f.type));
+    });
+    const ref = h('input', {id: `${p}-ref`, maxlength: '200'});
+    const cat = h('select', {id: `${p}-cat`}, ...CATS.map((c) => h('option', {value: c, text: categoryLabel(c)})));
+    const source = h('input', {id: `${p}-src`, maxlength: '200'});
+    const reason = h('input', {id: `${p}-reason`, maxlength: '200'});
+    const marking = h('input', {id: `${p}-mark`, value: 'OFFICIAL-SENSITIVE', maxlength: '200'});
+    const each = h('input', {id: `${p}-each`, type: 'checkbox', checked: true});
+    const submit = h('button', {type: 'submit', class: 'primary', text: blue ? 'Enrol volunteer' : 'Upload and check'});
+    const form = h('form', {class: 'upload', 'aria-label': blue ? 'Add blue-list volunteers' : 'Add watch-list entries'},
+      h('h3', {text: blue ? 'Add volunteers' : 'Add entries (photos are quality-checked, R10)'}),
+      h('div', {class: 'grid2'},
+        h('div', {}, h('label', {for: ref.id, text: 'Reference (blank: file name)'}), ref),
+        blue ? null : h('div', {}, h('label', {for: cat.id, text: 'Category'}), cat),
+        h('div', {}, h('label', {for: source.id, text: 'Source'}), source),
+        h('div', {}, h('label', {for: reason.id, text: 'Reason'}), reason),
+        h('div', {}, h('label', {for: marking.id, text: 'Protective marking'}), marking)),
+      h('div', {class: 'row'}, each, h('label', {for: each.id, text: 'Each photo is a different person'})),
+      drop, h('div', {class: 'row'}, submit), msg, results);
+
+    async function send(photos, reference) {
+      const data = new FormData();
+      data.append('reference', reference);
+      data.append('category', blue ? 'blue' : cat.value);
+      data.append('source', source.value.trim());
+      data.append('reason', reason.value.trim());
+      data.append('marking', marking.value.trim() || 'OFFICIAL-SENSITIVE');
+      for (const f of photos) data.append('photos', f, f.name);
+      try {
+        return await api(`/api/deployments/${q}/${blue ? 'bluelist' : 'watchlist'}`, {method: 'POST', form: data});
+      } catch (err) {
+        if (err instanceof ApiError && err.data && Array.isArray(err.data.results)) return err.data;
+        const why = err.status === 413 ? 'too large for the server' : err.message;
+        return {results: photos.map((f) => ({file: f.name, ok: false, message: why}))};
+      }
+    }
+
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (!files.length) { say(msg, 'Choose or drop at least one photo.', 'error'); return; }
+      submit.disabled = true;
+      results.replaceChildren();
+      say(msg, 'Checking photos…');
+      const stem = (name) => name.replace(/\.[^.]+$/, '');
+      const batches = each.checked
+        ? files.map((f, i) => [[f], ref.value.trim() ? `${ref.value.trim()}-${i + 1}` : stem(f.name)])
+        : [[files, ref.value.trim() || stem(files[0].name)]];
+      let ok = 0;
+      let bad = 0;
+      for (const [photos, reference] of batches) {
+        const out = await send(photos, reference);
+        for (const r of out.results) {
+          if (r.ok) ok += 1; else bad += 1;
+          results.append(h('li', {class: r.ok ? 'ok' : 'bad',
+            text: `${r.file}: ${r.ok ? 'enrolled' : 'refused'} — ${r.message}`}));
+        }
+      }
+      say(msg, `${ok} photo(s) enrolled, ${bad} refused.`, bad ? 'error' : 'ok');
+      submit.disabled = false;
+      done();
+    });
+    return form;
+  }
+
+  function threshold(dep) {
+    const msg = message();
+    const box = h('div', {}, h('p', {text: 'Loading…'}));
+    const section = h('section', {class: 'panel', 'aria-labelledby': 'thr-h'},
+      h('h2', {id: 'thr-h', text: 'Match threshold (R22)'}), box, msg);
+    (async () => {
+      let s;
+      try { s = await api(`/api/deployments/${q}/settings`); } catch (err) { say(msg, err.message, 'error'); return; }
+      const cal = s.calibration;
+      const estimate = h('p', {class: 'estimate'});
+      const input = h('input', {id: 'thr-value', type: 'number', step: '0.01', min: '-1', max: '1',
+        value: s.match_threshold === null ? '' : String(s.match_threshold), placeholder: 'Engine default'});
+      const explain = () => {
+        if (!cal) { estimate.textContent = 'No calibration figure is configured on this server (pinchpoint calibrate).'; return; }
+        const base = `Calibration: false-positive identification rate ${(cal.fpir * 100).toFixed(3)} % at `
+          + `threshold ${cal.threshold} on ${cal.faces} non-watch-list faces${cal.source ? ` (${cal.source})` : ''}.`;
+        const v = input.value.trim() === '' ? null : Number(input.value);
+        let verdict = ' The engine default is used.';
+        if (v !== null && v < cal.threshold) verdict = ` ${v} is below the calibrated point: expect MORE false alerts than that.`;
+        else if (v !== null) verdict = ` ${v} is at or above the calibrated point: at most that rate, fewer true alerts.`;
+        estimate.textContent = base + verdict;
+      };
+      input.addEventListener('input', explain);
+      explain();
+      const canEdit = role === 'technical';
+      const save = h('button', {type: 'button', class: 'primary', text: 'Save threshold', onclick: async () => {
+        const v = input.value.trim();
+        try {
+          const out = await api(`/api/deployments/${q}/settings`, {method: 'PUT',
+            body: {match_threshold: v === '' ? null : Number(v)}});
+          say(msg, `Saved: ${out.match_threshold ?? 'engine default'}.`, 'ok');
+        } catch (err) { say(msg, err.message, 'error'); }
+      }});
+      if (!canEdit) input.disabled = true;
+      put(box, h('label', {for: 'thr-value', text: 'Cosine threshold (blank: engine default)'}),
+          h('div', {class: 'row'}, input, canEdit ? save : null), estimate);
+    })();
+    return section;
+  }
+
+  function reports(dep) {
+    const box = h('div', {});
+    const msg = message();
+    const parts = [h('h2', {id: 'rep-h', text: 'Reports and statistics'}), box];
+    if (AUDITORS.includes(role)) {
+      parts.push(h('div', {class: 'row'},
+        h('a', {class: 'button', href: `/api/deployments/${q}/report?format=csv`, download: `match-report-${dep.id}.csv`,
+                text: 'Download match report (CSV)'}),
+        h('a', {class: 'button', href: `/api/deployments/${q}/report?format=json`, download: `match-report-${dep.id}.json`,
+                text: 'Download match report (JSON)'}),
+        h('button', {type: 'button', text: 'Verify the audit log', onclick: async () => {
+          try {
+            const r = await api('/api/audit/verify');
+            say(msg, r.ok ? `Audit log intact: ${r.rows} rows.` : `Audit log BROKEN at row ${r.first_bad_seq}: ${r.message}`,
+                r.ok ? 'ok' : 'error');
+          } catch (err) { say(msg, err.message, 'error'); }
+        }})), msg);
+    }
+    if (STATS.includes(role)) {
+      api(`/api/deployments/${q}/stats`).then((s) => {
+        const rate = s.blue_detection_rate === null ? '—' : `${(s.blue_detection_rate * 100).toFixed(0)} %`;
+        put(box, h('dl', {class: 'facts'}, ...[
+          ['Faces seen', s.faces_seen], ['Candidates', s.candidates], ['Confirmed', s.confirmed],
+          ['Rejected', s.rejected],
+          ['Outcomes', Object.entries(s.outcomes).map(([k, v]) => `${k}: ${v}`).join(', ') || '—'],
+          ['Blue-list walks', `${s.blue_walks_detected} detected of ${s.blue_walks_declared} declared`],
+          ['Blue-list detection rate', rate],
+        ].flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {text: String(v)})])));
+      }).catch((err) => put(box, h('p', {class: 'msg error', text: err.message})));
+    }
+    return h('section', {class: 'panel', 'aria-labelledby': 'rep-h'}, ...parts);
+  }
+
+  function retention() {
+    return h('section', {class: 'panel', 'aria-labelledby': 'ret-h'},
+      h('h2', {id: 'ret-h', text: 'Retention'}),
+      h('ul', {},
+        h('li', {text: 'Faces that match nothing are discarded at once; nothing of them is kept (R3).'}),
+        h('li', {text: 'Alerts with no further action: deleted 30 days after the deployment (R13).'}),
+        h('li', {text: 'Arrests and legal holds: kept until released by an authorised user (R14).'}),
+        h('li', {text: 'False-positive stops: kept 30 days for complaints and access requests (R15).'}),
+        h('li', {text: 'The watch list is destroyed after the deployment, except entries tied to retained alerts (R12).'})));
+  }
+
+  function alertLine(el, text) { el.prepend(h('p', {class: 'msg error', text})); }
+
+  load();
+}

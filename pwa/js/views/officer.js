@@ -1,0 +1,95 @@
+// Officers' view (R5, R6): the confirmed alerts of the live deployment, newest first, live
+// over the SSE feed, with sound and vibration on arrival. New cards go in at the top; the
+// banner's space is always reserved and every card has a fixed height, so nothing under the
+// officer's finger moves except by the browser's scroll anchoring.
+
+import {api, liveDeployments} from '../api.js';
+import {openFeed} from '../feed.js';
+import {h, put, shot, categoryBadge, categoryLabel, clock, outcomeLabel, message, say} from '../dom.js';
+import {sound} from '../alarm.js';
+import {enablePush, pushSupported} from '../push.js';
+
+export function card(alert, fresh = false) {
+  const outcome = alert.outcome ? outcomeLabel(alert.outcome) : 'Outcome needed';
+  const label = `${categoryLabel(alert.category)} alert, camera ${alert.camera_id}, `
+    + `${clock(alert.captured_at)}, ${outcome}`;
+  return h('li', {dataset: {id: alert.id}},
+    h('a', {class: `card${fresh ? ' new' : ''}`, href: `#/alerts/${alert.id}`, 'aria-label': label},
+      shot(alert.images.torso, `Upper-torso image from camera ${alert.camera_id}`),
+      shot(alert.images.face, `Face seen by camera ${alert.camera_id}`),
+      shot(alert.images.watchlist, 'Watch-list photo'),
+      h('div', {class: 'meta'},
+        categoryBadge(alert.category),
+        h('span', {text: `Camera ${alert.camera_id}`}),
+        h('span', {class: 'time', text: clock(alert.captured_at)}),
+        h('span', {class: alert.outcome ? '' : 'outcome-needed', text: outcome}))));
+}
+
+export function renderOfficer(main, _params, ctx) {
+  let deployment = null;
+  let loading = null;
+  const title = h('h1', {id: 'alerts-h', text: 'Confirmed alerts'});
+  const where = h('p', {class: 'where', text: 'Looking for the live deployment…'});
+  const banner = h('div', {class: 'banner', role: 'status', 'aria-live': 'assertive',
+                           text: 'Waiting for alerts. New ones appear at the top.'});
+  const list = h('ol', {class: 'alerts', 'aria-labelledby': 'alerts-h'});
+  const empty = h('p', {class: 'panel', text: 'No confirmed alerts yet.'});
+  const pushMsg = message();
+  const pushButton = h('button', {type: 'button', text: 'Turn on notifications',
+    onclick: async () => {
+      pushButton.disabled = true;
+      say(pushMsg, 'Setting up notifications…');
+      say(pushMsg, await enablePush(deployment?.id));
+    }});
+  if (!pushSupported()) pushButton.classList.add('hidden');
+  main.append(h('section', {'aria-labelledby': 'alerts-h'}, title, where,
+    h('div', {class: 'row'}, pushButton, pushMsg), banner, empty, list));
+  if (pushSupported() && Notification.permission === 'granted') {
+    pushButton.classList.add('hidden');
+    enablePush(null, false).then((text) => say(pushMsg, text));
+  }
+
+  const showEmpty = () => empty.classList.toggle('hidden', list.children.length > 0);
+
+  async function load() {
+    if (loading) return loading;
+    loading = (async () => {
+      const live = await liveDeployments();
+      deployment = live[0] || null;
+      if (!deployment) {
+        where.textContent = 'No deployment is live.';
+        list.replaceChildren();
+        showEmpty();
+        return;
+      }
+      where.textContent = `${deployment.name} — ${deployment.location}`;
+      const rows = await api(`/api/alerts?deployment_id=${encodeURIComponent(deployment.id)}`);
+      rows.sort((a, b) => b.captured_at.localeCompare(a.captured_at));
+      const known = new Set([...list.children].map((li) => li.dataset.id));
+      if (rows.length === known.size && rows.every((a) => known.has(a.id))) return;
+      put(list, ...rows.map((a) => card(a)));
+      showEmpty();
+    })().catch((err) => { where.textContent = `Could not load alerts: ${err.message}`; })
+      .finally(() => { loading = null; });
+    return loading;
+  }
+
+  async function arrived(data) {
+    if (!deployment || data.deployment_id !== deployment.id) { await load(); return; }
+    if (list.querySelector(`[data-id="${CSS.escape(data.alert_id)}"]`)) return;
+    let alert;
+    try { alert = await api(`/api/alerts/${encodeURIComponent(data.alert_id)}`); } catch { return; }
+    if (list.querySelector(`[data-id="${CSS.escape(alert.id)}"]`)) return;
+    list.prepend(card(alert, true));
+    showEmpty();
+    banner.textContent = `New confirmed alert: ${categoryLabel(alert.category)}, camera `
+      + `${alert.camera_id} at ${clock(alert.captured_at)}`;
+    banner.classList.add('fresh');
+    sound();
+  }
+
+  load();
+  const close = openFeed({alert: arrived, resync: load, open: load}, ctx.setStatus,
+                         ctx.stillLoggedIn);
+  return () => close();
+}

@@ -1,0 +1,167 @@
+"""A real ``pinchpoint run`` for the browser tests: the :class:`Runtime` of a temp config (file
+camera looping a generated walk-past clip, the ONNX engine, SQLite, the HTTP service serving
+the PWA) on 127.0.0.1 and a free port, its event loop in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Coroutine, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from adapters.camera.clip import write_clip
+from adapters.demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule
+from kernel import config as config_module
+from kernel.domain.deployments import DeploymentDraft
+from kernel.domain.watchlists import EntryInput
+from kernel.runtime import Runtime
+from mobile_api.backend import accounts_for
+from mobile_api.settings import ApiSettings
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery staple"
+USERS = {"ofc": "officer", "op": "operator", "tech": "technical", "cmd": "commander",
+         "adm": "admin"}
+WATCH_REFERENCE = "WL-REF-0042"
+"""The watch-list entry's reference: it must never appear in a push notification."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def make_clip(path: Path, engine: Any, walkers: Sequence[str]) -> Path:
+    """A short walk-past of the given demo photos (one pass each)."""
+    sprites = []
+    for name in walkers:
+        image = load_photo(DEMO_FACES / name)
+        faces = engine.detector.detect(image)
+        sprite, face_width = make_sprite(image, faces[0].box)
+        sprites.append((Path(name).stem, sprite, face_width))
+    plan = schedule(sprites, gap_s=1.0, duration_s=2.6)
+    seconds = plan[-1].start_s + plan[-1].duration_s + 0.3
+    write_clip(path, render(plan, seconds, fps=15, width=640, height=360), fps=15)
+    return path
+
+
+def write_config(tmp: Path, models: Path, clip: Path, port: int) -> config_module.Config:
+    text = f"""
+data_dir = "{tmp / 'var'}"
+[server]
+host = "127.0.0.1"
+port = {port}
+[pipeline]
+workers = 2
+[[services]]
+type = "http"
+secure_cookie = false
+pwa_dir = "{REPO / 'pwa'}"
+argon2_time_cost = 1
+argon2_memory_kib = 8
+argon2_parallelism = 1
+feed_poll_s = 0.2
+feed_ping_s = 5.0
+calibration = {{threshold = 0.93, fpir = 0.0008, faces = 5000, source = "test calibration"}}
+[[cameras]]
+id = "gate-1"
+type = "file"
+path = "{clip}"
+loop = true
+realtime = true
+[engine]
+type = "onnx"
+models_dir = "{models}"
+[store]
+type = "sqlite"
+[matching]
+refresh_s = 0.2
+[retention]
+enabled = false
+"""
+    path = tmp / "config.toml"
+    path.write_text(text)
+    return config_module.load(path, environ={})
+
+
+class LiveRuntime:
+    """The runtime serving ``url``; ``call`` runs a coroutine on its loop."""
+
+    def __init__(self, tmp: Path, models: Path) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        probe = write_config(tmp, models, tmp / "none.mp4", port)
+        assert probe.engine is not None
+        engine = Runtime(probe).build(probe.engine)
+        clip = make_clip(tmp / "walkpast.mp4", engine, ["obama2.jpg", "biden.jpg", "obama3.jpg"])
+        self.config = write_config(tmp, models, clip, port)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.call(engine.close())
+        self.runtime = Runtime(self.config)
+        self.call(self.runtime.start(), timeout=60)
+        self.deployment = self.call(self._seed())
+        self._wait_http()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def _wait_http(self) -> None:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{self.url}/manifest.webmanifest", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the HTTP service did not come up")
+            time.sleep(0.1)
+
+    async def _seed(self) -> str:
+        """Users of every role; a live deployment whose watch list holds obama.jpg and whose
+        blue list holds biden.jpg (so the clip gives candidates and test events)."""
+        rt = self.runtime
+        assert rt.governance is not None and rt.engine is not None and rt.matching is not None
+        gov, engine = rt.governance, rt.engine
+        accounts = accounts_for(gov, ApiSettings(argon2_time_cost=1, argon2_memory_kib=8,
+                                                 argon2_parallelism=1))
+        for name, role in USERS.items():
+            await accounts.add_user(name, role, PASSWORD, "test")
+        now = gov.ctx.clock.now()
+        dep = await gov.deployments.create(DeploymentDraft(
+            name="Gate watch", authorising_officer="Supt. Allen", location="North gate",
+            starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=4),
+            objectives="Locate wanted persons on the list.", case_reference="INT-2026-17",
+            command_team=["Gold: Ch. Supt. Grey", "Silver: Supt. Allen"]), "cmd")
+        await gov.deployments.authorise(dep.id, "cmd")
+        for photo, entry in (
+            ("obama.jpg", EntryInput(reference=WATCH_REFERENCE, category="wanted",
+                                     source="PNC", reason="warrant")),
+            ("biden.jpg", EntryInput(reference="STAFF-7", category="blue", source="staff",
+                                     reason="blue-list volunteer", list="blue")),
+        ):
+            result = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / photo).read_bytes(),
+                                                actor="tech", entry=entry, label=photo)
+            assert result.ok, result.message
+        await gov.watchlists.review(dep.id, "cmd")
+        await gov.deployments.go_live(dep.id, "cmd")
+        await rt.matching.refresh()
+        return dep.id
+
+    def close(self) -> None:
+        try:
+            self.call(self.runtime.stop(), timeout=30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
