@@ -63,6 +63,9 @@ from mobile_api.backend import accounts_for  # noqa: E402
 from mobile_api.security import COOKIE  # noqa: E402
 from mobile_api.settings import ApiSettings  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_api_profile  # noqa: E402
+
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 DEVICES_SCRIPT = Path(__file__).resolve().parent / "bench_api_devices.py"
 PASSWORD = "bench password 1234567"
@@ -314,7 +317,10 @@ async def wrk(url: str, conns: int, duration: float, headers: dict[str, str],
 
 
 async def throughput(base: str, seeded: Seeded, conns: list[int], duration: float,
-                     tmp: Path) -> dict[str, list[dict[str, Any]]]:
+                     tmp: Path, profile_at: int | None = None
+                     ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any] | None]:
+    """wrk rows per endpoint and connection count; with ``profile_at``, a py-spy profile of
+    this (the server's) process while the alert list is loaded at that many connections."""
     import httpx
 
     lua = tmp / "report.lua"
@@ -334,6 +340,7 @@ async def throughput(base: str, seeded: Seeded, conns: list[int], duration: floa
                 log.info("officer alert list: %d alerts, %d bytes", len(r.json()),
                             len(r.content))
     out: dict[str, list[dict[str, Any]]] = {}
+    profile: dict[str, Any] | None = None
     for name, (url, headers) in endpoints.items():
         out[name] = []
         for c in conns:
@@ -342,7 +349,17 @@ async def throughput(base: str, seeded: Seeded, conns: list[int], duration: floa
                         name, c, row["rps"], row["p50_ms"], row["p95_ms"],
                         row["server_cpu_pct"])
             out[name].append(row)
-    return out
+    if profile_at is not None:
+        # an extra run, so that the sampler's pauses do not touch the figures above
+        url, headers = endpoints["alerts"]
+        spy = await bench_api_profile.record(duration, tmp / "profile.txt")
+        await asyncio.sleep(0.5)  # py-spy attaches
+        row = await wrk(url, profile_at, duration, headers, lua)
+        await asyncio.wait_for(spy.wait(), 30)
+        profile = {"endpoint": "alerts", "conns": profile_at, "rps_while_profiled": row["rps"],
+                   **await asyncio.to_thread(bench_api_profile.summarise,
+                                             tmp / "profile.txt", REPO)}
+    return out, profile
 
 
 # --- report --------------------------------------------------------------------------------
@@ -383,6 +400,19 @@ def table(report: dict[str, Any]) -> str:
             lines.append(f"| {labels[name]} | {r['conns']} | {r['rps']:.0f} | {r['p50_ms']:.1f} "
                          f"| {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
                          f"{r['server_cpu_pct']:.0f} | {r['rps'] / base:.2f} |")
+    prof = report.get("profile")
+    if prof and prof.get("samples"):
+        lines += ["", f"py-spy, server process, GET /api/alerts at {prof['conns']} conns "
+                  f"({prof['samples']} samples, % of samples):", "",
+                  "| where | % |", "|---|---|"]
+        for k, v in prof["threads"].items():
+            lines.append(f"| thread {k} | {v} |")
+        for k, v in prof["layers_inclusive"].items():
+            lines.append(f"| {k} (inclusive) | {v} |")
+        for k, v in prof["ours_inclusive"].items():
+            lines.append(f"| {k} (inclusive) | {v} |")
+        for k, v in prof["self_top"].items():
+            lines.append(f"| self: {k} | {v} |")
     return "\n".join(lines)
 
 
@@ -436,7 +466,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             lat["target_p95_ms"] = TARGET_P95_MS
             lat["met"] = {k: lat[k]["p95_ms"] <= TARGET_P95_MS and lat[k]["lost"] == 0
                           for k in ("mqtt", "sse")}
-            tp = await throughput(base, seeded, conns, args.duration, tmp)
+            profile_at = None
+            if args.profile:
+                profile_at = conns[len(conns) // 2]
+            tp, prof = await throughput(base, seeded, conns, args.duration, tmp, profile_at)
         finally:
             await rt.stop()
             await broker.stop()
@@ -444,7 +477,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "params": {"devices": args.devices, "alerts": args.alerts,
                        "spacing_s": args.spacing, "duration_s": args.duration,
                        "conns": conns},
-            "latency": lat, "throughput": tp}
+            "latency": lat, "throughput": tp, "profile": prof}
 
 
 def main() -> None:
@@ -455,6 +488,8 @@ def main() -> None:
                         help="seconds between confirms (and raw publishes)")
     parser.add_argument("--conns", default="1,16,64", help="wrk connection counts")
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per wrk row")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the server while wrk loads the alert list (middle conns)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "api.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
