@@ -23,7 +23,8 @@ from adapters.engine.centerface import CenterFace, RawFace
 from kernel.frames import Image
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-PUBLIC = SHARED / "public-domain"
+# Public-domain photos ship with the repo, so these tests run on a fresh machine too.
+PUBLIC = Path(__file__).resolve().parents[3] / "adapters" / "camera" / "demo_faces"
 PORTRAITS = ["obama.jpg", "obama3.jpg", "biden.jpg"]
 
 

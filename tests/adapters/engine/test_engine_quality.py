@@ -30,7 +30,8 @@ from kernel.frames import Image
 from kernel.protocols.engine import Quality, Rejection
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-PUBLIC = SHARED / "public-domain"
+# Public-domain photos ship with the repo, so these tests run on a fresh machine too.
+PUBLIC = Path(__file__).resolve().parents[3] / "adapters" / "camera" / "demo_faces"
 LFW = SHARED / "lfw150" / "by_identity"
 # Found by scanning all of lfw150 for the largest |yaw| estimates: both strongly turned heads,
 # one to each side.
