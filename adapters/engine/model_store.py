@@ -68,7 +68,8 @@ class ModelManifest(msgspec.Struct, frozen=True, kw_only=True):
         return None
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -200,7 +201,7 @@ def _check_file(models_dir: Path, entry: ModelFile) -> None:
     if not path.is_file():
         raise ModelError(f"model file {path} is missing; {_build_hint(models_dir)}")
     try:
-        digest = _sha256(path)
+        digest = file_sha256(path)
     except OSError as exc:
         hint = _build_hint(models_dir)
         raise ModelError(f"model file {path} is unreadable ({exc}); {hint}") from exc

@@ -32,7 +32,7 @@ import onnxruntime as ort
 
 from adapters.engine.alignment import AlignmentConfig, align, mirror
 from adapters.engine.centerface import CenterFace
-from adapters.engine.model_store import read_manifest, verify_models
+from adapters.engine.model_store import file_sha256, read_manifest, verify_models
 from adapters.engine.quality import QualityConfig, assess, check_upload, single_face
 from kernel.errors import ModelError
 from kernel.frames import Image
@@ -107,14 +107,6 @@ class OnnxEngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_upload_pixels: int = 40_000_000
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def resolve_model(models_dir: Path, file: str, sha256: str | None) -> tuple[Path, str]:
     """The model's path and checksum, verified: by the manifest for files
     ``pinchpoint models build`` made, else by the configured ``sha256`` if any."""
@@ -129,7 +121,7 @@ def resolve_model(models_dir: Path, file: str, sha256: str | None) -> tuple[Path
     if not path.is_file():
         hint = " Run `pinchpoint models build`." if path.parent == models_dir else ""
         raise ModelError(f"model file {path} is missing.{hint}")
-    actual = _sha256(path)
+    actual = file_sha256(path)
     if sha256 is not None and actual != sha256.lower():
         raise ModelError(f"model file {path} has checksum {actual}, config expects {sha256}")
     return path, actual
