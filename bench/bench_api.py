@@ -113,7 +113,8 @@ def machine() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "loadavg_1m": round(os.getloadavg()[0], 2)}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -367,7 +368,11 @@ async def throughput(base: str, seeded: Seeded, conns: list[int], duration: floa
 def table(report: dict[str, Any]) -> str:
     m = report["machine"]
     lat = report["latency"]
-    lines = [f"Machine: {m['nproc']} cores, {m['cpu']}, Python {m['python']}; {m['date']}",
+    load = report["load_before"], m["loadavg_1m"]
+    busy = " — MACHINE BUSY: other processes compete for the cores" if max(load) > (
+        m["nproc"] or 1) else ""
+    lines = [f"Machine: {m['nproc']} cores, {m['cpu']}, Python {m['python']}; {m['date']}; "
+             f"load average (1 min) {load[0]:.1f} before, {load[1]:.1f} after{busy}",
              f"{lat['devices']} officer devices per path, {lat['confirms']} confirms "
              f"{report['params']['spacing_s'] * 1000:.0f} ms apart (+{WARMUP} warm-up), "
              "everything on 127.0.0.1; clients in a separate process", "",
@@ -427,6 +432,7 @@ def preflight() -> None:
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     conns = [int(c) for c in args.conns.split(",")]
+    load_before = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmpdir:
         tmp = Path(tmpdir)
         broker = Mosquitto(tmp)
@@ -473,7 +479,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await rt.stop()
             await broker.stop()
-    return {"machine": machine(),
+    return {"machine": machine(), "load_before": load_before,
             "params": {"devices": args.devices, "alerts": args.alerts,
                        "spacing_s": args.spacing, "duration_s": args.duration,
                        "conns": conns},
