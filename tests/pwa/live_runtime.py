@@ -85,6 +85,8 @@ models_dir = "{models}"
 type = "sqlite"
 [matching]
 refresh_s = 0.2
+[matching.tracker]
+repeat_s = 1.5   # the clip loops every ~6 s: let each pass of the listed person raise again
 [retention]
 enabled = false
 """
