@@ -43,7 +43,6 @@ import sys
 import tempfile
 import threading
 import time
-import types
 from pathlib import Path
 from typing import Any
 
@@ -206,17 +205,6 @@ class CommitTimer:
         return round(self.total / self.count * 1000, 1) if self.count else None
 
 
-async def serial_pipeline_body(self: Runtime) -> None:
-    """The runtime's frame loop before it kept several batches in flight (``--serial``)."""
-    while True:
-        first = await self.frames.take()
-        batch = [first, *self.frames.take_batch(self.config.pipeline.batch - 1)]
-        for camera_id, _ in batch:
-            self.processed[camera_id] += 1
-        if self.consumer is not None:
-            await self.consumer(batch)
-
-
 async def run_pipeline(args: argparse.Namespace, cameras: int, clip: Path, models_dir: Path,
                        workdir: Path) -> dict[str, Any]:
     """``cameras`` file cameras through the whole runtime for ``args.seconds``."""
@@ -226,8 +214,6 @@ async def run_pipeline(args: argparse.Namespace, cameras: int, clip: Path, model
     path.write_text(config_text(args, run_dir / "var", models_dir, clip, cameras))
     cfg = config_module.load(path, environ={})
     rt = Runtime(cfg)
-    if args.serial:
-        rt._pipeline_body = types.MethodType(serial_pipeline_body, rt)  # type: ignore[method-assign]
     await rt.start()
     try:
         assert rt.governance and rt.engine and rt.matching and rt.pipeline
@@ -328,7 +314,7 @@ def table(result: dict[str, Any]) -> str:
         f"Machine: {m['nproc']} cores, {m['cpu']}, Python {m['python']}; {m['date']}",
         f"Settings: workers={s['workers']} queue={s['queue']} batch={s['batch']} "
         f"detector input_width={s['input_width']} camera max_width={s['max_width']} "
-        f"ort threads={s['threads']} serial={s['serial']}; clip {WIDTH}×{HEIGHT} {FPS} fps H.264, "
+        f"ort threads={s['threads']}; clip {WIDTH}×{HEIGHT} {FPS} fps H.264, "
         f"{s['seconds']} s per run after {s['warmup']} s warm-up",
         "",
         "| cameras | frames/s | faces/s | faces/frame | per-camera fps min / max | "
@@ -373,7 +359,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "settings": {k: getattr(args, k) for k in
                      ("workers", "queue", "batch", "input_width", "max_width", "threads",
-                      "repeat_s", "seconds", "warmup", "serial")},
+                      "repeat_s", "seconds", "warmup")},
         "clip": {"width": WIDTH, "height": HEIGHT, "fps": FPS, "path": str(clip)},
         "runs": runs,
     }
@@ -397,8 +383,6 @@ def main() -> int:
     parser.add_argument("--input-width", type=int, default=640)
     parser.add_argument("--max-width", type=int, default=0, help="camera.file max_width (0: none)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--serial", action="store_true",
-                        help="one batch at a time (the runtime's frame loop before issue #5)")
     parser.add_argument("--repeat-s", type=float, default=1.0,
                         help="[matching.tracker] repeat_s: low, so each pass raises (latency "
                         "samples); the shipped default is 10")
