@@ -112,6 +112,7 @@ async function route() {
     if (!match) continue;
     if (!roles.includes(state.me.role)) break;
     document.title = `${title} — Pinchpoint`;
+    ctx.setStatus('');  // a view with a live feed sets it again
     main.replaceChildren();
     state.cleanup = view(main, match.slice(1), ctx) || null;
     main.focus({preventScroll: true});

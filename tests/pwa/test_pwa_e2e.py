@@ -8,6 +8,7 @@ screen go to ``tests/artifacts/``; with ``PP_DOC_SCREENSHOTS=1`` the README's sc
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from PIL import Image
 
 from tests.pwa.live_runtime import PASSWORD, REPO, WATCH_REFERENCE, LiveRuntime
@@ -43,7 +43,8 @@ def shoot(page: Any, artifacts: Path, name: str, doc: str | None = None) -> None
     page.screenshot(path=str(path))
     if doc and os.environ.get("PP_DOC_SCREENSHOTS") == "1":
         DOCS.mkdir(parents=True, exist_ok=True)
-        image = Image.open(path).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        image = Image.open(path).convert("RGB").quantize(colors=256,
+                                                         method=Image.Quantize.FASTOCTREE)
         image.save(DOCS / doc, optimize=True)
         assert (DOCS / doc).stat().st_size < 300_000
 
@@ -61,25 +62,7 @@ def status_of(page: Any, path: str) -> int:
     return code
 
 
-A11Y_PROBLEMS = """() => {
-  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
-  const name = (el) => (el.getAttribute('aria-label') || el.textContent || '').trim();
-  const out = [];
-  for (const img of document.querySelectorAll('img')) {
-    if (!(img.getAttribute('alt') || '').trim()) out.push(`img without alt: ${img.src}`);
-  }
-  for (const b of document.querySelectorAll('button, a.button, [role=button]')) {
-    if (!name(b)) out.push(`button without a name: ${b.outerHTML.slice(0, 80)}`);
-    const r = b.getBoundingClientRect();
-    if (visible(b) && (r.height < 47.5 || r.width < 47.5)) out.push(`small target ${r.width}x${r.height}: ${name(b)}`);
-  }
-  for (const a of document.querySelectorAll('a[href]')) if (!name(a)) out.push(`link without a name: ${a.href}`);
-  for (const f of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
-    const labelled = f.labels?.length || f.getAttribute('aria-label') || f.getAttribute('aria-labelledby');
-    if (!labelled) out.push(`field without a label: ${f.id || f.name}`);
-  }
-  return out;
-}"""
+A11Y_PROBLEMS = (Path(__file__).parent / "a11y_probe.js").read_text().split("\n", 1)[1]
 
 
 def assert_accessible(page: Any, screen: str) -> None:
@@ -158,17 +141,30 @@ def test_r5_confirmed_alert_reaches_officer_rejected_never(live: LiveRuntime, br
     ofc.wait_for_timeout(1500)
     assert ofc.locator(f"li[data-id='{rejected}']").count() == 0
     assert status_of(ofc, f"/api/alerts/{rejected}") == 404
-    listed = ofc.evaluate("fetch('/api/alerts').then((r) => r.json()).then((a) => a.map((x) => x.id))")
+    listed = ofc.evaluate("fetch('/api/alerts').then((r) => r.json())"
+                          ".then((a) => a.map((x) => x.id))")
     assert candidate in listed and rejected not in listed
+
+    # another confirmed alert arrives while the officer is on the first: nothing moves
+    ofc.focus(f"li[data-id='{candidate}'] a")
+    top = ofc.evaluate("document.activeElement.getBoundingClientRect().top")
+    second = op.get_attribute(".queue button[aria-current=true]", "data-id")
+    assert second and second not in (candidate, rejected)
+    op.keyboard.press("c")
+    wait_images(ofc, f"li[data-id='{second}'] img", 3, timeout=5_000)
+    assert ofc.evaluate("document.activeElement.closest('li').dataset.id") == candidate
+    moved = ofc.evaluate("document.activeElement.getBoundingClientRect().top") - top
+    assert abs(moved) <= 1, f"the focused alert moved by {moved} px"
+    assert ofc.locator("ol.alerts > li").first.get_attribute("data-id") == second  # newest first
 
     # the detail: three images side by side, and the outcome (R7)
     ofc.click(f"li[data-id='{candidate}'] a")
     ofc.wait_for_selector("#outcome-h")
     wait_images(ofc, ".shots img", 3)
-    shoot(ofc, artifacts, "03-officer-alert", "officer-alert.png")
     ofc.click("button[data-outcome=stopped_identity_confirmed]")
     ofc.wait_for_selector("button[data-outcome=stopped_identity_confirmed][aria-pressed=true]")
     ofc.wait_for_selector("text=Outcome recorded")
+    shoot(ofc, artifacts, "03-officer-alert", "officer-alert.png")
 
     # logging out leaves nothing: the login screen, and the API says 401
     ofc.click("#who button")
@@ -295,7 +291,9 @@ def test_offline_shell_and_no_api_in_cache(live: LiveRuntime, browser: Any,
     shoot(page, artifacts, "06-offline-shell")
     cached = page.evaluate("""async () => { const out = [];
         for (const key of await caches.keys()) {
-          for (const req of await (await caches.open(key)).keys()) out.push(new URL(req.url).pathname);
+          for (const req of await (await caches.open(key)).keys()) {
+            out.push(new URL(req.url).pathname);
+          }
         }
         return out; }""")
     assert "/index.html" in cached and "/js/app.js" in cached
@@ -317,7 +315,8 @@ def test_every_screen_has_named_controls_and_alt_text(live: LiveRuntime, browser
         ("cmd", TABLET, "#/deployments", "td a", "11-deployments"),
         ("cmd", TABLET, f"#/deployments/{live.deployment}", "#rep-h", "12-deployment-commander"),
         ("cmd", TABLET, "#/deployments/new", "#d-name", "13-new-deployment"),
-        ("tech", TABLET, f"#/deployments/{live.deployment}", ".estimate", "14-deployment-technical"),
+        ("tech", TABLET, f"#/deployments/{live.deployment}", ".estimate",
+         "14-deployment-technical"),
         ("adm", TABLET, f"#/deployments/{live.deployment}", "#rep-h", "15-deployment-admin"),
     ]
     for user, viewport, hash_, ready, name in screens:
@@ -327,7 +326,8 @@ def test_every_screen_has_named_controls_and_alt_text(live: LiveRuntime, browser
         if hash_ not in page.url:
             page.goto(f"{live.url}/{hash_}")
         page.wait_for_selector(ready)
-        page.wait_for_load_state("networkidle") if "console" not in hash_ else None
+        if "console" not in hash_:  # the console's feed never lets the network go idle
+            page.wait_for_load_state("networkidle")
         page.wait_for_timeout(300)
         assert_accessible(page, name)
         page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
@@ -340,7 +340,7 @@ def test_every_screen_has_named_controls_and_alt_text(live: LiveRuntime, browser
 # 4: the technical and command pages -------------------------------------------------------
 def _drop_files(page: Any, selector: str, files: list[tuple[str, str, bytes]]) -> None:
     """Drag and drop files onto ``selector`` the way a browser does (a DataTransfer)."""
-    payload = [{"name": n, "type": t, "b64": __import__("base64").b64encode(b).decode()}
+    payload = [{"name": n, "type": t, "b64": base64.b64encode(b).decode()}
                for n, t, b in files]
     page.evaluate("""([sel, files]) => {
         const dt = new DataTransfer();
@@ -349,8 +349,9 @@ def _drop_files(page: Any, selector: str, files: list[tuple[str, str, bytes]]) -
           dt.items.add(new File([bytes], f.name, {type: f.type}));
         }
         const target = document.querySelector(sel);
-        target.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
-        target.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        const init = {dataTransfer: dt, bubbles: true, cancelable: true};
+        target.dispatchEvent(new DragEvent('dragover', init));
+        target.dispatchEvent(new DragEvent('drop', init));
     }""", [selector, payload])
 
 
@@ -382,7 +383,8 @@ def test_r18_r9_r10_r22_command_and_technical_pages(live: LiveRuntime, browser: 
     photo = (REPO / "adapters" / "camera" / "demo_faces" / "obama2.jpg").read_bytes()
     page.wait_for_selector("#watch-up-files")
     _drop_files(page, "form[aria-label='Add watch-list entries'] .drop",
-                [("suspect-a.jpg", "image/jpeg", photo), ("wall.jpg", "image/jpeg", blank.getvalue())])
+                [("suspect-a.jpg", "image/jpeg", photo),
+                 ("wall.jpg", "image/jpeg", blank.getvalue())])
     page.wait_for_selector("text=2 photo(s): suspect-a.jpg, wall.jpg")
     page.select_option("#watch-up-cat", "wanted")
     page.fill("#watch-up-src", "PNC")
@@ -426,9 +428,3 @@ def test_r18_r9_r10_r22_command_and_technical_pages(live: LiveRuntime, browser: 
     page.wait_for_selector("#blue-h")
     shoot(page, artifacts, "18-technical-threshold")
     context.close()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _docs_dir() -> None:
-    if os.environ.get("PP_DOC_SCREENSHOTS") == "1":
-        DOCS.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ export function renderAlert(main, [id], ctx) {
   const role = ctx.me.role;
   const back = role === 'officer' ? '#/alerts' : role === 'operator' ? '#/console' : '#/deployments';
   const body = h('div', {}, h('p', {text: 'Loading the alert…'}));
-  main.append(h('p', {}, h('a', {href: back, class: 'button', text: '← Back'})), body);
+  main.append(h('p', {class: 'back'}, h('a', {href: back, class: 'button', text: '← Back'})), body);
 
   async function load() {
     let alert;
@@ -33,13 +33,14 @@ export function renderAlert(main, [id], ctx) {
                  ['Decided by', alert.decided_by || '—'], ['Legal hold', alert.hold ? 'Yes' : 'No']);
     }
     put(body,
-      h('h1', {id: 'alert-h'}, 'Alert ', categoryBadge(alert.category)),
+      h('h1', {id: 'alert-h'}, 'Alert ', categoryBadge(alert.category),
+        h('span', {class: 'sub', text: ` camera ${alert.camera_id} · ${clock(alert.captured_at)}`})),
       h('div', {class: 'shots'},
         shot(alert.images.torso, `Upper-torso image from camera ${alert.camera_id}`, 'Upper torso (clothing)'),
         shot(alert.images.face, `Face seen by camera ${alert.camera_id}`, 'Face from the camera'),
         shot(alert.images.watchlist, 'Watch-list photo', 'Watch-list photo')),
-      h('dl', {class: 'facts panel'}, ...facts.flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {}, v)])),
       role === 'officer' ? outcomes(alert) : null,
+      h('dl', {class: 'facts panel'}, ...facts.flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {}, v)])),
       role === 'commander' ? hold(alert) : null);
   }
 

@@ -27,10 +27,10 @@ export function renderConsole(main, _params, ctx) {
     ' reason · ', h('kbd', {text: 'J'}), '/', h('kbd', {text: 'K'}), ' next/previous · ',
     h('kbd', {text: 'Esc'}), ' cancel');
   main.append(
-    h('h1', {text: 'Operator console'}), where, strip,
+    h('div', {class: 'head'}, h('h1', {text: 'Operator console'}), where, strip),
     h('div', {class: 'console'},
       h('div', {}, count, list),
-      h('div', {}, decide, msg, shortcuts)),
+      h('div', {}, decide, msg)),
     h('section', {class: 'panel tests', 'aria-labelledby': 'tests-h'},
       h('h2', {id: 'tests-h', text: 'Blue-list test events (never sent to officers)'}), tests));
 
@@ -69,14 +69,15 @@ export function renderConsole(main, _params, ctx) {
       h('button', {type: 'button', text: 'Cancel', onclick: () => { picking = false; renderDecision(); }}))
       : null;
     put(decide,
-      h('h2', {id: 'cand-h'}, `Candidate ${selected + 1}`,
-        ofTotal = h('span', {text: ` of ${queue.length} `}), categoryBadge(c.category)),
+      h('div', {class: 'cand-head'},
+        h('h2', {id: 'cand-h'}, `Candidate ${selected + 1}`,
+          ofTotal = h('span', {text: ` of ${queue.length} `}), categoryBadge(c.category)),
+        h('span', {class: 'score', text: `Score ${c.score.toFixed(3)}`}),
+        h('span', {text: `camera ${c.camera_id} · ${clock(c.captured_at)}`})),
       h('div', {class: 'pair'},
         shot(c.images.face, `Face seen by camera ${c.camera_id}`, `Camera ${c.camera_id}`),
         shot(c.images.watchlist, 'Watch-list photo of the candidate match', 'Watch-list photo')),
-      h('p', {}, h('span', {class: 'score', text: `Score ${c.score.toFixed(3)}`}),
-        ` · camera ${c.camera_id} · ${clock(c.captured_at)}`),
-      h('div', {class: 'actions'}, confirmBtn, rejectBtn), reasons);
+      h('div', {class: 'actions'}, confirmBtn, rejectBtn), reasons, shortcuts);
     if (picking) reasons.querySelector('button').focus();
   }
 

@@ -80,12 +80,32 @@ export function renderOfficer(main, _params, ctx) {
     let alert;
     try { alert = await api(`/api/alerts/${encodeURIComponent(data.alert_id)}`); } catch { return; }
     if (list.querySelector(`[data-id="${CSS.escape(alert.id)}"]`)) return;
-    list.prepend(card(alert, true));
+    insertSteady(card(alert, true));
     showEmpty();
     banner.textContent = `New confirmed alert: ${categoryLabel(alert.category)}, camera `
       + `${alert.camera_id} at ${clock(alert.captured_at)}`;
     banner.classList.add('fresh');
     sound();
+  }
+
+  /** Prepend a card without moving what the officer is on: when focus is in the list, the
+   * page scrolls by the new card's height (the browser's scroll anchoring does the same
+   * when the page is already scrolled; this also covers the top of the page). */
+  function insertSteady(li) {
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
+    const before = focused?.getBoundingClientRect().top;
+    list.prepend(li);
+    if (!focused) return;
+    const delta = focused.getBoundingClientRect().top - before;
+    if (Math.abs(delta) < 0.5) return;
+    // make room below when the page is too short to scroll that far (a few passes: the
+    // page's own minimum height hides part of the first one)
+    const root = document.documentElement;
+    for (let i = 0; i < 5 && root.scrollHeight < scrollY + delta + innerHeight; i += 1) {
+      const more = scrollY + delta + innerHeight - root.scrollHeight;
+      list.style.paddingBottom = `${(parseFloat(list.style.paddingBottom) || 0) + more}px`;
+    }
+    scrollBy(0, delta);
   }
 
   load();
