@@ -8,7 +8,8 @@ import {renderAlert} from './views/alert.js';
 import {renderConsole} from './views/console.js';
 import {renderDeployments, renderNewDeployment} from './views/deployments.js';
 import {renderDeployment} from './views/deployment.js';
-import './alarm.js';
+import {sound} from './alarm.js';
+import {openFeed} from './feed.js';
 
 const ALL = ['officer', 'operator', 'technical', 'commander', 'admin'];
 const STAFF = ['operator', 'technical', 'commander', 'admin'];
@@ -32,7 +33,11 @@ const HOME = {officer: '#/alerts', operator: '#/console', technical: '#/deployme
 
 const main = document.getElementById('main');
 const statusEl = document.getElementById('status');
+const flash = document.getElementById('flash');
 const state = {me: null, next: null, cleanup: null};
+// Officers keep one live feed for the whole session, so an alert is heard on every screen;
+// the alert list subscribes to it, other screens show the "New alert" link in the top bar.
+const feed = {close: null, state: '', handlers: {alert: new Set(), resync: new Set(), open: new Set()}};
 
 const ctx = {
   get me() { return state.me; },
@@ -53,17 +58,51 @@ const ctx = {
     state.me = me;
     setCsrf(me.csrf_token);
     renderChrome();
+    startFeed();
     const next = state.next;
     state.next = null;
     ctx.go(next && next !== '#/login' ? next : HOME[me.role]);
   },
   home: () => HOME[state.me?.role] || '#/login',
+  /** Listen to the officer's feed (`alert`, `resync`, `open`); returns the unsubscribe. */
+  subscribe(kind, fn) {
+    feed.handlers[kind].add(fn);
+    return () => feed.handlers[kind].delete(fn);
+  },
 };
+
+function dispatch(kind, data) {
+  const handlers = [...feed.handlers[kind]];
+  for (const fn of handlers) fn(data);
+  if (kind === 'alert' && !handlers.length) {
+    flash.href = `#/alerts/${encodeURIComponent(data.alert_id)}`;
+    flash.textContent = 'New alert — open';
+    flash.classList.remove('hidden');
+    sound();
+  }
+}
+
+function startFeed() {
+  stopFeed();
+  if (state.me?.role !== 'officer') return;
+  feed.close = openFeed({
+    alert: (d) => dispatch('alert', d), resync: (d) => dispatch('resync', d),
+    open: () => dispatch('open', {}),
+  }, (value) => { feed.state = value; ctx.setStatus(value); }, ctx.stillLoggedIn);
+}
+
+function stopFeed() {
+  feed.close?.();
+  feed.close = null;
+  feed.state = '';
+  flash.classList.add('hidden');
+}
 
 function loggedOut() {
   if (state.me === null && location.hash.startsWith('#/login')) return;
   state.me = null;
   setCsrf('');
+  stopFeed();
   if (!location.hash.startsWith('#/login')) state.next = location.hash || null;
   renderChrome();
   ctx.go('#/login');
@@ -86,6 +125,7 @@ async function logout() {
   state.next = null;
   state.me = null;
   setCsrf('');
+  stopFeed();
   renderChrome();
   ctx.go('#/login');
 }
@@ -112,7 +152,8 @@ async function route() {
     if (!match) continue;
     if (!roles.includes(state.me.role)) break;
     document.title = `${title} — Pinchpoint`;
-    ctx.setStatus('');  // a view with a live feed sets it again
+    ctx.setStatus(feed.state);  // the operator's console sets its own
+    if (hash === '#/alerts' || hash === flash.getAttribute('href')) flash.classList.add('hidden');
     main.replaceChildren();
     state.cleanup = view(main, match.slice(1), ctx) || null;
     main.focus({preventScroll: true});
@@ -139,6 +180,7 @@ async function boot() {
     state.me = null;
   }
   renderChrome();
+  if (state.me) startFeed();
   route();
 }
 

@@ -166,6 +166,13 @@ def test_r5_confirmed_alert_reaches_officer_rejected_never(live: LiveRuntime, br
     ofc.wait_for_selector("text=Outcome recorded")
     shoot(ofc, artifacts, "03-officer-alert", "officer-alert.png")
 
+    # away from the list the officer still hears of the next alert: the top bar's link
+    op.wait_for_selector(".queue button[data-id]", timeout=CANDIDATE_WAIT_MS)
+    third = op.get_attribute(".queue button[aria-current=true]", "data-id")
+    op.keyboard.press("c")
+    ofc.wait_for_selector("#flash:not(.hidden)", timeout=3_000)
+    assert ofc.get_attribute("#flash", "href") == f"#/alerts/{third}"
+
     # logging out leaves nothing: the login screen, and the API says 401
     ofc.click("#who button")
     ofc.wait_for_selector("#login-name")

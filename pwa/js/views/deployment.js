@@ -20,11 +20,12 @@ export function renderDeployment(main, [id], ctx) {
   main.append(h('p', {}, h('a', {href: '#/deployments', class: 'button', text: '← Deployments'})),
               head, sections);
 
-  async function load() {
+  /** The authorisation and lifecycle part; re-read after every change below. */
+  async function loadHead() {
     let dep;
     try { dep = await api(`/api/deployments/${q}`); } catch (err) {
       put(head, h('p', {class: 'msg error', text: err.message}));
-      return;
+      return null;
     }
     put(head,
       h('h1', {}, `${dep.name} `, h('span', {class: `badge state-${dep.state}`, text: dep.state})),
@@ -38,9 +39,15 @@ export function renderDeployment(main, [id], ctx) {
           ['Created', `${when(dep.created_at)} by ${dep.created_by}`],
           ['Live since', when(dep.live_at)], ['Ended', when(dep.ended_at)],
           ['Watch-list version', String(dep.watchlist_version)],
-        ].flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {text: v})]))));
+        ].flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {text: v})]))),
+      role === 'commander' ? lifecycle(dep) : null);
+    return dep;
+  }
+
+  async function load() {
+    const dep = await loadHead();
+    if (!dep) return;
     const parts = [];
-    if (role === 'commander') parts.push(lifecycle(dep));
     if (WATCHLIST.includes(role)) parts.push(watchlist(dep, 'watch'), threshold(dep));
     if (role === 'technical') parts.push(watchlist(dep, 'blue'));
     if (STATS.includes(role) || AUDITORS.includes(role)) parts.push(reports(dep));
@@ -84,7 +91,7 @@ export function renderDeployment(main, [id], ctx) {
     const section = h('section', {class: `panel${blue ? ' tests' : ''}`, 'aria-labelledby': hid},
       h('h2', {id: hid, text: blue ? 'Blue list (volunteers, R21)' : 'Watch list'}),
       blue ? h('p', {text: 'Volunteers\u2019 walk-pasts produce test events for the operator; they never reach officers.'}) : review,
-      table, uploader(dep, kind, () => refresh()),
+      table, uploader(dep, kind, () => { refresh(); loadHead(); }),
       blue ? h('h3', {text: 'Test events'}) : null, blue ? events : null);
 
     async function refresh() {
@@ -124,6 +131,7 @@ export function renderDeployment(main, [id], ctx) {
           try {
             await api(`/api/deployments/${q}/watchlist/review`, {method: 'POST'});
             refreshReview();
+            loadHead();
           } catch (err) { say(msg, err.message, 'error'); }
         }}) : null;
       put(review, h('h3', {text: 'Review (R9)'}), h('p', {text}), button, msg);

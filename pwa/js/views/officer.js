@@ -4,7 +4,6 @@
 // officer's finger moves except by the browser's scroll anchoring.
 
 import {api, liveDeployments} from '../api.js';
-import {openFeed} from '../feed.js';
 import {h, put, shot, categoryBadge, categoryLabel, clock, outcomeLabel, message, say} from '../dom.js';
 import {sound} from '../alarm.js';
 import {enablePush, pushSupported} from '../push.js';
@@ -109,7 +108,7 @@ export function renderOfficer(main, _params, ctx) {
   }
 
   load();
-  const close = openFeed({alert: arrived, resync: load, open: load}, ctx.setStatus,
-                         ctx.stillLoggedIn);
-  return () => close();
+  const off = [ctx.subscribe('alert', arrived), ctx.subscribe('resync', load),
+               ctx.subscribe('open', load)];
+  return () => off.forEach((f) => f());
 }
