@@ -82,7 +82,11 @@ async def ensure_deployment(gov: Governance, engine: Any) -> str:
     """The live demo deployment, created, enrolled, reviewed and put live if needed."""
     for dep in await gov.deployments.list_all():
         if dep.name == DEMO_NAME and dep.state == "live":
-            return dep.id
+            models = {t.model_id for t in await gov.watchlists.templates(dep.id)}
+            if models == {engine.model_id}:
+                return dep.id
+            # Enrolled under another model or alignment: start a fresh demo deployment.
+            await gov.deployments.end(dep.id, ACTOR)
     now = gov.ctx.clock.now()
     draft = DeploymentDraft(
         name=DEMO_NAME, authorising_officer="Supt. Demo (authorising officer)",

@@ -56,7 +56,7 @@ class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``None`` weighs them equally.
     """
 
-    method: Method = "template5"
+    method: Method = "eyes_mouth"
     width: int = 150
     height: int = 150
     template: tuple[tuple[float, float], ...] = DLIB150_TEMPLATE

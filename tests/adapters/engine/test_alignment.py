@@ -122,7 +122,9 @@ def test_chip_pixels_follow_the_transform(detector: CenterFace, name: str) -> No
         + img[y0 + 1, x0] * (1 - fx) * fy
         + img[y0 + 1, x0 + 1] * fx * fy
     )
-    assert np.abs(chip[v.ravel(), u.ravel()] - sample).max() <= 2.0
+    # OpenCV interpolates in fixed point (1/32 px), so a couple of grey levels of rounding;
+    # a wrong transform is off by tens.
+    assert np.abs(chip[v.ravel(), u.ravel()] - sample).max() <= 2.5
 
 
 def test_large_face_is_area_reduced_without_shifting(detector: CenterFace) -> None:
