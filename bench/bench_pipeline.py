@@ -392,9 +392,10 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     result = asyncio.run(main_async(args))
     out = Path(args.out)
+    result["markdown"] = table(result)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))
+    print(result["markdown"])
     return 0
 
 
