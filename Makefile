@@ -22,7 +22,8 @@ setup:
 setup-test:
 	@scripts/setup.sh test
 
-bench: setup-test
+bench:
+	@scripts/setup.sh bench
 	$(BIN)/python bench/run_all.py
 
 clean:

