@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -283,6 +284,12 @@ def test_manifest_icons_and_service_worker_headers(live: LiveRuntime) -> None:
     sw = httpx.get(f"{live.url}/sw.js")
     assert sw.headers["service-worker-allowed"] == "/"
     assert sw.headers["content-type"].startswith("text/javascript")
+    # the offline shell lists every script, style and icon the app loads, and nothing else
+    listed = set(re.findall(r"'(/[^']*)'", sw.text.split("const SHELL = [", 1)[1].split("];")[0]))
+    root = REPO / "pwa"
+    files = {f"/{p.relative_to(root).as_posix()}" for p in root.rglob("*")
+             if p.suffix in {".js", ".css", ".png", ".webmanifest"} and p.name != "sw.js"}
+    assert files | {"/", "/index.html"} == listed
 
 
 def test_offline_shell_and_no_api_in_cache(live: LiveRuntime, browser: Any,
