@@ -22,7 +22,7 @@ from kernel.executor import BoundedExecutor
 from kernel.frames import Frame
 from kernel.pipeline.crops import evidence
 from kernel.pipeline.face_counts import FaceCounter
-from kernel.pipeline.tracker import CameraTracker, Observation, TrackerSettings
+from kernel.pipeline.tracker import CameraTracker, Observation, RepeatGuard, TrackerSettings
 from kernel.pipeline.watchlist_index import LiveWatchlist, Match
 from kernel.protocols.engine import FaceEngine
 
@@ -77,7 +77,7 @@ class LivePipeline:
         self.watchlist: LiveWatchlist | None = None
         self.counts = FaceCounter()
         self.stats = PipelineStats()
-        self._last_raised: dict[tuple[str, int], float] = {}
+        self.repeats = RepeatGuard(self.tracker_settings.repeat_s)
         self.latencies: deque[float] = deque(maxlen=2048)
         """Capture-to-candidate seconds of recent candidates (monotonic clock)."""
 
@@ -89,7 +89,7 @@ class LivePipeline:
     def set_watchlist(self, watchlist: LiveWatchlist | None) -> None:
         """Start matching against a live deployment, or stop (None): all tracks are dropped."""
         self.watchlist = watchlist
-        self._last_raised.clear()
+        self.repeats.clear()
         for tracker in self.trackers.values():
             for track in tracker.tracks:
                 track.forget()
@@ -121,20 +121,13 @@ class LivePipeline:
                 track = self.tracker(frame.camera_id).add_template(obs, template, frame.monotonic)
                 if match is not None and match.key not in track.raised:
                     track.raised.add(match.key)
-                    if self._is_repeat(frame, match):
+                    if not self.repeats.allow(frame.camera_id, match.key, frame.monotonic):
                         continue
                     await self._raise(frame, obs, match)
             del templates  # nothing of a non-match outlives this call (R3)
         now = max((f.monotonic for _, f in batch), default=self.clock.monotonic())
         for tracker in self.trackers.values():
             tracker.expire(now)
-
-    def _is_repeat(self, frame: Frame, match: Match) -> bool:
-        """True when this camera raised the same entry moments ago (a broken track)."""
-        key = (frame.camera_id, match.key)
-        last = self._last_raised.get(key)
-        self._last_raised[key] = frame.monotonic
-        return last is not None and frame.monotonic - last < self.tracker_settings.repeat_s
 
     @staticmethod
     def _when(frame: Frame) -> datetime:

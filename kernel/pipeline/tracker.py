@@ -89,6 +89,27 @@ class Track:
         self.templates.clear()
 
 
+class RepeatGuard:
+    """Refuses a camera the same watch-list key within ``window`` seconds of the last
+    candidate it raised for it: a track that broke (an occlusion) does not raise a second
+    candidate for the same pass, while a person who stays or comes back is raised again
+    once the window has passed."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._last: dict[tuple[str, int], float] = {}
+
+    def allow(self, camera_id: str, key: int, now: float) -> bool:
+        last = self._last.get((camera_id, key))
+        if last is not None and now - last < self.window:
+            return False
+        self._last[(camera_id, key)] = now
+        return True
+
+    def clear(self) -> None:
+        self._last.clear()
+
+
 class Observation(msgspec.Struct):
     """A detection and the track it was joined to, for this frame."""
 

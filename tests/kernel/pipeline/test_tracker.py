@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernel.pipeline.tracker import CameraTracker, TrackerSettings, iou
+from kernel.pipeline.tracker import CameraTracker, RepeatGuard, TrackerSettings, iou
 from kernel.protocols.engine import Detection, Quality, Rejection
 
 
@@ -82,3 +82,11 @@ def test_r3_ended_tracks_forget_their_templates() -> None:
     ended = tracker.expire(2.0)
     assert ended == [track]
     assert track.templates == [] and tracker.tracks == []
+
+
+def test_repeat_window_runs_from_the_last_candidate_raised() -> None:
+    """One candidate per person per pass, but a person who stays is raised again later."""
+    guard = RepeatGuard(window=10.0)
+    assert [guard.allow("cam", 7, t) for t in (0.0, 4.0, 8.0, 10.5, 12.0)] == [
+        True, False, False, True, False]
+    assert guard.allow("other-cam", 7, 4.0) and guard.allow("cam", 8, 4.0)
