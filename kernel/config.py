@@ -60,7 +60,7 @@ class MatchingConfig(Strict, frozen=True):
     ``refresh_s``: how often the live deployment and its lists are re-read.
     Tracking: see :class:`kernel.pipeline.tracker.TrackerSettings`."""
 
-    threshold: float = 0.93
+    threshold: float = 0.958
     refresh_s: float = 2.0
     counts_flush_s: float = 60.0
     tracker: TrackerSettings = TrackerSettings()
