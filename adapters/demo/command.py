@@ -13,20 +13,16 @@ import logging
 import secrets
 import signal
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from adapters.camera.clip import write_clip
-from adapters.demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule
+from adapters.demo.scenario import live_deployment, walkpast_clip
 from kernel import logs
 from kernel.auth.accounts import Accounts
 from kernel.auth.passwords import Passwords
 from kernel.cli.common import add_config_option, load_config
 from kernel.config import Config
-from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.governance import Governance
-from kernel.domain.watchlists import EntryInput
 from kernel.errors import ConfigError
 from kernel.protocols.store import AlertRecord
 from kernel.runtime import Runtime, run_until_stopped
@@ -50,24 +46,11 @@ def _extra_faces(repo: Path) -> list[Path]:
 
 
 def make_clip(path: Path, engine: Any, seconds: float = 16.0) -> int:
-    """Write the walk-past clip: sprites cut around each photo's detected face."""
-    photos = [DEMO_FACES / name for name in WALKERS]
-    photos += _extra_faces(Path(__file__).resolve().parents[2])
-    sprites = []
-    for photo in photos:
-        image = load_photo(photo)
-        faces = engine.detector.detect(image)
-        if not faces:
-            continue
-        sprite, face_width = make_sprite(image, faces[0].box)
-        sprites.append((photo.stem, sprite, face_width))
-    walkers = schedule(sprites, gap_s=min(1.6, seconds / max(1, len(sprites) + 2)))
-    length = max(seconds, walkers[-1].start_s + walkers[-1].duration_s + 0.5)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.mp4")
-    count = write_clip(tmp, render(walkers, length, fps=25), fps=25)
-    tmp.replace(path)
-    return count
+    """Write the walk-past clip: the demo walkers, plus local faces when there are some."""
+    walkers: list[str | Path] = [*WALKERS, *_extra_faces(Path(__file__).resolve().parents[2])]
+    return walkpast_clip(path, engine, walkers, gap_s=min(1.6, seconds / (len(walkers) + 2)),
+                         walk_s=4.0, fps=25, width=1280, height=720, tail_s=0.5,
+                         min_seconds=seconds)
 
 
 def _clip_path(config: Config) -> Path | None:
@@ -87,27 +70,7 @@ async def ensure_deployment(gov: Governance, engine: Any) -> str:
                 return dep.id
             # Enrolled under another model or alignment: start a fresh demo deployment.
             await gov.deployments.end(dep.id, ACTOR)
-    now = gov.ctx.clock.now()
-    draft = DeploymentDraft(
-        name=DEMO_NAME, authorising_officer="Supt. Demo (authorising officer)",
-        location="Demo corridor", starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(hours=8),
-        objectives="Show the process end to end on public-domain photos.",
-        case_reference="DEMO-0001",
-        command_team=["Gold: Ch. Supt. Demo", "Silver: Supt. Demo", "Bronze: Insp. Demo"],
-    )
-    dep = await gov.deployments.create(draft, ACTOR)
-    await gov.deployments.authorise(dep.id, ACTOR)
-    entry = EntryInput(reference="DEMO-WL-1", category="wanted",
-                       source="public-domain demo photo", reason="demonstration entry",
-                       marking="OFFICIAL")
-    result = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / WATCH_PHOTO).read_bytes(),
-                                        actor=ACTOR, entry=entry, label=WATCH_PHOTO)
-    if not result.ok:
-        raise ConfigError(f"the demo photo was refused: {result.message}")
-    await gov.watchlists.review(dep.id, ACTOR)
-    await gov.deployments.go_live(dep.id, ACTOR)
-    return dep.id
+    return await live_deployment(gov, engine, (WATCH_PHOTO,), name=DEMO_NAME, actor=ACTOR)
 
 
 DEMO_USERS = (("operator", "operator"), ("officer", "officer"), ("commander", "commander"),

@@ -9,33 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from adapters.camera.clip import write_clip
-from adapters.demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule
+from adapters.demo.scenario import live_deployment, walkpast_clip
 from kernel import config as config_module
-from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.governance import Governance
-from kernel.domain.watchlists import EntryInput
 from kernel.runtime import Runtime
 from kernel.supervisor import TaskState
 
 
-def make_clip(path: Path, engine: Any, walkers: Sequence[str], extra: Sequence[Path] = ()) -> Path:
-    sprites = []
-    for photo in [DEMO_FACES / w for w in walkers] + list(extra):
-        image = load_photo(photo)
-        faces = engine.detector.detect(image)
-        sprite, face_width = make_sprite(image, faces[0].box)
-        sprites.append((photo.stem, sprite, face_width))
-    plan = schedule(sprites, gap_s=1.2, duration_s=3.0)
-    seconds = plan[-1].start_s + plan[-1].duration_s + 0.3
-    write_clip(path, render(plan, seconds, fps=15, width=640, height=360), fps=15)
+def make_clip(path: Path, engine: Any, walkers: Sequence[str | Path]) -> Path:
+    walkpast_clip(path, engine, walkers)
     return path
 
 
@@ -64,24 +52,9 @@ refresh_s = 0.2
 
 
 async def go_live(gov: Governance, engine: Any, photos: Sequence[str]) -> str:
-    now = gov.ctx.clock.now()
-    dep = await gov.deployments.create(
-        DeploymentDraft(name="test", authorising_officer="Supt. A", location="gate",
-                        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1),
-                        objectives="test", case_reference="T-1", command_team=["Insp. B"],
-                        # These tests are about what is kept, not calibration: a threshold
-                        # well between the walkers' scores (≈0.95–0.97 listed, ≈0.82 not).
-                        match_threshold=0.9),
-        "tester")
-    await gov.deployments.authorise(dep.id, "tester")
-    for i, photo in enumerate(photos):
-        entry = EntryInput(reference=f"REF-{i}", category="wanted", source="test", reason="test")
-        result = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / photo).read_bytes(),
-                                            actor="tester", entry=entry)
-        assert result.ok, result.message
-    await gov.watchlists.review(dep.id, "tester")
-    await gov.deployments.go_live(dep.id, "tester")
-    return dep.id
+    # These tests are about what is kept, not calibration: a threshold well between the
+    # walkers' scores (≈0.95–0.97 listed, ≈0.82 not).
+    return await live_deployment(gov, engine, photos, threshold=0.9)
 
 
 class Spy:
@@ -131,10 +104,10 @@ async def test_r3_non_matching_faces_leave_no_trace(
     """R3: a clip of people on no list: no crop, template or face byte is written anywhere
     (database, WAL, any file under the data dir, the logs); only minute counts survive."""
     caplog.set_level(logging.DEBUG)
-    extra = []
+    extra: list[str | Path] = []
     if shared_data_optional is not None:
         extra = sorted((shared_data_optional / "utkface-adults" / "images").glob("*.jpg"))[:3]
-    clip = make_clip(tmp_path / "strangers.mp4", engine_for_clips, ["biden.jpg"], extra)
+    clip = make_clip(tmp_path / "strangers.mp4", engine_for_clips, ["biden.jpg", *extra])
     cfg = write_config(tmp_path, models_dir, clip)
     rt, spy, dep = await run_clip(cfg, watch=["obama.jpg"])
     try:
