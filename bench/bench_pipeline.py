@@ -380,7 +380,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queue", type=int, default=2)
     parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--input-width", type=int, default=640)
+    parser.add_argument("--input-width", type=int, default=OnnxEngineConfig().detector.input_width,
+                        help="detector input width (default: the shipped engine's)")
     parser.add_argument("--max-width", type=int, default=0, help="camera.file max_width (0: none)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat-s", type=float, default=1.0,
