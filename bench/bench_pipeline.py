@@ -51,14 +51,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from adapters.camera.clip import write_clip  # noqa: E402
-from adapters.demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule  # noqa: E402
+from adapters.demo.scenario import live_deployment, walkpast_clip  # noqa: E402
 from adapters.engine.model_store import build_models  # noqa: E402
 from adapters.engine.onnx import OnnxEngine, OnnxEngineConfig  # noqa: E402
 from kernel import config as config_module  # noqa: E402
-from kernel.domain.deployments import DeploymentDraft  # noqa: E402
 from kernel.domain.governance import Governance  # noqa: E402
-from kernel.domain.watchlists import EntryInput  # noqa: E402
 from kernel.protocols.engine import FaceEngine  # noqa: E402
 from kernel.runtime import Runtime  # noqa: E402
 from kernel.testing.camera_contract import make_context  # noqa: E402
@@ -89,35 +86,13 @@ def make_clip(path: Path, models_dir: Path) -> Path:
     if path.is_file():
         return path
     engine = OnnxEngine(OnnxEngineConfig(models_dir=str(models_dir)), make_context("bench-clip"))
-    sprites = []
-    for photo in WALKERS:
-        image = load_photo(DEMO_FACES / photo)
-        sprite, face_width = make_sprite(image, engine.detector.detect(image)[0].box)
-        sprites.append((Path(photo).stem, sprite, face_width))
-    plan = schedule(sprites * 4, gap_s=0.8, duration_s=3.5)
-    seconds = plan[-1].start_s + plan[-1].duration_s
-    write_clip(path, render(plan, seconds, fps=FPS, width=WIDTH, height=HEIGHT), fps=FPS)
+    walkpast_clip(path, engine, WALKERS, passes=4, gap_s=0.8, walk_s=3.5, fps=FPS,
+                  width=WIDTH, height=HEIGHT, tail_s=0.0)
     return path
 
 
 async def go_live(gov: Governance, engine: FaceEngine) -> str:
-    now = gov.ctx.clock.now()
-    dep = await gov.deployments.create(
-        DeploymentDraft(name="bench", authorising_officer="Supt. A", location="bench",
-                        starts_at=now - dt.timedelta(minutes=1),
-                        ends_at=now + dt.timedelta(hours=1), objectives="benchmark",
-                        case_reference="B-1", command_team=["Insp. B"]),
-        "bench")
-    await gov.deployments.authorise(dep.id, "bench")
-    for i, photo in enumerate(WATCHED):
-        entry = EntryInput(reference=f"REF-{i}", category="wanted", source="bench",
-                           reason="bench")
-        result = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / photo).read_bytes(),
-                                            actor="bench", entry=entry)
-        assert result.ok, result.message
-    await gov.watchlists.review(dep.id, "bench")
-    await gov.deployments.go_live(dep.id, "bench")
-    return dep.id
+    return await live_deployment(gov, engine, WATCHED, name="bench", actor="bench")
 
 
 def config_text(args: argparse.Namespace, data_dir: Path, models_dir: Path, clip: Path,
