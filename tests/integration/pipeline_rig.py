@@ -8,10 +8,7 @@ built on it are in ``conftest.py``.
 from __future__ import annotations
 
 import asyncio
-import select
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,10 +20,10 @@ from kernel.config import load as load_config
 from kernel.domain.governance import Governance
 from kernel.protocols.engine import FaceEngine
 from kernel.testing.camera_contract import make_context
+from tests.media_peers import REPO, RtspServer, free_port, gst_rtsp_missing
 
-REPO = Path(__file__).resolve().parents[2]
-RTSP_SERVER_SCRIPT = REPO / "scripts" / "rtsp_server.py"
-SYSTEM_PYTHON = "/usr/bin/python3"
+__all__ = ["REPO", "RtspServer", "free_port", "gst_rtsp_missing"]
+
 CHROMIUM = "/usr/bin/chromium"
 
 WATCHED = "obama.jpg"
@@ -34,13 +31,6 @@ WATCHED = "obama.jpg"
 
 WALKERS = ("obama2.jpg", "biden.jpg")
 """Who walks past in the clip: the listed person and a stranger."""
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_engine(models_dir: Path) -> OnnxEngine:
@@ -83,27 +73,6 @@ async def wait_for(condition: Callable[[], bool], timeout: float, what: str,
         await asyncio.sleep(every)
 
 
-def gst_rtsp_missing() -> str | None:
-    """Why GStreamer's RTSP server cannot run here, or None when it can."""
-    probe = (
-        "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0');"
-        "from gi.repository import Gst; Gst.init(None);"
-        "assert Gst.ElementFactory.find('qtdemux') and Gst.ElementFactory.find('rtph264pay')"
-    )
-    try:
-        done = subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{SYSTEM_PYTHON} unusable: {exc}"
-    if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["?"]
-        return (
-            "GStreamer's RTSP server is not installed (apt-get install -y --no-install-recommends "
-            "gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base "
-            "gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly): " + lines[-1]
-        )
-    return None
-
-
 def chromium_missing() -> str | None:
     """Why headless Chromium cannot be driven here, or None when it can."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
@@ -113,42 +82,6 @@ def chromium_missing() -> str | None:
     except ImportError:
         return "the Python package playwright is not installed (pip install playwright)"
     return None
-
-
-class RtspServer:
-    """scripts/rtsp_server.py as a subprocess (GStreamer), serving ``clip`` as it is (no
-    re-encode) at its own pace; each client that connects gets it from the start."""
-
-    def __init__(self, port: int, clip: Path) -> None:
-        self.port = port
-        self.clip = clip
-        self.url = f"rtsp://127.0.0.1:{port}/stream"
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        """Start and wait until it listens (it prints ``READY``)."""
-        proc = subprocess.Popen(
-            [SYSTEM_PYTHON, str(RTSP_SERVER_SCRIPT), "--port", str(self.port),
-             "--file", str(self.clip)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        self.proc = proc
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 20)
-        line = proc.stdout.readline() if ready else ""
-        if not line.startswith("READY"):
-            self.kill()
-            raise RuntimeError(f"RTSP server did not start: {line!r}")
-
-    def kill(self) -> None:
-        """SIGKILL: the server vanishes mid-stream, as a camera losing power would."""
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(5)
-            for pipe in (self.proc.stdout, self.proc.stderr):
-                if pipe is not None:
-                    pipe.close()
-            self.proc = None
 
 
 def runtime_config(tmp: Path, models_dir: Path, sections: str) -> Config:

@@ -28,37 +28,11 @@ from pipeline_rig import (
 from adapters.camera.webrtc import WebRtcCamera
 from adapters.engine.onnx import OnnxEngine
 from kernel.runtime import Runtime
+from tests.media_peers import PUBLISH_PAGE
 
 TOKEN = "integration-whip-token"
 CAMERA = "gate-whip"
 
-PUBLISH_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>WHIP publisher</title></head><body><script>
-// A minimal WHIP client (RFC 9725): camera → offer (with all candidates) → POST → answer.
-async function publish(url, token) {
-  const stream = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}});
-  const pc = new RTCPeerConnection();
-  for (const track of stream.getVideoTracks()) pc.addTransceiver(track, {direction: "sendonly"});
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((done) => {
-    if (pc.iceGatheringState === "complete") return done();
-    pc.addEventListener("icegatheringstatechange", () => {
-      if (pc.iceGatheringState === "complete") done();
-    });
-    setTimeout(done, 5000);
-  });
-  const response = await fetch(url, {
-    method: "POST",
-    headers: {"Content-Type": "application/sdp", "Authorization": "Bearer " + token},
-    body: pc.localDescription.sdp,
-  });
-  if (response.status !== 201) return {status: response.status};
-  await pc.setRemoteDescription({type: "answer", sdp: await response.text()});
-  window.publisher = pc;
-  return {status: response.status, location: response.headers.get("Location")};
-}
-</script></body></html>
-"""
 
 
 class Served:

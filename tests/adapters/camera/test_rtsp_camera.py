@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import select
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,76 +19,14 @@ from adapters.camera.rtsp import RtspCamera, with_credentials
 from kernel import registry
 from kernel.protocols.adapter import AdapterContext
 from kernel.testing.camera_contract import CameraContract, make_context
+from tests.media_peers import RtspServer, free_port, gst_rtsp_missing
 
-REPO = Path(__file__).resolve().parents[3]
-SERVER = REPO / "scripts" / "rtsp_server.py"
-SYSTEM_PYTHON = "/usr/bin/python3"
 PASSWORD = "s3cr@t:pw"  # characters that need percent-encoding in a URL
-
-
-def _gst_rtsp_missing() -> str | None:
-    probe = (
-        "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0');"
-        "from gi.repository import Gst; Gst.init(None);"
-        "assert Gst.ElementFactory.find('x264enc') and Gst.ElementFactory.find('rtph264pay')"
-    )
-    try:
-        done = subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{SYSTEM_PYTHON} unusable: {exc}"
-    if done.returncode != 0:
-        return (
-            "GStreamer's RTSP server is not installed (apt-get install -y --no-install-recommends "
-            "gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base "
-            "gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly): "
-            + done.stderr.decode(errors="replace").strip().splitlines()[-1]
-        )
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RtspServer:
-    """scripts/rtsp_server.py as a subprocess serving a live 640×360 25 fps test pattern."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"rtsp://127.0.0.1:{port}/stream"
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        proc = subprocess.Popen(
-            [SYSTEM_PYTHON, str(SERVER), "--port", str(self.port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.proc = proc
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 20)
-        line = proc.stdout.readline() if ready else ""
-        if not line.startswith("READY"):
-            self.kill()
-            raise RuntimeError(f"RTSP server did not start: {line!r}")
-
-    def kill(self) -> None:
-        """SIGKILL: the server vanishes mid-stream, as a camera losing power would."""
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(5)
-            for pipe in (self.proc.stdout, self.proc.stderr):
-                if pipe is not None:
-                    pipe.close()
-            self.proc = None
 
 
 @pytest.fixture(scope="module")
 def gst_rtsp() -> None:
-    reason = _gst_rtsp_missing()
+    reason = gst_rtsp_missing()
     if reason:
         pytest.skip(reason)
 
