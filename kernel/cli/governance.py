@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from kernel import registry
-from kernel.cli.common import load_config
+from kernel.cli.common import add_config_option, load_config
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.governance import Governance, open_governance
 from kernel.domain.watchlists import EntryInput
@@ -184,11 +184,14 @@ def _handler(make: Any) -> Any:
 
 def register(subparsers: Any) -> None:
     """Add the governance command groups to the ``pinchpoint`` parser."""
+    groups: list[Any] = []
+
     def group(name: str, help_: str, dest: str, make: Any) -> Any:
         p = subparsers.add_parser(name, help=help_)
         p.add_argument("--as", dest="actor", default="cli", help="who is acting (audited)")
         p.set_defaults(handler=_handler(make))
         sub = p.add_subparsers(dest=dest, required=True)
+        groups.append(sub)
         return sub
 
     dep = group("deployment", "deployments and their authorisation (R18)", "dep_cmd",
@@ -244,3 +247,6 @@ def register(subparsers: Any) -> None:
     rt = group("retention", "retention rules (R12-R17)", "rt_cmd", _retention)
     r = rt.add_parser("run")
     r.add_argument("--dry-run", action="store_true")
+    for sub in groups:  # every action reads the same --config as `pinchpoint run`
+        for action in sub.choices.values():
+            add_config_option(action)
