@@ -78,6 +78,7 @@ MATRIX: Final[dict[str, Access]] = {
     # reports and audit (R19, R20)
     "GET /api/deployments/{deployment_id}/report": AUDITORS,
     "GET /api/deployments/{deployment_id}/stats": STATS,
+    "GET /api/deployments/{deployment_id}/retention": STATS,
     "GET /api/alerts/{alert_id}/export": COMMANDER,
     "GET /api/watchlist/entries/{entry_id}/export": COMMANDER,
     "GET /api/audit/verify": AUDITORS,

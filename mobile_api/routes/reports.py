@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import msgspec
 from litestar import Request, Response, get
 
 from kernel.domain.audit import AuditReport
 from kernel.domain.reports import DeploymentStats, Reports
+from kernel.domain.retention import RETENTION
 from mobile_api.views import NO_STORE, context
 
 
@@ -31,6 +33,47 @@ async def stats(deployment_id: str, request: Request[Any, Any, Any]) -> Deployme
     """Non-personal statistics and the blue-list detection rate (R20, R21)."""
     backend, _ = context(request)
     return await backend.governance.reports.stats(deployment_id)
+
+
+class DisposalOut(msgspec.Struct, kw_only=True):
+    at: str
+    kind: str
+    count: int
+    rule: str
+    actor: str
+
+
+class RetentionOut(msgspec.Struct, kw_only=True):
+    """Where a deployment stands under the retention rules (R12–R17): no personal data."""
+
+    deployment_id: str
+    state: str
+    ended_at: str | None
+    no_further_action_due: str | None
+    """When alerts with no further action (R13), false-positive stops whose outcome came
+    before the end (R15) and the blue-list events (R21) are deleted."""
+    held_alerts: int
+    retained_alerts: int
+    disposals: list[DisposalOut]
+
+
+@get("/api/deployments/{deployment_id:str}/retention", tags=["reports"])
+async def retention(deployment_id: str, request: Request[Any, Any, Any]) -> RetentionOut:
+    """What is still kept, what falls due when, and every disposal so far (R17)."""
+    backend, _ = context(request)
+    gov = backend.governance
+    dep = await gov.deployments.get(deployment_id)
+    alerts = await gov.alerts.list_for(deployment_id)
+    async with gov.store.transaction() as tx:
+        disposals = await tx.list_disposals(deployment_id)
+    due = dep.ended_at + RETENTION if dep.ended_at is not None else None
+    return RetentionOut(
+        deployment_id=dep.id, state=dep.state,
+        ended_at=dep.ended_at.isoformat() if dep.ended_at else None,
+        no_further_action_due=due.isoformat() if due else None,
+        held_alerts=sum(1 for a in alerts if a.hold), retained_alerts=len(alerts),
+        disposals=[DisposalOut(at=d.at.isoformat(), kind=d.kind, count=d.count, rule=d.rule,
+                               actor=d.actor) for d in disposals])
 
 
 @get("/api/alerts/{alert_id:str}/export", tags=["reports"], media_type="application/zip")
@@ -61,4 +104,4 @@ async def verify_audit(request: Request[Any, Any, Any]) -> AuditReport:
     return report
 
 
-HANDLERS = [match_report, stats, export_alert, export_entry, verify_audit]
+HANDLERS = [match_report, stats, retention, export_alert, export_entry, verify_audit]

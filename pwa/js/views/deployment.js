@@ -51,7 +51,7 @@ export function renderDeployment(main, [id], ctx) {
     if (WATCHLIST.includes(role)) parts.push(watchlist(dep, 'watch'), threshold(dep));
     if (role === 'technical') parts.push(watchlist(dep, 'blue'));
     if (STATS.includes(role) || AUDITORS.includes(role)) parts.push(reports(dep));
-    parts.push(retention());
+    parts.push(retention(dep));
     put(sections, ...parts);
   }
 
@@ -308,9 +308,30 @@ export function renderDeployment(main, [id], ctx) {
     return h('section', {class: 'panel', 'aria-labelledby': 'rep-h'}, ...parts);
   }
 
-  function retention() {
+  function retention(dep) {
+    // The live status (what is kept, when it falls due, every disposal) for the roles the
+    // API allows; the rules themselves for everyone.
+    const status = h('div', {'aria-live': 'polite'});
+    if (STATS.includes(role)) {
+      api(`/api/deployments/${encodeURIComponent(dep.id)}/retention`).then((r) => {
+        const due = r.no_further_action_due ? new Date(r.no_further_action_due).toLocaleString() : 'when the deployment ends, plus 30 days';
+        put(status,
+          h('dl', {class: 'facts'}, ...[
+            ['Alerts kept', r.retained_alerts], ['On legal hold', r.held_alerts],
+            ['No-further-action data deleted', due],
+          ].flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {text: String(v)})])),
+          r.disposals.length
+            ? h('table', {class: 'disposals'},
+                h('caption', {text: 'Disposal records (R17)'}),
+                h('thead', {}, h('tr', {}, ...['When', 'What', 'How many', 'Rule'].map((t) => h('th', {scope: 'col', text: t})))),
+                h('tbody', {}, ...r.disposals.map((d) => h('tr', {},
+                  h('td', {text: new Date(d.at).toLocaleString()}), h('td', {text: d.kind}),
+                  h('td', {text: String(d.count)}), h('td', {text: d.rule})))))
+            : h('p', {text: 'Nothing has been destroyed yet.'}));
+      }).catch((err) => put(status, h('p', {class: 'msg error', text: err.message})));
+    }
     return h('section', {class: 'panel', 'aria-labelledby': 'ret-h'},
-      h('h2', {id: 'ret-h', text: 'Retention'}),
+      h('h2', {id: 'ret-h', text: 'Retention'}), status,
       h('ul', {},
         h('li', {text: 'Faces that match nothing are discarded at once; nothing of them is kept (R3).'}),
         h('li', {text: 'Alerts with no further action: deleted 30 days after the deployment (R13).'}),
