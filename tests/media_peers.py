@@ -1,6 +1,7 @@
 """Real media peers the camera and integration tests share: GStreamer's RTSP server (run by
-Debian's python3, whose ``gi`` bindings the venv does not have) and a browser WHIP publisher
-page, plus free ports and the skip reason when GStreamer is missing."""
+Debian's python3, whose ``gi`` bindings the venv does not have), an aiortc WHIP publisher and
+a browser WHIP publisher page, plus free ports and the skip reason when GStreamer is
+missing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import select
 import socket
 import subprocess
 from pathlib import Path
+
+import httpx
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
 
 REPO = Path(__file__).resolve().parents[1]
 RTSP_SERVER_SCRIPT = REPO / "scripts" / "rtsp_server.py"
@@ -105,3 +110,32 @@ async function publish(url, token) {
 }
 </script></body></html>
 """
+
+
+class Publisher:
+    """An aiortc peer sending a clip (looped) to a WHIP URL, as an encoder in the field would."""
+
+    def __init__(self, clip: Path) -> None:
+        self.player = MediaPlayer(str(clip), loop=True)
+        self.pc = RTCPeerConnection()
+        assert self.player.video is not None
+        self.pc.addTransceiver(self.player.video, direction="sendonly")
+
+    async def post(self, client: httpx.AsyncClient, url: str, token: str) -> httpx.Response:
+        """Offer, POST it with the bearer token, and take the answer on 201."""
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        response = await client.post(
+            url,
+            content=self.pc.localDescription.sdp,
+            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"},
+        )
+        if response.status_code == 201:
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=response.text, type="answer")
+            )
+        return response
+
+    async def close(self) -> None:
+        await self.pc.close()
+        if self.player.video is not None:
+            self.player.video.stop()

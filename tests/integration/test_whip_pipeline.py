@@ -13,8 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaPlayer
 from pipeline_rig import (
     CHROMIUM,
     REPO,
@@ -28,7 +26,7 @@ from pipeline_rig import (
 from adapters.camera.webrtc import WebRtcCamera
 from adapters.engine.onnx import OnnxEngine
 from kernel.runtime import Runtime
-from tests.media_peers import PUBLISH_PAGE
+from tests.media_peers import PUBLISH_PAGE, Publisher
 
 TOKEN = "integration-whip-token"
 CAMERA = "gate-whip"
@@ -74,34 +72,6 @@ token = "{TOKEN}"
         yield Served(rt, base)
     finally:
         await rt.stop()
-
-
-class Publisher:
-    """An aiortc peer sending a clip (looped) to a WHIP URL, as an encoder in the field would."""
-
-    def __init__(self, clip: Path) -> None:
-        self.player = MediaPlayer(str(clip), loop=True)
-        self.pc = RTCPeerConnection()
-        assert self.player.video is not None
-        self.pc.addTransceiver(self.player.video, direction="sendonly")
-
-    async def post(self, client: httpx.AsyncClient, url: str, token: str) -> httpx.Response:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        response = await client.post(
-            url,
-            content=self.pc.localDescription.sdp,
-            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"},
-        )
-        if response.status_code == 201:
-            await self.pc.setRemoteDescription(
-                RTCSessionDescription(sdp=response.text, type="answer")
-            )
-        return response
-
-    async def close(self) -> None:
-        await self.pc.close()
-        if self.player.video is not None:
-            self.player.video.stop()
 
 
 async def test_r1_aiortc_publisher_over_whip_raises_candidates(

@@ -19,8 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaPlayer
+from aiortc import RTCPeerConnection
 from litestar import Litestar, MediaType, get
 
 from adapters.camera import whip
@@ -31,7 +30,7 @@ from kernel import registry
 from kernel.frames import Frame
 from kernel.protocols.camera import CameraClosed, CameraSource
 from kernel.testing.camera_contract import make_context
-from tests.media_peers import PUBLISH_PAGE
+from tests.media_peers import PUBLISH_PAGE, Publisher
 
 TOKEN = "correct-horse-battery-staple"
 CAMERA = "cam-whip"
@@ -80,40 +79,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("whip") / "shapes.mp4"
     write_clip(path, demo_frames(150, 320, 240), fps=30)
     return path
-
-
-class Publisher:
-    """An aiortc peer that sends a clip to a WHIP URL, as an encoder in the field would."""
-
-    def __init__(self, clip: Path) -> None:
-        self.player = MediaPlayer(str(clip), loop=True)
-        self.pc = RTCPeerConnection()
-        assert self.player.video is not None
-        self.pc.addTransceiver(self.player.video, direction="sendonly")
-
-    async def post(
-        self,
-        client: httpx.AsyncClient,
-        url: str,
-        token: str = TOKEN,
-        content_type: str = "application/sdp",
-    ) -> httpx.Response:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        response = await client.post(
-            url,
-            content=self.pc.localDescription.sdp,
-            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"},
-        )
-        if response.status_code == 201:
-            await self.pc.setRemoteDescription(
-                RTCSessionDescription(sdp=response.text, type="answer")
-            )
-        return response
-
-    async def close(self) -> None:
-        await self.pc.close()
-        if self.player.video is not None:
-            self.player.video.stop()
 
 
 @pytest.fixture
@@ -182,7 +147,7 @@ async def test_r1_aiortc_publisher_over_whip_http(
 
         publisher = Publisher(clip)
         publishers.append(publisher)
-        accepted = await publisher.post(client, url)
+        accepted = await publisher.post(client, url, TOKEN)
         assert accepted.status_code == 201
         assert accepted.headers["content-type"].startswith("application/sdp")
         location = accepted.headers["location"]
@@ -221,13 +186,13 @@ async def test_r1_a_new_publisher_replaces_the_old_one(
     async with httpx.AsyncClient(timeout=20) as client:
         first = Publisher(clip)
         publishers.append(first)
-        assert (await first.post(client, url)).status_code == 201
+        assert (await first.post(client, url, TOKEN)).status_code == 201
         first_id = camera.resource_id
         await frames(camera, 3)
 
         second = Publisher(clip)
         publishers.append(second)
-        assert (await second.post(client, url)).status_code == 201
+        assert (await second.post(client, url, TOKEN)).status_code == 201
         assert camera.resource_id not in (None, first_id)
         await frames(camera, 3)
         stale = await client.delete(
