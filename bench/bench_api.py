@@ -43,7 +43,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +51,10 @@ import msgspec
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from adapters.demo.scenario import live_deployment  # noqa: E402
 from adapters.demo.walkpast import DEMO_FACES  # noqa: E402
 from kernel import config as config_module  # noqa: E402
-from kernel.domain.deployments import DeploymentDraft  # noqa: E402
 from kernel.domain.governance import Governance  # noqa: E402
-from kernel.domain.watchlists import EntryInput  # noqa: E402
 from kernel.protocols.engine import FaceEngine  # noqa: E402
 from kernel.runtime import Runtime  # noqa: E402
 from mobile_api.backend import accounts_for  # noqa: E402
@@ -224,23 +222,8 @@ def small_jpegs() -> tuple[bytes, bytes]:
 
 async def go_live(gov: Governance, engine: FaceEngine) -> tuple[str, str]:
     """A live deployment with one watch-list entry; returns (deployment id, entry id)."""
-    now = gov.ctx.clock.now()
-    dep = await gov.deployments.create(
-        DeploymentDraft(name="bench", authorising_officer="Supt. A", location="gate",
-                        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=2),
-                        objectives="benchmark", case_reference="B-1",
-                        command_team=["Insp. B"]), "bench")
-    await gov.deployments.authorise(dep.id, "bench")
-    photo = await asyncio.to_thread((DEMO_FACES / "obama.jpg").read_bytes)
-    result = await gov.watchlists.enrol(
-        dep.id, engine, photo, actor="bench",
-        entry=EntryInput(reference="REF-1", category="wanted", source="bench",
-                         reason="benchmark"))
-    if not result.ok or not result.entry_id:
-        raise RuntimeError(f"enrolment failed: {result.message}")
-    await gov.watchlists.review(dep.id, "bench")
-    await gov.deployments.go_live(dep.id, "bench")
-    return dep.id, result.entry_id
+    dep = await live_deployment(gov, engine, ["obama.jpg"], name="bench", actor="bench")
+    return dep, (await gov.watchlists.entries(dep))[0].id
 
 
 class Seeded(msgspec.Struct, kw_only=True):

@@ -30,6 +30,8 @@ class FileCamera(ThreadedCamera):
     - ``loop=True`` starts again at the end; ``loop=False`` makes ``recv()`` raise
       :class:`~kernel.protocols.camera.CameraClosed` after the last frame.
 
+    ``path`` is absolute or relative to the data directory (``data_dir``).
+
     A missing, corrupt or video-less file makes ``recv()`` raise
     :class:`~adapters.camera.handoff.CameraError` naming the camera, the path and the cause.
     """
@@ -49,8 +51,13 @@ class FileCamera(ThreadedCamera):
     def _describe_failure(self, error: Exception) -> str:
         return f"camera {self.camera_id!r}: cannot play {self.config.path}: {error}"
 
+    @property
+    def path(self) -> Path:
+        """The file; a relative ``path`` is under the data directory, like everything else."""
+        return self._ctx.data_dir / self.config.path
+
     def _produce(self) -> None:
-        path = Path(self.config.path)
+        path = self.path
         if not path.is_file():
             raise CameraError(f"camera {self.camera_id!r}: video file not found: {path}")
         try:

@@ -56,8 +56,7 @@ def make_clip(path: Path, engine: Any, seconds: float = 16.0) -> int:
 def _clip_path(config: Config) -> Path | None:
     for camera in config.cameras:
         if camera.type == "file":
-            path = Path(camera.settings.path)
-            return path if path.is_absolute() else (config.source or Path("x")).parent / path
+            return config.data_dir / str(camera.settings.path)  # as camera.file resolves it
     return None
 
 
@@ -145,7 +144,7 @@ async def run_demo(config: Config, seconds: float | None) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     config = load_config(args)
     logs.setup(args.log_level or "warning", args.log_format or config.logging.format)
-    if "file" not in {c.type for c in config.cameras} and not config.cameras:
+    if not config.cameras:
         print("warning: no camera configured", file=sys.stderr)
     return asyncio.run(run_demo(config, args.seconds))
 

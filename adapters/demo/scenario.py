@@ -3,6 +3,7 @@ and the benchmarks all run (one place, so they exercise the same thing)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -81,8 +82,9 @@ async def live_deployment(
         entry = EntryInput(reference=f"WL-{i + 1}", category=category,  # type: ignore[arg-type]
                            source="public-domain photo", reason="scenario entry",
                            marking="OFFICIAL")
-        result = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / photo).read_bytes(),
-                                            actor=actor, entry=entry, label=photo)
+        data = await asyncio.to_thread((DEMO_FACES / photo).read_bytes)
+        result = await gov.watchlists.enrol(dep.id, engine, data, actor=actor, entry=entry,
+                                            label=photo)
         if not result.ok:
             raise PinchpointError(f"the scenario photo was refused: {result.message}")
     await gov.watchlists.review(dep.id, actor)
