@@ -113,8 +113,10 @@ class Runtime:
             self._start_delivery(self.governance)
         if self.config.engine is not None:
             assert self.governance is not None
-            self.engine = self.build(self.config.engine)
-            self.pipeline = LivePipeline(self.engine, self.executor, self.clock,
+            # Loading the models takes a moment; the loop keeps serving meanwhile.
+            engine: FaceEngine = await asyncio.to_thread(self.build, self.config.engine)
+            self.engine = engine
+            self.pipeline = LivePipeline(engine, self.executor, self.clock,
                                          _NoCandidates(), self.config.matching.tracker)
             index = self.config.index or AdapterSection("index", "exact", "exact",
                                                         registry.load("index", "exact").Config())

@@ -74,7 +74,8 @@ class MatchingSession:
                     continue
                 entry = IndexedEntry(t.deployment_id, t.entry_id, blue=t.list == "blue")
                 items.append((t.key, entry, t.embedding))
-            watchlist.add(items)
+            # An HNSW build of a large list takes seconds: never on the event loop.
+            await self.pipeline.executor.run(watchlist.add, items)
         if stale:
             log.warning("%d template(s) were made by another model or alignment and are not "
                         "searched; re-enrol those photos", stale)
