@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup setup-test lint typecheck unit bench run clean
+.PHONY: demo test setup setup-test lint typecheck unit bench run clean flake
 
 demo: setup
 	$(BIN)/pinchpoint demo
@@ -21,6 +21,12 @@ setup:
 
 setup-test:
 	@scripts/setup.sh test
+
+# Not part of `make test`: the racing suites N times, each test's failure count printed.
+N ?= 5
+SUITES ?=
+flake: setup-test
+	$(BIN)/python scripts/flake.py --runs $(N) $(SUITES)
 
 bench:
 	@scripts/setup.sh bench

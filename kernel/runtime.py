@@ -68,6 +68,11 @@ class Runtime:
         self.frames: FairScheduler[Frame] = FairScheduler(config.pipeline.slot_frames)
         self.cameras: dict[str, CameraSource] = {}
         self.processed: dict[str, int] = {}
+        """Frames taken for analysis per camera (counted when taken)."""
+        self.batches_taken = 0
+        self.batches_done = 0
+        """Batches taken and batches the consumer has finished with: with the slots they tell
+        a caller (a replay, a test) when every frame a camera produced has been analysed."""
         self.consumer: FrameConsumer | None = None
         self.governance: Governance | None = None
         self.engine: FaceEngine | None = None
@@ -166,8 +171,12 @@ class Runtime:
             batch = [first, *self.frames.take_batch(self.config.pipeline.batch - 1)]
             for camera_id, _ in batch:
                 self.processed[camera_id] += 1
-            if self.consumer is not None:
-                await self.consumer(batch)
+            self.batches_taken += 1
+            try:
+                if self.consumer is not None:
+                    await self.consumer(batch)
+            finally:
+                self.batches_done += 1
 
     def _start_delivery(self, governance: Governance) -> None:
         """Build the sinks and run one outbox loop per sink (persist before deliver)."""
@@ -193,6 +202,11 @@ class Runtime:
         assert self.governance is not None
         interval = timedelta(seconds=self.config.retention.interval_s)
         await self.governance.retention.run_forever(interval)
+
+    def settled(self) -> bool:
+        """True when no frame waits in a slot and every batch taken has been analysed."""
+        waiting = any(len(self.frames.slot(s.name)) for s in self.config.cameras)
+        return not waiting and self.batches_done == self.batches_taken
 
     def health(self) -> list[CameraHealth]:
         """Per-camera state, counters and drops, for the console and the CLI."""

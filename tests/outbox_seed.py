@@ -3,6 +3,7 @@ and sink tests (their conftests import the fixture)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -41,6 +42,16 @@ class SeededOutbox(StoreOutbox):
                 id=f"{d}-e", deployment_id=d, list="watch", category="wanted",
                 marking="OFFICIAL-SENSITIVE", details_blob=f"{d}-b", created_at=now,
                 created_by="admin"))
+
+    async def wait_position(self, sink: str, seq: int, timeout: float = 10.0) -> int:
+        """The sink's acknowledged position once it has reached ``seq`` (bounded wait).
+
+        A dispatcher acknowledges *after* the sink delivered: a device can hold a message
+        before its position is written, so a test reads the position only through this."""
+        async with asyncio.timeout(timeout):
+            while (position := await self.position(sink)) < seq:
+                await asyncio.sleep(0.01)
+        return position
 
     async def confirm(self, count: int = 1) -> list[int]:
         """Confirm ``count`` new alerts: alert and outbox row in one transaction each."""

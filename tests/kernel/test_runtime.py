@@ -18,6 +18,7 @@ from kernel.frames import Frame
 from kernel.protocols.camera import CameraClosed, CameraStats
 from kernel.runtime import Runtime
 from kernel.supervisor import TaskState
+from tests.waiting import until
 
 
 class Ticker:
@@ -65,15 +66,19 @@ async def test_crashing_camera_restarts_other_keeps_producing(
                          "[[cameras]]\nid='good'\ntype='test-ticker'\n")
     rt = Runtime(cfg)
     await rt.start()
-    await asyncio.sleep(0.5)
+
+    def health_of(name: str) -> Any:
+        return {h.camera_id: h for h in rt.health()}[name]
+
+    await until(lambda: health_of("bad").task.restarts >= 3 and rt.processed["good"] > 0,
+                what="the bad camera restarted 3 times while the good one produced")
     health = {h.camera_id: h for h in rt.health()}
     assert health["bad"].task.restarts >= 3
     assert health["bad"].task.last_error == "ConnectionError: stream lost"
     assert health["good"].task.state == TaskState.RUNNING
     assert health["good"].task.restarts == 0
     before = rt.processed["good"]
-    await asyncio.sleep(0.1)
-    assert rt.processed["good"] > before
+    await until(lambda: rt.processed["good"] > before, what="the good camera keeps producing")
     await rt.stop()
 
 
@@ -98,7 +103,8 @@ async def test_camera_that_ends_is_not_restarted(ticker: None, tmp_path: Path) -
     cfg = make(tmp_path, "[[cameras]]\nid='once'\ntype='test-ticker'\nframes=5\n")
     rt = Runtime(cfg)
     await rt.start()
-    await asyncio.sleep(0.2)
+    await until(lambda: rt.health()[0].task.state == TaskState.FINISHED and rt.settled(),
+                what="the camera finished and its frames were taken")
     h = rt.health()[0]
     assert h.task.state == TaskState.FINISHED
     assert h.processed + h.dropped == 5

@@ -8,6 +8,7 @@ import pytest
 
 from kernel.clock import ManualClock
 from kernel.supervisor import Backoff, Finished, Supervisor, TaskState
+from tests.waiting import until
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
@@ -33,15 +34,15 @@ async def test_crashing_task_restarts_while_another_runs() -> None:
 
     crashed = sup.spawn("crashy", crashy, Backoff(initial=0.01, maximum=0.04))
     sup.spawn("steady", steady)
-    await asyncio.sleep(0.3)
+    await until(lambda: crashes >= 4 and crashed.next_delay == 0.04,
+                what="four crashes, the delay grown to its cap")
     assert crashes >= 4
     assert crashed.restarts == crashes - 1 or crashed.restarts == crashes
     assert crashed.state in (TaskState.RESTARTING, TaskState.RUNNING)
     assert crashed.last_error == "RuntimeError: camera unplugged"
     assert crashed.next_delay == 0.04  # grew to the cap
     ticks_before = ticks
-    await asyncio.sleep(0.05)
-    assert ticks > ticks_before  # the healthy task never stopped
+    await until(lambda: ticks > ticks_before, what="the healthy task never stopped")
     await sup.close()
     assert sup.status["steady"].state == TaskState.STOPPED
 

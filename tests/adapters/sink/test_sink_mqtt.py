@@ -145,7 +145,7 @@ async def test_mqtt_delivery_survives_broker_restart(  # R5 R6
             logging.getLogger("test").info("3 notices outbox→device in %.1f ms",
                                            (time.perf_counter() - started) * 1000)
             assert officer.seqs() == first
-            assert await sqlite_outbox.position("mqtt") == first[-1]
+            assert await sqlite_outbox.wait_position("mqtt", first[-1]) == first[-1]
 
             await broker.stop()
             second = await sqlite_outbox.confirm(3)
@@ -162,7 +162,7 @@ async def test_mqtt_delivery_survives_broker_restart(  # R5 R6
             await broker.start()  # same port, same persisted sessions
             await officer.wait_for(6, timeout=15)
             assert officer.seqs() == first + second
-            assert await sqlite_outbox.position("mqtt") == second[-1]
+            assert await sqlite_outbox.wait_position("mqtt", second[-1]) == second[-1]
             assert await sqlite_outbox.pending("mqtt", 10) == []
     finally:
         await sink.close()

@@ -6,7 +6,6 @@ One candidate per person per pass, not one per frame (R4).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from kernel import config as config_module
 from kernel.domain.governance import Governance
 from kernel.runtime import Runtime
 from kernel.supervisor import TaskState
+from tests.waiting import until
 
 
 def make_clip(path: Path, engine: Any, walkers: Sequence[str | Path]) -> Path:
@@ -82,10 +82,9 @@ async def run_clip(cfg: config_module.Config, watch: Sequence[str]) -> tuple[Run
     dep = await go_live(rt.governance, rt.engine, watch)
     await rt.matching.refresh()
     status = rt.supervisor.status["camera:gate-1"]
-    async with asyncio.timeout(60):
-        while status.state != TaskState.FINISHED:
-            await asyncio.sleep(0.1)
-    await asyncio.sleep(1.5)  # the last tracks expire
+    # The clip has ended and every frame it produced has been through the pipeline.
+    await until(lambda: status.state == TaskState.FINISHED and rt.settled(), timeout=60,
+                what="the clip played to its end and was analysed")
     return rt, spy, dep
 
 

@@ -1,0 +1,21 @@
+"""Waiting for a state another task or process updates: a bounded poll of the condition itself.
+
+A test that sleeps a fixed time and then asserts races whatever it waits for (a loaded CI
+machine is slower); one that waits for the condition with a deadline is as fast as the
+machine allows and fails only when the state never comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Return once ``condition()`` is true; fail the test after ``timeout`` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"not reached within {timeout} s: {what or condition}") from None
