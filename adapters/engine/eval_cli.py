@@ -17,16 +17,17 @@ from typing import Any
 import msgspec
 
 from adapters.engine.evaluation import lfw, plots, report, watchlist
+from adapters.engine.evaluation.configured import ConfiguredEngine, configured_engine
 from adapters.engine.evaluation.pipeline import (
     EnginePipeline,
     EngineVariants,
     Pipeline,
-    make_engine,
 )
+from adapters.engine.onnx import OnnxEngine
+from kernel.cli.common import add_config_option, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
-DEFAULT_MODELS_DIR = Path("var/models")
 ALIGNMENTS = ("template5", "eyes_mouth")
 
 
@@ -52,15 +53,23 @@ def _progress(total: int, label: str, enabled: bool = True) -> Iterator[Callable
         yield lambda n: bar.advance(task, n)
 
 
-def _pipelines(args: argparse.Namespace) -> list[Pipeline]:
-    models_dir: Path = args.models_dir
+def _configured(args: argparse.Namespace) -> tuple[OnnxEngine, ConfiguredEngine]:
+    """The engine of ``--config`` (what ``pinchpoint run`` builds) with the named overrides."""
+    config = load_config(args)
+    return configured_engine(
+        config, args.config_path, alignment=args.alignment, mirror=args.mirror,
+        assignments=args.engine_set or (), models_dir=args.models_dir,
+    )
+
+
+def _pipelines(args: argparse.Namespace) -> tuple[list[Pipeline], ConfiguredEngine]:
+    engine, configured = _configured(args)
     out: list[Pipeline]
     if getattr(args, "all_variants", False):
         # One detection per image shared by every alignment × mirror setting.
-        out = EngineVariants(models_dir, ALIGNMENTS).pipelines()
+        out = EngineVariants(Path(configured.models_dir), ALIGNMENTS).pipelines()
     else:
-        mirror = False if args.no_mirror else None
-        out = [EnginePipeline(make_engine(models_dir, alignment=args.alignment, mirror=mirror))]
+        out = [EnginePipeline(engine)]
     if args.baseline:
         from adapters.engine.evaluation.baseline import (
             FaceRecognitionPipeline,
@@ -72,7 +81,7 @@ def _pipelines(args: argparse.Namespace) -> list[Pipeline]:
                   "(pip install '.[baseline]' face_recognition --no-deps)", file=sys.stderr)
             raise SystemExit(2)
         out.append(FaceRecognitionPipeline())
-    return out
+    return out, configured
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -86,15 +95,16 @@ def _cmd_lfw(args: argparse.Namespace) -> int:
         print(f"error: pairs file {pairs_file} not found (use --pairs / --data)", file=sys.stderr)
         return 2
     pairs = lfw.limit_pairs(lfw.read_pairs(pairs_file), args.limit_folds, args.limit_pairs)
-    pipelines = _pipelines(args)
+    pipelines, configured = _pipelines(args)
     images = len({p.left for p in pairs} | {p.right for p in pairs})
     with _progress(images, "LFW images", not args.quiet) as advance:
         results = lfw.evaluate(pairs, data, pipelines, advance)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     plots.roc_png(results, out / "roc.png")
-    _write_json(out / "lfw_metrics.json", results)
-    text = report.lfw_markdown(results, pairs_file=str(pairs_file), roc_png="roc.png")
+    _write_json(out / "lfw_metrics.json", {"engine": configured, "results": results})
+    text = report.lfw_markdown(results, pairs_file=str(pairs_file), roc_png="roc.png",
+                               configured=configured)
     (out / "lfw_report.md").write_text(text, encoding="utf-8")
     print(text.split("How faces were found")[0].rstrip())
     print(f"\nreport: {out / 'lfw_report.md'}")
@@ -115,21 +125,23 @@ def _cmd_watchlist(args: argparse.Namespace) -> int:
     if any(item.identity is None for item in [*gallery, *probes]):
         print("error: gallery and probes must be <identity>/<images> folders", file=sys.stderr)
         return 2
-    pipelines = _pipelines(args)
+    pipelines, configured = _pipelines(args)
     total = len(gallery) + len(probes) + len(impostors)
     with _progress(total, "watch-list images", not args.quiet) as advance:
         results = watchlist.evaluate(
             gallery, probes, impostors, pipelines,
             target_fpir=args.target_fpir, by_group=args.by_group,
-            calibrate_on=args.calibrate_on, advance=advance,
+            calibrate_on=args.calibrate_on, configured_threshold=configured.threshold,
+            advance=advance,
         )
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     plots.det_png(results, out / "det.png")
-    _write_json(out / "watchlist_metrics.json", results)
+    _write_json(out / "watchlist_metrics.json", {"engine": configured, "results": results})
     folders = {"gallery": str(args.gallery), "probes": str(args.probes),
                "impostors": str(args.impostors)}
-    text = report.watchlist_markdown(results, folders=folders, det_png="det.png")
+    text = report.watchlist_markdown(results, folders=folders, det_png="det.png",
+                                     configured=configured)
     (out / "watchlist_report.md").write_text(text, encoding="utf-8")
     print(text.split("## Operating points")[0].rstrip())
     print(f"\nreport: {out / 'watchlist_report.md'}")
@@ -151,12 +163,19 @@ def _cmd_split(args: argparse.Namespace) -> int:
 
 
 def _engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, metavar="DIR",
-                        help=f"model store (default: {DEFAULT_MODELS_DIR})")
+    """The engine under test is the config's (``--config``, as ``pinchpoint run`` reads it);
+    every option below overrides it and is named in the report."""
+    add_config_option(parser)
+    parser.add_argument("--models-dir", type=Path, default=None, metavar="DIR",
+                        help="model store (default: the config's engine.models_dir)")
     parser.add_argument("--alignment", choices=ALIGNMENTS, default=None,
-                        help="override engine.alignment.method (default: the engine's)")
-    parser.add_argument("--no-mirror", action="store_true",
-                        help="embed the chip only, not chip + mirrored chip")
+                        help="override engine.alignment.method (default: the config's)")
+    parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
+                        help="override engine.embedder.mirror: add the mirrored chip's "
+                        "descriptor, or not (default: the config's)")
+    parser.add_argument("--engine-set", action="append", metavar="KEY=VALUE",
+                        help="override any engine setting, e.g. "
+                        "quality.enrol.min_face_px=40 (repeatable; named in the report)")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the face_recognition library (dlib HOG + ResNet)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

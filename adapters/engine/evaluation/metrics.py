@@ -23,12 +23,17 @@ def _as_scores(values: npt.ArrayLike) -> Scores:
 
 
 def acceptance_rate(scores: npt.ArrayLike, thresholds: npt.ArrayLike) -> Scores:
-    """Share of ``scores`` at or above each threshold (vectorised over ``thresholds``)."""
+    """Share of ``scores`` at or above each threshold (vectorised over ``thresholds``).
+
+    A ``-inf`` score (no usable face, no gallery) is never accepted, even at a ``-inf``
+    threshold: a search that found nothing cannot be a match."""
     s = np.sort(_as_scores(scores))
     t = _as_scores(thresholds)
     if s.size == 0:
         return np.zeros_like(t)
-    below = np.searchsorted(s, t, side="left")
+    below = np.maximum(
+        np.searchsorted(s, t, side="left"), np.searchsorted(s, -np.inf, side="right")
+    )
     return np.asarray((s.size - below) / s.size, dtype=np.float64)
 
 

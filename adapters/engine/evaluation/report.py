@@ -7,6 +7,7 @@ import platform
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from adapters.engine.evaluation.configured import ConfiguredEngine
 from adapters.engine.evaluation.lfw import LfwResult
 from adapters.engine.evaluation.watchlist import WatchlistResult
 
@@ -34,9 +35,21 @@ def _header(title: str) -> list[str]:
     return [f"# {title}", "", f"Generated {stamp} on {platform.node() or 'this machine'}.", ""]
 
 
-def lfw_markdown(results: Sequence[LfwResult], *, pairs_file: str, roc_png: str) -> str:
+def engine_lines(configured: ConfiguredEngine | None) -> list[str]:
+    """Which engine a report measured: the config file and every override, by name."""
+    if configured is None:
+        return []
+    overrides = ", ".join(f"`{o}`" for o in configured.overrides) or "none"
+    return [f"- engine: `[engine]` of `{configured.config_path}` (models "
+            f"`{configured.models_dir}`); overrides: {overrides}; configured "
+            f"`[matching] threshold` {configured.threshold:.3f}"]
+
+
+def lfw_markdown(results: Sequence[LfwResult], *, pairs_file: str, roc_png: str,
+                 configured: ConfiguredEngine | None = None) -> str:
     """The LFW View-2 report: pipelines side by side."""
     lines = _header("LFW View 2 verification")
+    lines += engine_lines(configured)
     lines += [
         f"Pairs: `{pairs_file}`; {results[0].pairs if results else 0} pairs in "
         f"{results[0].folds if results else 0} folds. Accuracy: threshold fitted on the other "
@@ -71,17 +84,20 @@ def lfw_markdown(results: Sequence[LfwResult], *, pairs_file: str, roc_png: str)
 
 
 def watchlist_markdown(
-    results: Sequence[WatchlistResult], *, folders: Mapping[str, str], det_png: str
+    results: Sequence[WatchlistResult], *, folders: Mapping[str, str], det_png: str,
+    configured: ConfiguredEngine | None = None,
 ) -> str:
     """The watch-list (open-set) report with the calibrated threshold (R22)."""
     lines = _header("Watch-list open-set identification")
+    lines += engine_lines(configured)
     for role, path in folders.items():
         lines.append(f"- {role}: `{path}`")
     target = results[0].target_fpir if results else 0.001
     lines += [
         "",
         "TPIR: mated probes whose rank-1 candidate is right and scores at or above the "
-        "threshold. FPIR: impostor probes whose best score reaches the threshold. A probe whose "
+        "threshold, over **all** mated probes (a probe of a person refused at enrolment is a "
+        "miss). FPIR: impostor probes whose best score reaches the threshold. A probe whose "
         "largest face is missing or fails the live quality gate is never matched.",
         "",
         f"## Threshold for FPIR ≤ {pct(target, 3)}",
@@ -102,6 +118,17 @@ def watchlist_markdown(
             f"{r.calibration_impostors}) | {pct(a.fpir, 3)} ({round(a.fpir * r.impostors)} / "
             f"{r.impostors}) | {pct(r.rank1)} |"
         )
+    configured_rows = [r for r in results if r.at_configured is not None]
+    if configured_rows:
+        lines += ["", "## At the configured threshold", "",
+                  "| pipeline | threshold | TPIR (all probes) | FPIR (all impostors) |",
+                  "|---|---|---|---|"]
+        for r in configured_rows:
+            at = r.at_configured
+            assert at is not None
+            lines.append(f"| {r.pipeline} | {threshold_text(at.threshold, r.metric)} "
+                         f"| {pct(at.tpir)} | {pct(at.fpir, 3)} "
+                         f"({round(at.fpir * r.impostors)} / {r.impostors}) |")
     lines += ["", "## Operating points (threshold fitted on all impostors)", "",
               "| pipeline | target FPIR | threshold | TPIR | FPIR |",
               "|---|---|---|---|---|"]
@@ -133,8 +160,9 @@ def watchlist_markdown(
             f"- gallery: {r.gallery_images} images of {r.gallery_identities} identities; "
             f"enrolled {r.enrolled_images} images, {r.enrolled_identities} identities",
             f"- enrolment rejections: {_counts(r.enrol_rejections)}",
-            f"- mated probes searched: {r.mated_probes} (left out, identity not enrolled: "
-            f"{r.mated_not_enrolled}); without a usable face: {_counts(r.mated_unusable)}",
+            f"- mated probes: {r.mated_probes}, all counted; lost at enrolment (the person "
+            f"was refused, so every probe is a miss): {r.mated_not_enrolled}; without a "
+            f"usable face: {_counts(r.mated_unusable)}",
             f"- impostor probes: {r.impostors}; without a usable face: "
             f"{_counts(r.impostors_unusable)}",
             f"- compute: {r.seconds:.0f} s",

@@ -9,8 +9,9 @@ enrolment path), mated probes (``<identity>/<images>``, people on the list) and 
 - FPIR(t): impostor probes whose best score is ≥ t;
 
 a probe whose largest face is missing or fails the live quality gate is never matched (it is
-a miss when mated, and no alarm when an impostor), as in the live pipeline. Mated probes of an
-identity whose every enrolment photo was rejected are left out of TPIR and counted. The
+a miss when mated, and no alarm when an impostor), as in the live pipeline. TPIR is counted
+over **every** mated probe: a probe of a person whose enrolment photo was refused is a miss
+(that person can never be found), and the report says how many were lost there and why. The
 threshold reported is the lowest one that keeps FPIR at or below the target on these impostors.
 """
 
@@ -111,7 +112,9 @@ class WatchlistResult(msgspec.Struct, frozen=True):
     gallery_identities: int
     enrol_rejections: dict[str, int]
     mated_probes: int
+    """Every probe of a gallery identity: TPIR's denominator."""
     mated_not_enrolled: int
+    """Of those, probes of people whose enrolment was refused: misses at any threshold."""
     mated_unusable: dict[str, int]
     impostors: int
     impostors_unusable: dict[str, int]
@@ -122,6 +125,8 @@ class WatchlistResult(msgspec.Struct, frozen=True):
     chosen: OperatingRow
     chosen_all_impostors: OperatingRow
     chosen_rounded: OperatingRow
+    at_configured: OperatingRow | None
+    """TPIR and FPIR at the configured ``[matching] threshold`` (the one that runs)."""
     operating_points: list[OperatingRow]
     reference_points: list[OperatingRow]
     groups: list[GroupRate]
@@ -184,6 +189,7 @@ def evaluate(
     target_fpir: float = 0.001,
     by_group: bool = False,
     calibrate_on: str = "all",
+    configured_threshold: float | None = None,
     advance: Callable[[int], None] | None = None,
 ) -> list[WatchlistResult]:
     """Enrol, search and score every pipeline on the same images (each decoded once).
@@ -242,7 +248,9 @@ def evaluate(
     out = []
     for k, pipeline in enumerate(pipelines):
         enrolled_ids = set(galleries[k][0])
-        mated_idx = [i for i in range(n_probes) if probes[i].identity in enrolled_ids]
+        # Every probe of a listed person counts; one whose enrolment was refused has no
+        # gallery row, so its rank-1 can never be right: a miss, as in the field.
+        mated_idx = [i for i in range(n_probes) if probes[i].identity in gallery_ids]
         mated = best[k][mated_idx]
         correct = np.array([rank1[k][i] == probes[i].identity for i in mated_idx], bool)
         nonmated = best[k][n_probes:]
@@ -288,7 +296,9 @@ def evaluate(
                 gallery_identities=len(gallery_ids),
                 enrol_rejections=dict(rejections[k]),
                 mated_probes=len(mated_idx),
-                mated_not_enrolled=n_probes - len(mated_idx),
+                mated_not_enrolled=sum(
+                    1 for i in mated_idx if probes[i].identity not in enrolled_ids
+                ),
                 mated_unusable=dict(Counter(unusable[k][i] for i in mated_idx if unusable[k][i])),
                 impostors=len(impostors),
                 impostors_unusable=dict(
@@ -301,6 +311,10 @@ def evaluate(
                 chosen=chosen,
                 chosen_all_impostors=chosen_all,
                 chosen_rounded=chosen_rounded,
+                at_configured=(
+                    None if configured_threshold is None or pipeline.metric != "cosine"
+                    else _row(None, configured_threshold, mated, correct, nonmated)
+                ),
                 operating_points=points,
                 reference_points=reference,
                 groups=_group_rates(names, nonmated, chosen_rounded.threshold) if by_group else [],

@@ -43,7 +43,9 @@ def test_eval_lfw_one_fold_writes_report_and_metrics(
     ])
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["lfw_metrics.json", "lfw_report.md", "roc.png"]
-    [result] = json.loads((out / "lfw_metrics.json").read_text())
+    metrics = json.loads((out / "lfw_metrics.json").read_text())
+    assert metrics["engine"]["config_path"] == "config.toml"
+    [result] = metrics["results"]
     assert result["pairs"] == 40
     assert result["folds"] == 1
     assert result["failed_images"] == 0

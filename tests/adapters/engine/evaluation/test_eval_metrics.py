@@ -93,3 +93,11 @@ def test_wilson_interval_known_values() -> None:
     low, high = metrics.wilson_interval(5, 10)
     assert (low, high) == pytest.approx((0.2366, 0.7634), abs=1e-4)
     assert metrics.wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_a_search_that_found_nothing_is_never_accepted() -> None:
+    """-inf (no usable face, or nobody enrolled) is a miss even at a -inf threshold: before,
+    an empty gallery reported TPIR 100 % at threshold "any"."""
+    rates = metrics.acceptance_rate([-math.inf, -math.inf, 0.5], [-math.inf, 0.0, 0.6])
+    assert rates.tolist() == [1 / 3, 1 / 3, 0.0]
+    assert metrics.tpir_at([-math.inf, 0.9], [False, True], [-math.inf]).tolist() == [0.5]

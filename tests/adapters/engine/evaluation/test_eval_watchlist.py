@@ -34,6 +34,9 @@ def tiny_split(public_domain_faces: Path, tmp_path: Path) -> Path:
     cv2.imwrite(str(root / "gallery" / "nobody" / "noise.png"), noise)
     for name in ("obama2.jpg", "obama3.jpg"):
         _save_small(public_domain_faces / name, root / "probes" / "obama" / name)
+    # A listed person whose only enrolment photo is refused: their probe is a real face, and a
+    # miss (they can never be found), not left out of TPIR.
+    _save_small(public_domain_faces / "biden.jpg", root / "probes" / "nobody" / "biden.jpg")
     # A UTKFace-style name: 60-year-old (0) male (0) White person.
     _save_small(public_domain_faces / "biden.jpg", root / "impostors" / "60_0_0_2017.jpg")
     cv2.imwrite(str(root / "impostors" / "noise.png"), noise)
@@ -65,17 +68,21 @@ def test_eval_watchlist_counts_rejections_and_calibrates(
     assert main([*args, "--baseline"] if baseline else args) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "det.png", "watchlist_metrics.json", "watchlist_report.md"]
-    results = json.loads((out / "watchlist_metrics.json").read_text())
+    metrics = json.loads((out / "watchlist_metrics.json").read_text())
+    results = metrics["results"]
+    assert metrics["engine"]["config_path"] == "config.toml"  # the engine as configured
+    assert metrics["engine"]["overrides"] == []
     ours = results[0]
     assert ours["enrol_rejections"] == {"no_face": 1}
     assert ours["enrolled_identities"] == 1
-    assert ours["mated_probes"] == 2
-    assert ours["mated_not_enrolled"] == 0
+    assert ours["mated_probes"] == 3  # every probe of a listed person counts
+    assert ours["mated_not_enrolled"] == 1  # the refused person's probe: a miss
     assert ours["impostors"] == 2
     assert ours["impostors_unusable"] == {"no_face": 1}
-    assert ours["rank1"] == 1.0
+    assert ours["rank1"] == pytest.approx(2 / 3)
     assert ours["chosen_rounded"]["fpir"] == 0.0
-    assert ours["chosen_rounded"]["tpir"] == 1.0  # Obama's probes outscore Biden
+    assert ours["chosen_rounded"]["tpir"] == pytest.approx(2 / 3)  # Obama's two, not Biden
+    assert ours["at_configured"]["threshold"] == pytest.approx(0.958)
     groups = {(g["dimension"], g["group"]): g for g in ours["groups"]}
     assert groups[("gender", "male")]["impostors"] == 1
     assert groups[("ethnicity", "White")]["false_positives"] == 0
@@ -88,13 +95,13 @@ def test_eval_watchlist_counts_rejections_and_calibrates(
     assert "Wilson 95 %" in report
     # R22: fitted on the impostors that are not UTKFace-named only (here: the noise image).
     assert main([*args[:-1], "--calibrate-on", "other", "--out", str(tmp_path / "o2")]) == 0
-    [other] = json.loads((tmp_path / "o2" / "watchlist_metrics.json").read_text())
+    [other] = json.loads((tmp_path / "o2" / "watchlist_metrics.json").read_text())["results"]
     assert (other["calibrated_on"], other["calibration_impostors"]) == ("other", 1)
     if baseline:
         base = results[1]
         assert base["metric"] == "euclidean"
         assert base["enrol_rejections"] == {"no_face": 1}
-        assert base["rank1"] == 1.0
+        assert base["rank1"] == pytest.approx(2 / 3)  # the refused person counts for it too
         assert "distance ≤" in report
 
 
@@ -110,3 +117,41 @@ def test_split_lfw_links_gallery_probes_and_impostors(shared_data: Path, tmp_pat
     with pytest.raises(ValueError, match="need 6"):
         build_lfw_split(shared_data / "lfw150", tmp_path / "x", min_identities=6,
                         max_identities=5)
+
+
+def test_eval_overrides_are_applied_and_named(
+    tiny_split: Path, eval_models_dir: Path, tmp_path: Path
+) -> None:
+    """The report names every way the engine differs from the config file; a relaxed
+    enrolment floor changes what is enrolled (the override really reaches the engine)."""
+    out = tmp_path / "out"
+    assert main(["eval", "watchlist", str(tiny_split / "gallery"), str(tiny_split / "probes"),
+                 str(tiny_split / "impostors"), "--out", str(out), "--models-dir",
+                 str(eval_models_dir), "--quiet", "--mirror",
+                 "--engine-set", "quality.enrol.min_face_px=4000"]) == 0
+    metrics = json.loads((out / "watchlist_metrics.json").read_text())
+    assert metrics["engine"]["overrides"] == [
+        "embedder.mirror=true", "quality.enrol.min_face_px=4000"]
+    [ours] = metrics["results"]
+    assert "(CenterFace" in ours["pipeline"] and "mirror" in ours["pipeline"]
+    assert ours["enrolled_identities"] == 0  # no face is 4000 px wide: all refused, all missed
+    assert ours["chosen_rounded"]["tpir"] == 0.0
+    report = (out / "watchlist_report.md").read_text()
+    assert "`quality.enrol.min_face_px=4000`" in report
+
+
+@pytest.mark.parametrize("setting", [
+    "nope=1", "quality.enrol.nope=1", "quality.enrol.min_face_px=fast",
+    "quality.enrol.min_face_px=NaN", "quality", "=3", "embedder=1",
+])
+def test_eval_refuses_a_bad_override_naming_it(
+    setting: str, tiny_split: Path, eval_models_dir: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A hostile or mistyped --engine-set: exit 2 with one line naming it, no traceback."""
+    code = main(["eval", "watchlist", str(tiny_split / "gallery"), str(tiny_split / "probes"),
+                 str(tiny_split / "impostors"), "--out", str(tmp_path / "o"), "--models-dir",
+                 str(eval_models_dir), "--quiet", "--engine-set", setting])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--engine-set" in err and "Traceback" not in err
