@@ -23,17 +23,21 @@ from pathlib import Path
 DEFAULT_SUITES = ("tests/integration", "tests/pwa", "tests/adapters/sink")
 
 
-def outcomes(junit: Path) -> tuple[set[str], set[str]]:
-    """(all test ids, failed test ids) of one JUnit XML report."""
+def outcomes(junit: Path) -> tuple[set[str], dict[str, str]]:
+    """(all test ids, failed test id → first line of its failure) of one JUnit XML report."""
     seen: set[str] = set()
-    failed: set[str] = set()
+    failed: dict[str, str] = {}
     if not junit.is_file():
         return seen, failed
     for case in ET.parse(junit).getroot().iter("testcase"):
         name = f"{case.get('classname', '')}::{case.get('name', '')}"
         seen.add(name)
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed.add(name)
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
+            failed[name] = (problem.get("message") or "").splitlines()[0][:300] if (
+                problem.get("message")) else ""
     return seen, failed
 
 
@@ -45,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     failures: Counter[str] = Counter()
+    messages: dict[str, list[str]] = {}
     tests: set[str] = set()
     walls: list[float] = []
     broken_runs = 0
@@ -60,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             walls.append(time.monotonic() - started)
             seen, failed = outcomes(junit)
             tests |= seen
-            failures.update(failed)
+            failures.update(failed.keys())
+            for name, message in failed.items():
+                messages.setdefault(name, []).append(f"run {run}: {message}")
             if proc.returncode not in (0, 1) or not seen:
                 broken_runs += 1  # collection error, interrupted, or no report
             print(f"run {run}/{args.runs}: {len(seen)} tests, {len(failed)} failed, "
@@ -69,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     if failures:
         for name, count in failures.most_common():
             print(f"  {count}/{args.runs} failed  {name}")
+            for line in messages.get(name, []):
+                print(f"      {line}")
     else:
         print("  0 failures")
     if broken_runs:

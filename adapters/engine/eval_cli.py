@@ -1,4 +1,5 @@
-"""``pinchpoint eval lfw|watchlist|split-lfw``: accuracy and calibration of the face engine.
+"""``pinchpoint eval lfw|watchlist|split-lfw|split-cfp``: accuracy and calibration of the
+face engine.
 
 Writes only aggregate figures, curves and a Markdown report into ``--out``; templates are
 kept in memory for the run (R3). The ``face_recognition`` baseline (``--baseline``) needs the
@@ -154,11 +155,32 @@ def _cmd_split(args: argparse.Namespace) -> int:
     manifest = watchlist.build_lfw_split(
         data / "lfw150", args.out, utk_dir=utk if utk is not None and utk.is_dir() else None,
         min_identities=args.min_identities, max_identities=args.max_identities,
+        half=args.half, seed=args.seed, max_probes=args.max_probes,
     )
     print(f"split in {args.out} (symlinks): {manifest.gallery_identities} gallery identities, "
           f"{manifest.probe_images} probes, {manifest.impostor_images} impostors")
     print(f"next: pinchpoint eval watchlist {args.out}/gallery {args.out}/probes "
           f"{args.out}/impostors --by-group")
+    return 0
+
+
+def _cmd_split_cfp(args: argparse.Namespace) -> int:
+    cfp_dir: Path = args.data / "cfp"
+    if not (cfp_dir / "Data" / "Images").is_dir():
+        print(f"error: no CFP images under {cfp_dir}/Data/Images (use --data)", file=sys.stderr)
+        return 2
+    try:
+        manifest = watchlist.build_cfp_split(
+            cfp_dir, args.out, half=args.half, seed=args.seed, listed=args.listed,
+        )
+    except (ValueError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"CFP {manifest.half} half (seed {manifest.seed}) in {args.out} (symlinks): "
+          f"{manifest.gallery_images} listed people, {manifest.probe_images} probes, "
+          f"{manifest.impostor_images} photos of {len(manifest.others)} others")
+    print(f"next: pinchpoint eval watchlist {args.out}/gallery {args.out}/probes "
+          f"{args.out}/impostors")
     return 0
 
 
@@ -225,4 +247,21 @@ def register(subparsers: Any) -> None:
     s.add_argument("--max-identities", type=int, default=None, metavar="N")
     s.add_argument("--no-utkface", action="store_true",
                    help="impostors from one-image LFW identities only")
+    s.add_argument("--half", choices=watchlist.CFP_HALVES, default=None,
+                   help="keep one of two disjoint halves of the people (dev: choose settings; "
+                   "test: report them); default: everyone")
+    s.add_argument("--seed", type=int, default=0, metavar="N")
+    s.add_argument("--max-probes", type=int, default=None, metavar="N",
+                   help="at most N probes per person (default: all)")
     s.set_defaults(handler=_cmd_split)
+
+    c = actions.add_parser("split-cfp", help="build an open-set CFP watch-list split (symlinks)")
+    c.add_argument("--data", type=Path, default=DEFAULT_DATA, metavar="DIR",
+                   help="folder holding cfp/ (default: ../shared/data)")
+    c.add_argument("--out", type=Path, required=True, metavar="DIR")
+    c.add_argument("--half", choices=watchlist.CFP_HALVES, default="test",
+                   help="dev: choose settings on it; test: report on it (disjoint people)")
+    c.add_argument("--seed", type=int, default=0, metavar="N")
+    c.add_argument("--listed", type=int, default=100, metavar="N",
+                   help="people of the half on the watch list (the rest are non-listed)")
+    c.set_defaults(handler=_cmd_split_cfp)

@@ -349,25 +349,38 @@ def build_lfw_split(
     utk_dir: Path | None = None,
     min_identities: int = 500,
     max_identities: int | None = None,
+    half: str | None = None,
+    seed: int = 0,
+    max_probes: int | None = None,
 ) -> SplitManifest:
     """The standard split as symlinks under ``out``: for each identity of
     ``identities_ge2.txt`` its first image (by file name) in ``gallery/<id>/``, the others in
     ``probes/<id>/``; one-image identities (``identities_single.txt``) and UTKFace adults flat
-    in ``impostors/``. Raises ``ValueError`` if fewer than ``min_identities`` are available."""
+    in ``impostors/``. Raises ``ValueError`` if fewer than ``min_identities`` are available.
+
+    ``half`` (``dev`` or ``test``) keeps one of two disjoint halves of the listed and of the
+    one-image identities (shuffled with ``seed``), so settings chosen on ``dev`` are reported
+    on people they were never tuned on; UTKFace, when given, goes to both (it is for the
+    per-group FPIR, not for choosing). ``max_probes`` caps the probes per person (LFW's
+    few heavily photographed people would otherwise dominate TPIR)."""
     ids = [
         line.split()[0]
         for line in (lfw_dir / "identities_ge2.txt").read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    if max_identities is not None:
-        ids = ids[:max_identities]
-    if len(ids) < min_identities:
-        raise ValueError(f"only {len(ids)} identities with ≥2 images; need {min_identities}")
     singles = [
         line.split()[0]
         for line in (lfw_dir / "identities_single.txt").read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
+    if half is not None:
+        if half not in CFP_HALVES:
+            raise ValueError(f"half must be one of {', '.join(CFP_HALVES)}")
+        ids, singles = (_half(names, half, seed) for names in (ids, singles))
+    if max_identities is not None:
+        ids = ids[:max_identities]
+    if len(ids) < min_identities:
+        raise ValueError(f"only {len(ids)} identities with ≥2 images; need {min_identities}")
     for sub in ("gallery", "probes", "impostors"):
         if (out / sub).exists():
             raise FileExistsError(f"{out / sub} exists; choose an empty --out")
@@ -383,7 +396,7 @@ def build_lfw_split(
             continue
         link(files[0], out / "gallery" / identity / files[0].name)
         n_gallery += 1
-        for f in files[1:]:
+        for f in files[1:] if max_probes is None else files[1 : 1 + max_probes]:
             link(f, out / "probes" / identity / f.name)
             n_probes += 1
     for identity in singles:
@@ -401,6 +414,101 @@ def build_lfw_split(
         gallery_images=n_gallery,
         probe_images=n_probes,
         impostor_images=n_impostors,
+    )
+    (out / "split.json").write_bytes(msgspec.json.format(msgspec.json.encode(manifest)))
+    return manifest
+
+
+def _half(names: Sequence[str], half: str, seed: int) -> list[str]:
+    """One of two disjoint halves of ``names`` (shuffled with ``seed``), in sorted order."""
+    order = np.random.default_rng(seed).permutation(len(names))
+    cut = len(names) // 2
+    return sorted(names[i] for i in (order[:cut] if half == "dev" else order[cut:]))
+
+
+class CfpSplitManifest(msgspec.Struct, frozen=True):
+    """What ``build_cfp_split`` wrote (symlinks to the CFP images, never copies)."""
+
+    cfp: str
+    half: str
+    seed: int
+    listed: list[str]
+    others: list[str]
+    gallery_images: int
+    probe_images: int
+    impostor_images: int
+
+
+CFP_HALVES = ("dev", "test")
+
+
+def build_cfp_split(
+    cfp_dir: Path,
+    out: Path,
+    *,
+    half: str = "test",
+    seed: int = 0,
+    listed: int = 100,
+    frontal_probes: int = 3,
+    profile_probes: int = 2,
+    other_frontal: int = 5,
+    other_profile: int = 2,
+) -> CfpSplitManifest:
+    """An open-set watch-list split of CFP as symlinks under ``out``.
+
+    The 500 people are shuffled with ``seed`` and cut into two disjoint halves, ``dev`` (for
+    choosing settings) and ``test`` (for reporting them): a figure measured on one half was
+    never tuned on it. In the half, ``listed`` people are on the watch list with their first
+    frontal photo in ``gallery/<id>/``; their next ``frontal_probes`` frontal and first
+    ``profile_probes`` profile photos are mated probes in ``probes/<id>/``; every other person
+    of the half contributes ``other_frontal`` frontal and ``other_profile`` profile photos,
+    flat in ``impostors/`` (people who are not on the list)."""
+    if half not in CFP_HALVES:
+        raise ValueError(f"half must be one of {', '.join(CFP_HALVES)}")
+    images = cfp_dir / "Data" / "Images"
+    people = sorted(p.name for p in images.iterdir() if p.is_dir())
+    if len(people) < 4:
+        raise ValueError(f"no CFP people under {images}")
+    order = np.random.default_rng(seed).permutation(len(people))
+    cut = len(people) // 2
+    chosen = [people[i] for i in (order[:cut] if half == "dev" else order[cut:])]
+    if listed >= len(chosen):
+        raise ValueError(f"the {half} half has {len(chosen)} people; listed must be fewer")
+    for sub in ("gallery", "probes", "impostors"):
+        if (out / sub).exists():
+            raise FileExistsError(f"{out / sub} exists; choose an empty --out")
+
+    def photos(person: str, pose: str) -> list[Path]:
+        return sorted((images / person / pose).glob("*.jpg"))
+
+    def link(src: Path, dst: Path) -> None:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.symlink_to(src.resolve())
+
+    on_list, others = sorted(chosen[:listed]), sorted(chosen[listed:])
+    n_gallery = n_probes = n_impostors = 0
+    for person in on_list:
+        frontal, profile = photos(person, "frontal"), photos(person, "profile")
+        if not frontal:
+            continue
+        link(frontal[0], out / "gallery" / person / f"frontal-{frontal[0].name}")
+        n_gallery += 1
+        for f in frontal[1 : 1 + frontal_probes]:
+            link(f, out / "probes" / person / f"frontal-{f.name}")
+            n_probes += 1
+        for f in profile[:profile_probes]:
+            link(f, out / "probes" / person / f"profile-{f.name}")
+            n_probes += 1
+    for person in others:
+        picked = photos(person, "frontal")[:other_frontal] + photos(person, "profile")[
+            :other_profile
+        ]
+        for f in picked:
+            link(f, out / "impostors" / f"cfp-{person}-{f.parent.name}-{f.name}")
+            n_impostors += 1
+    manifest = CfpSplitManifest(
+        cfp=str(cfp_dir.resolve()), half=half, seed=seed, listed=on_list, others=others,
+        gallery_images=n_gallery, probe_images=n_probes, impostor_images=n_impostors,
     )
     (out / "split.json").write_bytes(msgspec.json.format(msgspec.json.encode(manifest)))
     return manifest

@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from adapters.engine.evaluation.baseline import face_recognition_available
-from adapters.engine.evaluation.watchlist import build_lfw_split, list_folder, utk_groups
+from adapters.engine.evaluation.watchlist import (
+    build_cfp_split,
+    build_lfw_split,
+    list_folder,
+    utk_groups,
+)
 from kernel.cli.main import main
 
 
@@ -155,3 +160,40 @@ def test_eval_refuses_a_bad_override_naming_it(
     err = capsys.readouterr().err
     assert code == 2, err
     assert "--engine-set" in err and "Traceback" not in err
+
+
+def test_split_cfp_halves_are_disjoint_and_hold_the_protocol(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Settings are chosen on the dev half and reported on the test half: no person is in
+    both; listed people have one frontal enrolment photo, 3 frontal + 2 profile probes."""
+    dev = build_cfp_split(shared_data / "cfp", tmp_path / "dev", half="dev", listed=10)
+    test = build_cfp_split(shared_data / "cfp", tmp_path / "test", half="test", listed=10)
+    assert not set(dev.listed + dev.others) & set(test.listed + test.others)
+    assert len(dev.listed + dev.others) == len(test.listed + test.others) == 250
+    gallery = list_folder(tmp_path / "test" / "gallery")
+    assert len(gallery) == 10 and all(p.path.name.startswith("frontal-") for p in gallery)
+    probes = list_folder(tmp_path / "test" / "probes")
+    assert len(probes) == 50
+    assert sum(p.path.name.startswith("profile-") for p in probes) == 20
+    assert test.impostor_images == 240 * 7
+    assert {p.identity for p in list_folder(tmp_path / "test" / "impostors")} == {None}
+    with pytest.raises(FileExistsError):
+        build_cfp_split(shared_data / "cfp", tmp_path / "test", half="test")
+    with pytest.raises(ValueError, match="half"):
+        build_cfp_split(shared_data / "cfp", tmp_path / "x", half="all")
+
+
+def test_split_lfw_halves_are_disjoint(shared_data: Path, tmp_path: Path) -> None:
+    dev = build_lfw_split(shared_data / "lfw150", tmp_path / "dev", half="dev",
+                          min_identities=5, max_probes=2)
+    test = build_lfw_split(shared_data / "lfw150", tmp_path / "test", half="test",
+                           min_identities=5, max_probes=2)
+    dev_ids = {p.identity for p in list_folder(tmp_path / "dev" / "gallery")}
+    test_ids = {p.identity for p in list_folder(tmp_path / "test" / "gallery")}
+    assert dev_ids and test_ids and not dev_ids & test_ids
+    assert dev.gallery_identities + test.gallery_identities == len(dev_ids | test_ids)
+    per_person: dict[str | None, int] = {}
+    for p in list_folder(tmp_path / "test" / "probes"):
+        per_person[p.identity] = per_person.get(p.identity, 0) + 1
+    assert max(per_person.values()) == 2  # --max-probes caps the heavily photographed
