@@ -12,6 +12,12 @@ Methods (``AlignmentConfig.method``):
   which moves most with yaw and pitch, is left out.
 - ``"eyes"``: the exact similarity that puts the two eye centres on the template's eyes
   (classic eye-line alignment; most sensitive to yaw).
+- ``"dlib5"``: dlib's own alignment, the one dlib's ResNet was trained on, without dlib: the
+  detector's box is mapped to a box like dlib's HOG detector's (:func:`dlib_rect`), dlib's
+  ``shape_predictor_5`` finds 5 landmarks in it (:mod:`adapters.engine.shape_predictor`) and
+  dlib's ``get_face_chip(size, padding=0.25)`` cuts the chip (:mod:`adapters.engine.dlib_chip`).
+  The template is not used; the detector's landmarks are not used either. It needs the
+  detection box and the loaded landmarker (``align(…, box=, predictor=)``).
 
 The default template is the one fitted on ordinary photos for dlib's 150×150 ResNet input
 (face-models.md). Another embedder, e.g. the 112×112 ArcFace template, is a config change.
@@ -19,6 +25,7 @@ The default template is the one fitted on ordinary photos for dlib's 150×150 Re
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import cv2
@@ -26,9 +33,25 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from adapters.engine.dlib_chip import DLIB_CHIP_PADDING, face_chip
+from adapters.engine.shape_predictor import Rect, ShapePredictor, dlib_points
 from kernel.frames import Image
 
-Method = Literal["template5", "eyes_mouth", "eyes"]
+Method = Literal["template5", "eyes_mouth", "eyes", "dlib5"]
+
+DLIB_BOX_SIDE = 1.0
+"""Side of the dlib-like square box, as a fraction of the detector box's width."""
+DLIB_BOX_CENTRE_Y = 0.5
+"""Height of the dlib-like box's centre in the detector box, as a fraction of its height.
+
+Chosen by the landmarks they give: ``shape_predictor_5`` on the mapped box against the same
+model on dlib's own HOG box (upsample 1), mean distance over the 5 points / eye distance. On
+the 35 unclipped faces of the CFP photos ``Data/Images/001…060/frontal/02.jpg`` (not LFW):
+0.0059 at (1.0, 0.5), 0.0064–0.0153 elsewhere on a 0.95–1.1 × 0.45–0.55 grid, 0.021 at
+(0.85, 0.55), the mapping face-models.md reports (measured with another CenterFace set-up;
+the median HOG side here is 1.01 w, centre 0.51 h). Checked on 8 lfw150 images
+(``by_identity/*/*.jpg``, sorted, every 997th from the 2nd): 0.0038 at (1.0, 0.5), 0.0056
+at (0.85, 0.55)."""
 
 DLIB150_TEMPLATE: tuple[tuple[float, float], ...] = (
     (46.4, 46.1),
@@ -71,6 +94,8 @@ class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError("weights must be 5 non-negative values, not all zero")
         if self.width < 16 or self.height < 16:
             raise ValueError("chip must be at least 16×16")
+        if self.method == "dlib5" and self.width != self.height:
+            raise ValueError("dlib5 cuts square chips: width and height must be equal")
 
 
 def umeyama(
@@ -123,7 +148,26 @@ def estimate_transform(
         return umeyama(_eyes_mouth(pts), _eyes_mouth(tpl))
     if cfg.method == "eyes":
         return umeyama(pts[:2], tpl[:2])
+    if cfg.method == "dlib5":
+        raise ValueError("dlib5 finds its own landmarks in the image: use align()")
     raise ValueError(f"unknown alignment method {cfg.method!r}")
+
+
+def dlib_rect(box: tuple[float, float, float, float]) -> Rect:
+    """A square dlib rectangle (inclusive, integer) like dlib's HOG detector would give for
+    the face in a detector box ``(x1, y1, x2, y2)``: ``shape_predictor_5`` was trained on
+    HOG boxes, and on CenterFace's own box its landmarks are further off (face-models.md:
+    median distance from dlib's descriptor 0.089 on the raw box, 0.054 on this one)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    width, height = x2 - x1, y2 - y1
+    side = max(1, round(DLIB_BOX_SIDE * width))
+    cx = x1 + 0.5 * width
+    cy = y1 + DLIB_BOX_CENTRE_Y * height
+    # An inclusive rectangle `side` pixels wide has corners side - 1 apart around its centre;
+    # rounded half up, as dlib rounds coordinates.
+    left = math.floor(cx - (side - 1) / 2 + 0.5)
+    top = math.floor(cy - (side - 1) / 2 + 0.5)
+    return (left, top, left + side - 1, top + side - 1)
 
 
 def warp(image: Image, matrix: npt.NDArray[np.float64], width: int, height: int) -> Image:
@@ -171,9 +215,25 @@ def warp(image: Image, matrix: npt.NDArray[np.float64], width: int, height: int)
     return np.ascontiguousarray(chip, dtype=np.uint8)
 
 
-def align(image: Image, landmarks: npt.ArrayLike, config: AlignmentConfig | None = None) -> Image:
-    """The aligned RGB chip (``config.height``×``config.width``×3 uint8) of one face."""
+def align(
+    image: Image,
+    landmarks: npt.ArrayLike,
+    config: AlignmentConfig | None = None,
+    *,
+    box: tuple[float, float, float, float] | None = None,
+    predictor: ShapePredictor | None = None,
+) -> Image:
+    """The aligned RGB chip (``config.height``×``config.width``×3 uint8) of one face.
+
+    ``box`` (the detection's ``(x1, y1, x2, y2)``) and ``predictor`` (the loaded
+    ``shape_predictor_5``) are needed by ``"dlib5"`` only; the other methods ignore them.
+    """
     cfg = config or AlignmentConfig()
+    if cfg.method == "dlib5":
+        if box is None or predictor is None:
+            raise ValueError("dlib5 alignment needs the detection box and the shape predictor")
+        points = dlib_points(predictor.predict(image, dlib_rect(box)))
+        return face_chip(image, points, size=cfg.width, padding=DLIB_CHIP_PADDING)
     return warp(image, estimate_transform(landmarks, cfg), cfg.width, cfg.height)
 
 

@@ -153,7 +153,7 @@ def resnet_model_bytes() -> bytes:
     return model_file(RESNET_FILE).read_bytes()
 
 
-class _Reader:
+class DlibReader:
     """Sequential reader over the file's bytes; every read checks it stays inside them."""
 
     def __init__(self, data: bytes) -> None:
@@ -182,6 +182,38 @@ class _Reader:
         mantissa = self.read_int()
         exponent = self.read_int()
         return math.ldexp(mantissa, exponent)
+
+    def read_ints(self, count: int) -> npt.NDArray[np.int64]:
+        """``count`` consecutive integers, as :meth:`read_int` would read them one by one.
+
+        One tight loop instead of a method call per value: the shape predictor's file holds
+        3.2 M integers, which ``read_int`` takes ~3 s to read and this ~1 s.
+        """
+        data, pos, end = self._data, self.pos, len(self._data)
+        values = [0] * count
+        from_bytes = int.from_bytes
+        for i in range(count):
+            if pos >= end:
+                raise DlibFormatError(f"unexpected end of data at byte {pos} (wanted an integer)")
+            control = data[pos]
+            size = control & 0x0F
+            if size == 0 or size > 8 or control & 0x70:
+                raise DlibFormatError(f"bad integer control byte {control:#04x} at {pos}")
+            if pos + 1 + size > end:
+                raise DlibFormatError(f"unexpected end of data at byte {pos + 1} (wanted {size})")
+            value = from_bytes(data[pos + 1 : pos + 1 + size], "little")
+            values[i] = -value if control & 0x80 else value
+            pos += 1 + size
+        self.pos = pos
+        return np.asarray(values, dtype=np.int64)
+
+    def read_floats(self, count: int) -> npt.NDArray[np.float64]:
+        """``count`` consecutive floats (mantissa, exponent pairs), as float64."""
+        pairs = self.read_ints(2 * count).reshape(count, 2)
+        if count and int(np.abs(pairs[:, 1]).max()) >= 32000:
+            # dlib marks inf / NaN with exponents 32000+; no trained model holds them.
+            raise DlibFormatError(f"non-finite float near byte {self.pos}")
+        return np.ldexp(pairs[:, 0].astype(np.float64), pairs[:, 1].astype(np.int32))
 
     def read_bool(self) -> bool:
         char = self._take(1)
@@ -212,7 +244,10 @@ class _Reader:
         return n, k, nr, nc
 
 
-def _read_layer(reader: _Reader) -> Layer:
+_Reader = DlibReader  # the name the format tests know it by
+
+
+def _read_layer(reader: DlibReader) -> Layer:
     kind = reader.read_string()
     if kind == "con_4":
         params = reader.tensor().reshape(-1)
@@ -272,7 +307,7 @@ def _read_layer(reader: _Reader) -> Layer:
     raise DlibFormatError(f"unsupported dlib layer {kind!r} near byte {reader.pos}")
 
 
-def _skip_layer_state(reader: _Reader) -> None:
+def _skip_layer_state(reader: DlibReader) -> None:
     """The bools and cached tensors every ``add_layer`` writes after its details."""
     for _ in range(3):
         reader.read_bool()
@@ -286,7 +321,7 @@ def parse_network(data: bytes) -> DlibNetwork:
     Raises :class:`DlibFormatError` when anything is unexpected, including bytes left over
     after the last layer (a parser that stops early is a parser that misread something).
     """
-    reader = _Reader(data)
+    reader = DlibReader(data)
     reader.expect("loss container version", reader.read_int(), 1)
     reader.expect("loss layer", reader.read_string(), "loss_metric_2")
     loss = LossMetric(margin=reader.read_float(), distance_threshold=reader.read_float())

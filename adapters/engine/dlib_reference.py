@@ -19,9 +19,10 @@ import onnxruntime as ort
 
 from adapters.engine.dlib_format import RESNET_FILE, model_file
 from adapters.engine.dlib_resnet import CHIP_SIZE, INPUT_NAME, preprocess_rgb_chips
+from adapters.engine.shape_predictor import SHAPE_PREDICTOR_FILE
 
 ChipArray = npt.NDArray[np.uint8]
-SHAPE_PREDICTOR_5 = "shape_predictor_5_face_landmarks.dat"
+SHAPE_PREDICTOR_5 = SHAPE_PREDICTOR_FILE
 
 
 def dlib_available() -> bool:

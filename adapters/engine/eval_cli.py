@@ -29,7 +29,7 @@ from kernel.cli.common import add_config_option, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
-ALIGNMENTS = ("template5", "eyes_mouth")
+ALIGNMENTS = ("template5", "eyes_mouth", "dlib5")
 
 
 @contextmanager
@@ -218,7 +218,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--limit-pairs", type=int, default=None, metavar="N",
                    help="at most N pairs per fold (half same, half different)")
     p.add_argument("--all-variants", action="store_true",
-                   help="run template5/eyes_mouth × mirror on/off side by side")
+                   help="run template5/eyes_mouth/dlib5 × mirror on/off side by side")
     _engine_options(p)
     p.set_defaults(handler=_cmd_lfw)
 

