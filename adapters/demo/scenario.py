@@ -13,7 +13,7 @@ from adapters.camera.clip import write_clip
 from adapters.demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.governance import Governance
-from kernel.domain.watchlists import EntryInput
+from kernel.domain.watchlists import EnrolResult, EntryInput
 from kernel.errors import PinchpointError
 from kernel.protocols.engine import FaceEngine
 
@@ -53,18 +53,15 @@ def walkpast_clip(
     return frames
 
 
-async def live_deployment(
+async def authorised_deployment(
     gov: Governance,
-    engine: FaceEngine,
-    photos: Sequence[str] = ("obama.jpg",),
     *,
     name: str = "walk-past",
     actor: str = "scenario",
     threshold: float | None = None,
-    category: str = "wanted",
 ) -> str:
-    """Create, authorise, enrol ``photos`` (one entry each), review and start a deployment
-    whose window is open now; its id. ``threshold`` None keeps the configured default."""
+    """Create and authorise a deployment whose window is open now; its id. ``threshold``
+    None keeps the configured default."""
     now = gov.ctx.clock.now()
     dep = await gov.deployments.create(
         DeploymentDraft(
@@ -78,15 +75,62 @@ async def live_deployment(
             match_threshold=threshold),
         actor)
     await gov.deployments.authorise(dep.id, actor)
+    return dep.id
+
+
+async def enrol_entry(
+    gov: Governance,
+    engine: FaceEngine,
+    deployment_id: str,
+    photos: Sequence[bytes],
+    *,
+    reference: str,
+    label: str = "",
+    actor: str = "scenario",
+    category: str = "wanted",
+    source: str = "public-domain photo",
+) -> list[EnrolResult]:
+    """Enrol one watch-list entry from ``photos`` through the governed core (R8, R10): the
+    first photo that passes makes the entry, the others are added to it. One result per
+    photo, in order (a refused photo's result says why)."""
+    entry = EntryInput(reference=reference, category=category,  # type: ignore[arg-type]
+                       source=source, reason="scenario entry", marking="OFFICIAL")
+    results: list[EnrolResult] = []
+    entry_id: str | None = None
+    for data in photos:
+        result = await gov.watchlists.enrol(
+            deployment_id, engine, data, actor=actor,
+            entry=entry if entry_id is None else None, entry_id=entry_id, label=label)
+        if result.ok and entry_id is None:
+            entry_id = result.entry_id
+        results.append(result)
+    return results
+
+
+async def put_live(gov: Governance, deployment_id: str, actor: str = "scenario") -> None:
+    """Record the watch-list review and put the deployment live (R9)."""
+    await gov.watchlists.review(deployment_id, actor)
+    await gov.deployments.go_live(deployment_id, actor)
+
+
+async def live_deployment(
+    gov: Governance,
+    engine: FaceEngine,
+    photos: Sequence[str] = ("obama.jpg",),
+    *,
+    name: str = "walk-past",
+    actor: str = "scenario",
+    threshold: float | None = None,
+    category: str = "wanted",
+) -> str:
+    """Create, authorise, enrol ``photos`` (one entry each), review and start a deployment
+    whose window is open now; its id. ``threshold`` None keeps the configured default."""
+    dep_id = await authorised_deployment(gov, name=name, actor=actor, threshold=threshold)
     for i, photo in enumerate(photos):
-        entry = EntryInput(reference=f"WL-{i + 1}", category=category,  # type: ignore[arg-type]
-                           source="public-domain photo", reason="scenario entry",
-                           marking="OFFICIAL")
         data = await asyncio.to_thread((DEMO_FACES / photo).read_bytes)
-        result = await gov.watchlists.enrol(dep.id, engine, data, actor=actor, entry=entry,
-                                            label=photo)
+        (result,) = await enrol_entry(gov, engine, dep_id, [data], reference=f"WL-{i + 1}",
+                                      label=photo, actor=actor, category=category)
         if not result.ok:
             raise PinchpointError(f"the scenario photo was refused: {result.message}")
-    await gov.watchlists.review(dep.id, actor)
-    await gov.deployments.go_live(dep.id, actor)
-    return dep.id
+    await put_live(gov, dep_id, actor)
+    return dep_id
