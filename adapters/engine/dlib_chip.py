@@ -175,10 +175,12 @@ def _bilinear(src: Image, corners: npt.NDArray[np.float64], rows: int, cols: int
 
     The arithmetic is dlib's, operation for operation in double precision, so that the
     truncation to ``uint8`` falls the same way (the parity test finds identical chips).
+    Channels are processed as planes (channel-first), and pixels gathered as one 32-bit word
+    each: numpy is several times slower on a trailing axis of length 3.
     """
     height, width = src.shape[:2]
     channels = src.shape[2] if src.ndim == 3 else 1
-    if height < 2 or width < 2:
+    if height < 2 or width < 2 or channels > 4:
         return np.zeros((rows, cols, *src.shape[2:]), dtype=np.uint8)
     tl, tr, bl = corners[0], corners[1], corners[2]
     ux = (tr - tl) / max(cols - 1, 1)
@@ -190,21 +192,29 @@ def _bilinear(src: Image, corners: npt.NDArray[np.float64], rows: int, cols: int
     top = np.floor(y)
     inside = (left >= 0) & (top >= 0) & (left + 1 < width) & (top + 1 < height)
     index = np.where(inside, top * width + left, 0).astype(np.int64)
-    flat = np.ascontiguousarray(src).reshape(height * width, channels)
-    lr = (x - left)[:, None]
-    tb = (y - top)[:, None]
+    words = np.zeros((height, width, 4), dtype=np.uint8)
+    words[..., :channels] = src.reshape(height, width, channels)
+    flat = words.view(np.uint32).reshape(height * width)
+
+    def gather(at: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        planes = flat.take(at).view(np.uint8).reshape(-1, 4).T[:channels]
+        return planes.astype(np.float64, order="C")
+
+    lr = x - left
+    tb = y - top
     inv_lr = 1 - lr
-    upper = inv_lr * flat.take(index, axis=0)
-    upper += lr * flat.take(index + 1, axis=0)
-    lower = inv_lr * flat.take(index + width, axis=0)
-    lower += lr * flat.take(index + width + 1, axis=0)
+    upper = inv_lr * gather(index)
+    upper += lr * gather(index + 1)
+    lower = inv_lr * gather(index + width)
+    lower += lr * gather(index + width + 1)
     upper *= 1 - tb
     lower *= tb
     upper += lower
     np.clip(upper, 0, 255, out=upper)
-    chip: Image = upper.astype(np.uint8)  # dlib's assign_pixel truncates
-    chip[~inside] = 0
-    return np.ascontiguousarray(chip.reshape((rows, cols, *src.shape[2:])))
+    planes = upper.astype(np.uint8)  # dlib's assign_pixel truncates
+    planes[:, ~inside] = 0
+    chip: Image = np.ascontiguousarray(planes.T).reshape((rows, cols, *src.shape[2:]))
+    return chip
 
 
 def extract_image_chip(image: Image, details: ChipDetails) -> Image:

@@ -28,9 +28,10 @@ def _default_photo_dirs() -> list[Path]:
 
 
 def _print_manifest(models_dir: Path, manifest: model_store.ModelManifest) -> None:
+    width = max((len(entry.name) for entry in manifest.files), default=0)
     for entry in manifest.files:
         print(
-            f"  {entry.name:22} {entry.size / 1e6:6.1f} MB  sha256 {entry.sha256[:16]}  "
+            f"  {entry.name:{width}} {entry.size / 1e6:6.1f} MB  sha256 {entry.sha256[:16]}  "
             f"from {entry.source_package} {entry.source_version} ({entry.licence})"
         )
     print(f"  manifest: {models_dir / model_store.MANIFEST_NAME}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -183,14 +184,46 @@ def grey_at(image: Image, points: npt.ArrayLike) -> F32:
     return _Sampler(image).grey(xy[:, 0], xy[:, 1])
 
 
+@lru_cache(maxsize=4)
+def _leaf_of_decisions(depth: int) -> I64:
+    """For a full tree of ``depth``: the leaf reached for every combination of split
+    decisions, indexed by the decisions as bits (bit ``i`` set: split ``i`` goes right).
+
+    The walk is the same for every tree of that depth, so one table replaces ``depth``
+    dependent gathers per level by one.
+    """
+    splits = (1 << depth) - 1
+    codes = np.arange(1 << splits, dtype=np.int64)
+    node = np.zeros_like(codes)
+    for _ in range(depth):
+        node = 2 * node + 1 + ((codes >> node) & 1)
+    leaf: I64 = node - splits
+    return leaf
+
+
+@lru_cache(maxsize=4)
+def _powers_of_two(count: int) -> F32:
+    return np.asarray([1 << i for i in range(count)], dtype=np.float32)
+
+
 def _add_trees(shape: F32, level: CascadeLevel, pixels: F32) -> F32:
-    # Every split's decision at once (T·S compares), then one gather per depth.
-    right = (pixels.take(level.idx1) - pixels.take(level.idx2) <= level.thresh).view(np.int8)
-    node = level.split_base.copy()  # each tree's root, as an index into the flat splits
-    for _ in range(level.depth - 1):
-        node += node - level.split_base + 1 + right.take(node)
-    # the last step lands on a leaf: leaf = 2·node + 1 + right - splits, per tree
-    leaf = level.leaf_base + 2 * (node - level.split_base) + right.take(node) + 1 - level.splits
+    # Every split's decision at once (T·S compares) ...
+    right = pixels.take(level.idx1) - pixels.take(level.idx2) <= level.thresh
+    if level.splits <= 16:
+        # ... made one integer per tree (bits weighted by powers of two: a float32
+        # matrix-vector product is exact below 2**24 and faster than packbits), looked up
+        # in the walk table.
+        bits = right.reshape(level.trees, level.splits).astype(np.float32)
+        codes = (bits @ _powers_of_two(level.splits)).astype(np.int64)
+        leaf = level.leaf_base + _leaf_of_decisions(level.depth).take(codes)
+    else:
+        # ... or walked, one gather per depth, for trees too deep for a table.
+        steps = right.view(np.int8)
+        node = level.split_base.copy()  # each tree's root, as an index into the flat splits
+        for _ in range(level.depth - 1):
+            node += node - level.split_base + 1 + steps.take(node)
+        leaf = (level.leaf_base + 2 * (node - level.split_base) + steps.take(node) + 1
+                - level.splits)
     increments = level.leaves.take(leaf, axis=0)
     # dlib adds the trees' outputs one after the other in float32. A reduction along the
     # first axis of a C-ordered array adds row after row in that order (checked equal to a
