@@ -32,13 +32,14 @@ import onnxruntime as ort
 
 from adapters.engine.alignment import AlignmentConfig, align, mirror
 from adapters.engine.centerface import CenterFace
+from adapters.engine.enrolment import enrol_photo
 from adapters.engine.model_store import (
     SHAPE_PREDICTOR_NAME,
     file_sha256,
     read_manifest,
     verify_models,
 )
-from adapters.engine.quality import QualityConfig, assess, check_upload, single_face
+from adapters.engine.quality import QualityConfig, assess
 from adapters.engine.shape_predictor import ShapePredictor, load_shape_predictor
 from kernel.errors import ModelError
 from kernel.frames import Image
@@ -49,20 +50,7 @@ from kernel.protocols.engine import (
     Enrolment,
     Purpose,
     Quality,
-    Rejection,
 )
-
-MESSAGES: dict[Rejection, str] = {
-    Rejection.NOT_AN_IMAGE: "The file is not a readable JPEG, PNG or WebP image.",
-    Rejection.TOO_LARGE: "The file is larger than the upload limit (bytes or pixels).",
-    Rejection.NO_FACE: "No face was found in the photo.",
-    Rejection.SEVERAL_FACES: "More than one face is in the photo; crop it to one person.",
-    Rejection.TOO_SMALL: "The face is too small; use a photo where the face is larger.",
-    Rejection.BLURRED: "The face is blurred; use a sharper photo.",
-    Rejection.EXTREME_POSE: "The face is turned too far from the camera; use a frontal photo.",
-    Rejection.LOW_SCORE: "The face is not clear enough for the detector to be sure of it.",
-}
-"""One sentence per rejection, shown to the person enrolling the photo (R10)."""
 
 
 class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -238,20 +226,11 @@ class OnnxEngine:
         return np.asarray(result, np.float32).reshape(len(chips), -1)
 
     def enrol_sync(self, data: bytes) -> Enrolment:
-        """Decode and check an enrolment photo; the template of its one usable face."""
-        image = check_upload(data, self.config.max_upload_bytes, self.config.max_upload_pixels)
-        if isinstance(image, Rejection):
-            return Enrolment(image, MESSAGES[image])
-        faces = self.detect_sync(image, Purpose.ENROL)
-        several = single_face(faces, min_face_px=self.config.quality.enrol.min_face_px)
-        if several is not None:
-            return Enrolment(several, MESSAGES[several])
-        face = max(faces, key=lambda f: f.box[2] - f.box[0])
-        if not face.quality.passed:
-            reason = face.quality.reasons[0]
-            return Enrolment(reason, MESSAGES[reason], quality=face.quality)
-        template = self.embed_sync([face.chip])[0]
-        return Enrolment(None, "Enrolled.", template, face.chip, face.quality)
+        """Decode and check an enrolment photo, padding and retrying before refusing; the
+        template of its one face, also on a soft refusal (see ``adapters.engine.enrolment``)."""
+        return enrol_photo(self, data, max_bytes=self.config.max_upload_bytes,
+                           max_pixels=self.config.max_upload_pixels,
+                           min_face_px=self.config.quality.enrol.min_face_px)
 
     # -- the FaceEngine seam ------------------------------------------------------------
     async def detect(

@@ -36,6 +36,25 @@ class Rejection(StrEnum):
     LOW_SCORE = "low_detector_score"
 
 
+HARD_REJECTIONS: frozenset[Rejection] = frozenset({
+    Rejection.NOT_AN_IMAGE, Rejection.TOO_LARGE, Rejection.NO_FACE, Rejection.SEVERAL_FACES})
+"""Refusals that can never be accepted: there is no one face to make a template of (R10)."""
+
+SOFT_REJECTIONS: frozenset[Rejection] = frozenset({
+    Rejection.TOO_SMALL, Rejection.BLURRED, Rejection.EXTREME_POSE, Rejection.LOW_SCORE})
+"""Refusals of a face that can still be matched, less often: the enroller may accept one with
+a recorded, audited reason (the engine then reports the measured cost, see
+``adapters.engine.enrolment.COSTS``)."""
+
+
+class FaceFound(StrEnum):
+    """How an enrolment photo's face was found: in the photo as uploaded, or only after a
+    border was added around it (a tightly framed photo gives the detector no context)."""
+
+    DIRECT = "direct"
+    PADDED = "padded"
+
+
 class Quality(msgspec.Struct, frozen=True):
     """The measurements behind a quality decision, and the reasons it failed (empty = passed)."""
 
@@ -70,8 +89,13 @@ class Detection(msgspec.Struct, frozen=True):
 class Enrolment(msgspec.Struct, frozen=True):
     """The outcome of enrolling one uploaded photo into a watch list (R10).
 
-    Either ``rejection`` is set (with a sentence for the user in ``message``) or ``embedding``
-    (dim,), ``chip`` (the aligned face) and ``quality`` are.
+    ``rejection`` is ``None`` when the photo passed: ``embedding`` (dim,), ``chip`` (the
+    aligned face), ``quality`` and ``found`` are set. A hard refusal (:data:`HARD_REJECTIONS`)
+    sets only ``rejection`` and ``message`` (a sentence for the user). A soft refusal
+    (:data:`SOFT_REJECTIONS`) also carries the face's ``embedding``, ``chip``, ``quality``
+    (every gate it missed is in ``quality.reasons``) and ``cost``, the measured expected cost
+    of enrolling it anyway, so that the caller can enrol it when the enroller accepts it with
+    a reason. ``embedding`` is never a template that passed when ``rejection`` is set.
     """
 
     rejection: Rejection | None
@@ -79,6 +103,14 @@ class Enrolment(msgspec.Struct, frozen=True):
     embedding: npt.NDArray[np.float32] | None = None
     chip: Image | None = None
     quality: Quality | None = None
+    found: FaceFound | None = None
+    cost: str = ""
+
+    @property
+    def acceptable(self) -> bool:
+        """A soft refusal with a template: may be enrolled with a recorded reason."""
+        return (self.rejection in SOFT_REJECTIONS and self.embedding is not None
+                and self.quality is not None)
 
 
 @runtime_checkable

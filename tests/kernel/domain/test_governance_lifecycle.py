@@ -102,7 +102,8 @@ async def test_deployment_whole_life(gov: Governance, engine: Any, clock: Manual
         "too_large": b"\xff\xd8\xff" + bytes(16_000_000),
         "no_face": _jpg(Image.new("RGB", (400, 400), (128, 128, 128))),
         "several_faces": _jpg(side),
-        "too_small": _jpg(obama.resize((obama.width // 6, obama.height // 6))),
+        # a ~27 px face: under the 40 px enrolment floor (a soft refusal, R10)
+        "too_small": _jpg(obama.resize((obama.width // 9, obama.height // 9))),
         "blurred": _jpg(obama.filter(ImageFilter.GaussianBlur(6))),
     }
     for reason, data in bad.items():
