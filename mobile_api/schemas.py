@@ -83,7 +83,11 @@ class DeploymentOut(msgspec.Struct, kw_only=True):
 class EntryUpload:
     """A new entry (R8) with one or more photos; every photo is checked (R10).
 
-    For the blue list (R21) ``category`` is ignored (always ``blue``)."""
+    For the blue list (R21) ``category`` is ignored (always ``blue``). ``accept_reason``
+    enrols photos the quality gate soft-refused (small, turned, blurred, unclear: see
+    :class:`ImageResult` ``acceptable``) with that reason recorded and audited; trimmed, 1–500
+    characters. It never overrides a hard refusal (no face, several faces, not an image, too
+    large)."""
 
     reference: str
     category: str
@@ -91,23 +95,39 @@ class EntryUpload:
     reason: str
     marking: str = "OFFICIAL-SENSITIVE"
     photos: list[UploadFile] = field(default_factory=list)
+    accept_reason: str | None = None
 
 
 @dataclass
 class PhotoUpload:
-    """More photos for an existing entry."""
+    """More photos for an existing entry (several photos per entry, R8); ``accept_reason`` as
+    in :class:`EntryUpload`."""
 
     photos: list[UploadFile] = field(default_factory=list)
+    accept_reason: str | None = None
 
 
 class ImageResult(msgspec.Struct, kw_only=True):
-    """One uploaded image: enrolled, or refused with the reason (R10)."""
+    """One uploaded image: enrolled, or refused with the reason (R10).
+
+    ``gates``: the enrolment gates the face missed. ``acceptable``: a soft refusal, which the
+    enroller may accept by sending the photo again with ``accept_reason``; ``cost`` then says
+    what enrolling it is expected to cost (measured) and ``measurements`` what the gate saw
+    (face_px, sharpness, yaw, pitch, score). ``accepted``: enrolled below the gate with the
+    reason given. ``found``: ``direct``, or ``padded`` when the face was found only after a
+    border was added to a tightly framed photo."""
 
     file: str
     ok: bool
     message: str
     rejection: str | None = None
     key: int | None = None
+    gates: list[str] = []
+    acceptable: bool = False
+    cost: str = ""
+    measurements: dict[str, float] = {}
+    accepted: bool = False
+    found: str | None = None
 
 
 class UploadOut(msgspec.Struct, kw_only=True):
@@ -115,6 +135,16 @@ class UploadOut(msgspec.Struct, kw_only=True):
     enrolled: int
     rejected: int
     results: list[ImageResult]
+
+
+class PhotoGateOut(msgspec.Struct, kw_only=True):
+    """How one photo of an entry passed the enrolment gate (R10): ``found`` ``direct`` or
+    ``padded``; ``below_gate`` the soft gates it missed and ``accept_reason`` the recorded
+    reason it was enrolled anyway (both empty when it passed)."""
+
+    found: str
+    below_gate: list[str] = []
+    accept_reason: str = ""
 
 
 class EntryOut(msgspec.Struct, kw_only=True):
@@ -131,6 +161,8 @@ class EntryOut(msgspec.Struct, kw_only=True):
     photos: int
     created_at: datetime
     created_by: str
+    photo_gates: tuple[PhotoGateOut, ...] = ()
+    """How each photo, oldest first, passed the enrolment gate (R10)."""
 
 
 class ReviewOut(msgspec.Struct, kw_only=True):

@@ -41,6 +41,7 @@ from kernel.protocols.store import (
     FaceCount,
     ListKind,
     LoginFailures,
+    PhotoGate,
     PhotoRecord,
     PushSubscriptionRecord,
     ReviewRecord,
@@ -375,9 +376,10 @@ class SqliteTx:
     async def insert_photo(self, rec: PhotoRecord) -> int:
         async with self._con.execute(
             "INSERT INTO photos (entry_id, deployment_id, photo_blob, template_blob, model_id,"
-            " quality, created_at) VALUES (?,?,?,?,?,?,?)",
+            " quality, created_at, gate) VALUES (?,?,?,?,?,?,?,?)",
             (rec.entry_id, rec.deployment_id, rec.photo_blob, rec.template_blob, rec.model_id,
-             json.dumps(rec.quality), _ts(rec.created_at))) as cur:
+             json.dumps(rec.quality), _ts(rec.created_at),
+             msgspec.json.encode(rec.gate).decode())) as cur:
             return int(cur.lastrowid or 0)
 
     async def list_photos(self, deployment_id: str, entry_id: str | None = None
@@ -392,7 +394,9 @@ class SqliteTx:
                             deployment_id=r["deployment_id"], photo_blob=r["photo_blob"],
                             template_blob=r["template_blob"], model_id=r["model_id"],
                             quality=json.loads(r["quality"]),
-                            created_at=_req_dt(r["created_at"])) for r in rows]
+                            created_at=_req_dt(r["created_at"]),
+                            gate=msgspec.json.decode(r["gate"], type=PhotoGate))
+                for r in rows]
 
     async def clear_template(self, key: int) -> None:
         await self._run("UPDATE photos SET template_blob=NULL WHERE key=?", (key,))

@@ -220,4 +220,9 @@ MIGRATIONS: list[str] = [
 
     CREATE INDEX alerts_state ON alerts(deployment_id, state);
     """,
+    # 3: how each enrolled photo passed the enrolment gate, and an accepted soft refusal's
+    # recorded reason (R10, R19); photos enrolled before passed directly
+    """
+    ALTER TABLE photos ADD COLUMN gate TEXT NOT NULL DEFAULT '{}';
+    """,
 ]

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from kernel import registry
@@ -102,19 +103,31 @@ def _watchlist(args: argparse.Namespace) -> Any:
             engine = _engine(load_config(args))
             files = await asyncio.to_thread(_files, args.paths)
             failed = 0
+            # --entry adds every photo to that entry; --one-entry makes the first enrolled
+            # photo the entry and adds the rest to it (several photos of one person, R8)
+            target: str | None = args.entry
             with Progress(console=console) as progress:
                 task = progress.add_task("enrolling", total=len(files))
                 for f in files:
                     data = await asyncio.to_thread(f.read_bytes)
-                    entry = EntryInput(reference=args.reference or f.stem,
-                                       category=args.category, source=args.source,
-                                       reason=args.reason, marking=args.marking,
-                                       list="blue" if args.blue else "watch")
+                    entry = None if target is not None else EntryInput(
+                        reference=args.reference or f.stem, category=args.category,
+                        source=args.source, reason=args.reason, marking=args.marking,
+                        list="blue" if args.blue else "watch")
                     res = await w.enrol(args.id, engine, data, actor=args.actor, entry=entry,
-                                        label=f.name)
+                                        entry_id=target, label=f.name,
+                                        accept_reason=args.accept_reason)
                     failed += not res.ok
-                    colour = "green" if res.ok else "red"
-                    progress.console.print(f"[{colour}]{res.message}[/]")
+                    if res.ok and args.one_entry:
+                        target = res.entry_id
+                    colour = "green" if res.ok else "yellow" if res.acceptable else "red"
+                    where = f" (entry {res.entry_id}, key {res.key})" if res.ok else ""
+                    progress.console.print(f"[{colour}]{escape(res.message)}{where}[/]")
+                    if res.acceptable:
+                        shown = ", ".join(f"{k} {v:.3g}" for k, v in res.measurements.items())
+                        progress.console.print(
+                            f"  soft refusal ({', '.join(res.gates)}; {shown}): enrol it anyway "
+                            "with --accept-reason TEXT")
                     progress.advance(task)
             await engine.close()
             return 1 if failed else 0
@@ -209,9 +222,19 @@ def register(subparsers: Any) -> None:
     dep.add_parser("list")
 
     wl = group("watchlist", "watch lists (R8-R10, R21)", "wl_cmd", _watchlist)
-    e = wl.add_parser("enrol", help="enrol image files or directories, one entry per image")
+    e = wl.add_parser("enrol", help="enrol image files or directories, one entry per image "
+                      "(or into one entry: --entry, --one-entry)")
     e.add_argument("id")
     e.add_argument("paths", nargs="+")
+    into = e.add_mutually_exclusive_group()
+    into.add_argument("--entry", metavar="ENTRY_ID",
+                      help="add the photos to this existing entry (several photos per entry)")
+    into.add_argument("--one-entry", action="store_true",
+                   help="all photos are of one person: one new entry holds them all")
+    e.add_argument("--accept-reason", metavar="TEXT",
+                   help="enrol photos the quality gate soft-refused (small, turned, blurred, "
+                   "unclear face), recording and auditing this reason; never overrides a hard "
+                   "refusal (no face, several faces, not an image, too large)")
     e.add_argument("--category", default="wanted")
     e.add_argument("--reference")
     e.add_argument("--source", default="")

@@ -3,7 +3,12 @@
 A list belongs to one deployment. An entry's personal fields (reference, source, reason) are
 stored encrypted, and so are each enrolled photo and its template (R24). Enrolment hands the
 uploaded bytes to :meth:`FaceEngine.enrol`; an unusable image is refused with the engine's
-reason (R10), nothing of it is stored, and the refusal is audited (reason only).
+reason (R10), nothing of it is stored, and the refusal is audited (reason only). A *soft*
+refusal (a small, turned, blurred or unclear face: it can still be matched, less often) may be
+accepted by the enroller with a recorded reason: the photo is enrolled, the entry's photo
+records the gates it missed and the reason, and ``watchlist.enrol_accepted_below_gate`` is
+audited with both (R19). A hard refusal (no usable face at all) can never be accepted. An entry
+may hold several photos: enrolling with ``entry_id`` adds one (audited ``new_entry: false``).
 
 The watch list can change only before the deployment goes live; each change bumps
 ``watchlist_version``, so a review (R9) covers exactly the list it saw. The blue list may
@@ -30,6 +35,7 @@ from kernel.protocols.store import (
     Category,
     EntryRecord,
     ListKind,
+    PhotoGate,
     PhotoRecord,
     ReviewRecord,
     StoreTx,
@@ -59,14 +65,51 @@ class EntryInput(msgspec.Struct, kw_only=True, frozen=True):
     list: ListKind = "watch"
 
 
+ACCEPT_REASON_MAX = 500
+"""The longest accept reason (characters): a sentence or two for the record, not a file."""
+
+
+def clean_accept_reason(text: str | None) -> str | None:
+    """The enroller's reason for accepting a soft refusal, trimmed; ``None`` when none was
+    given. Refuses an empty or whitespace-only reason, one longer than
+    :data:`ACCEPT_REASON_MAX` or one with control characters (it goes into the audit log)."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise DomainError("the accept reason must be text")
+    reason = text.strip()
+    if not reason:
+        raise DomainError("an accept reason cannot be empty: say why this photo should be "
+                          "enrolled although it is below the enrolment gate (R10)")
+    if len(reason) > ACCEPT_REASON_MAX:
+        raise DomainError(f"the accept reason is {len(reason)} characters long; at most "
+                          f"{ACCEPT_REASON_MAX} are kept")
+    if any((ord(c) < 32 and c not in "\t\n") or ord(c) == 127 for c in reason):
+        raise DomainError("the accept reason contains control characters")
+    return reason
+
+
 class EnrolResult(msgspec.Struct, kw_only=True, frozen=True):
-    """One image's result: ``ok`` with the entry and template key, or the rejection (R10)."""
+    """One image's result (R10): ``ok`` with the entry and template key, or the rejection.
+
+    ``gates``: every enrolment gate the face missed. ``acceptable``: the refusal is soft, so the
+    enroller may enrol the photo anyway with an accept reason; ``cost`` is then the measured
+    expected cost of doing so and ``measurements`` what the gate measured (face_px, sharpness,
+    yaw, pitch, score). ``accepted``: enrolled below the gate with the given reason.
+    ``found``: how the face was found (``direct`` or ``padded``)."""
 
     ok: bool
     message: str
     rejection: str | None = None
     entry_id: str | None = None
     key: int | None = None
+    new_entry: bool = False
+    gates: tuple[str, ...] = ()
+    acceptable: bool = False
+    cost: str = ""
+    measurements: dict[str, float] = {}
+    accepted: bool = False
+    found: str | None = None
 
 
 class Entry(msgspec.Struct, kw_only=True, frozen=True):
@@ -83,6 +126,8 @@ class Entry(msgspec.Struct, kw_only=True, frozen=True):
     photos: int
     created_at: datetime
     created_by: str
+    photo_gates: tuple[PhotoGate, ...] = ()
+    """How each photo, oldest first, passed the enrolment gate (R10)."""
 
 
 @dataclass(frozen=True)
@@ -120,13 +165,17 @@ class WatchLists:
 
     async def enrol(self, deployment_id: str, engine: FaceEngine, data: bytes, *, actor: str,
                     entry: EntryInput | None = None, entry_id: str | None = None,
-                    label: str = "") -> EnrolResult:
+                    label: str = "", accept_reason: str | None = None) -> EnrolResult:
         """Enrol one photo: into a new entry (``entry``) or an existing one (``entry_id``).
 
-        ``label`` (e.g. a file name) is returned in messages only, never stored.
+        ``accept_reason`` (trimmed, non-empty, at most :data:`ACCEPT_REASON_MAX` characters)
+        enrols a photo the engine soft-refused; it is ignored for a photo that passes and
+        cannot override a hard refusal. ``label`` (e.g. a file name) is returned in messages
+        only, never stored.
         """
         if (entry is None) == (entry_id is None):
             raise DomainError("enrol needs either a new entry's fields or an existing entry id")
+        accept = clean_accept_reason(accept_reason)
         if entry is not None:
             if entry.list == "blue" and entry.category != "blue":
                 raise DomainError("blue-list entries have category 'blue' (R21)")
@@ -148,25 +197,43 @@ class WatchLists:
 
         result = await engine.enrol(data)
         prefix = f"{label}: " if label else ""
-        if result.rejection is not None or result.embedding is None:
+        q = result.quality
+        quality = ({} if q is None else
+                   {"face_px": float(q.face_px), "sharpness": float(q.sharpness),
+                    "yaw": float(q.yaw), "pitch": float(q.pitch), "score": float(q.score)})
+        gates = tuple(str(r) for r in q.reasons) if q is not None else ()
+        found = str(result.found) if result.found is not None else None
+        acceptable = result.rejection is not None and result.acceptable
+        refused = result.rejection is not None or result.embedding is None
+        if refused and not (acceptable and accept is not None):
             reason = str(result.rejection or "no_template")
+            message = result.message or reason
+            if acceptable:
+                message += (f" {result.cost}" if result.cost else "") + (
+                    " It can still be enrolled with an accept reason.")
+            elif accept is not None:
+                message += " This refusal cannot be accepted: the photo has no face that " \
+                           "can be matched."
             async with self.ctx.store.transaction() as tx:
                 await audit.append(tx, self.ctx.clock, actor, "watchlist.enrol_rejected",
                                    {"deployment": deployment_id,
                                     **({"entry": entry_id} if entry_id else {})},
-                                   {"reason": reason, "list": kind})
-            return EnrolResult(ok=False, rejection=reason,
-                               message=prefix + (result.message or reason))
+                                   {"reason": reason, "list": kind, "gates": list(gates),
+                                    "acceptable": acceptable,
+                                    "accept_refused": accept is not None})
+            return EnrolResult(ok=False, rejection=reason, message=prefix + message,
+                               gates=gates, acceptable=acceptable, cost=result.cost,
+                               measurements=quality, found=found)
+        assert result.embedding is not None
+        below = result.rejection is not None  # accepted below the gate (checked above)
 
         now = self.ctx.clock.now()
         keys = self.ctx.keys
         emb = np.ascontiguousarray(result.embedding, dtype=np.float32)
         photo = await keys.seal(deployment_id, "photo", data)
         template = await keys.seal(deployment_id, "template", emb.tobytes())
-        q = result.quality
-        quality = ({} if q is None else
-                   {"face_px": float(q.face_px), "sharpness": float(q.sharpness),
-                    "yaw": float(q.yaw), "pitch": float(q.pitch), "score": float(q.score)})
+        gate = PhotoGate(found=found or "direct", below_gate=gates if below else (),
+                         accept_reason=(accept or "") if below else "")
         model_id = str(getattr(engine, "model_id", "unknown"))
         async with self.ctx.store.transaction() as tx:
             # state is checked again: it may have changed while the engine worked
@@ -189,14 +256,31 @@ class WatchLists:
             await tx.insert_blob(template)
             key = await tx.insert_photo(PhotoRecord(
                 key=0, entry_id=target, deployment_id=deployment_id, photo_blob=photo.id,
-                template_blob=template.id, model_id=model_id, quality=quality, created_at=now))
+                template_blob=template.id, model_id=model_id, quality=quality, created_at=now,
+                gate=gate))
+            photos = len(await tx.list_photos(deployment_id, target))
             if kind == "watch":
                 await self._bump(tx, deployment_id)
-            await audit.append(tx, self.ctx.clock, actor, "watchlist.enrol",
-                               {"deployment": deployment_id, "entry": target},
-                               {"list": kind, "key": key, "new_entry": entry is not None})
-        return EnrolResult(ok=True, entry_id=target, key=key,
-                           message=prefix + "enrolled")
+            subjects = {"deployment": deployment_id, "entry": target}
+            details_: dict[str, object] = {"list": kind, "key": key,
+                                           "new_entry": entry is not None, "photos": photos,
+                                           "found": gate.found}
+            await audit.append(tx, self.ctx.clock, actor, "watchlist.enrol", subjects,
+                               details_)
+            if below:
+                await audit.append(tx, self.ctx.clock, actor,
+                                   "watchlist.enrol_accepted_below_gate", subjects,
+                                   {"list": kind, "key": key, "gates": list(gates),
+                                    "accept_reason": gate.accept_reason,
+                                    "measurements": quality})
+        done = "enrolled below the enrolment gate (accepted with a reason)" if below else \
+            "enrolled"
+        if gate.found == "padded":
+            done += " (face found after padding the photo)"
+        return EnrolResult(ok=True, entry_id=target, key=key, new_entry=entry is not None,
+                           message=prefix + done, gates=gates if below else (),
+                           accepted=below, cost=result.cost if below else "",
+                           measurements=quality, found=gate.found)
 
     async def _bump(self, tx: StoreTx, deployment_id: str) -> None:
         dep = await load(tx, deployment_id)
@@ -252,9 +336,9 @@ class WatchLists:
             recs = await tx.list_entries(deployment_id, list_kind)
             photos = await tx.list_photos(deployment_id)
             blobs = {r.id: await tx.get_blob(r.details_blob) for r in recs}
-        counts: dict[str, int] = {}
+        gates: dict[str, list[PhotoGate]] = {}
         for p in photos:
-            counts[p.entry_id] = counts.get(p.entry_id, 0) + 1
+            gates.setdefault(p.entry_id, []).append(p.gate)
         out = []
         for r in recs:
             blob = blobs[r.id]
@@ -263,8 +347,10 @@ class WatchLists:
             d = msgspec.json.decode(await self.ctx.keys.unseal(blob), type=EntryDetails)
             out.append(Entry(id=r.id, deployment_id=r.deployment_id, list=r.list,
                              category=r.category, marking=r.marking, reference=d.reference,
-                             source=d.source, reason=d.reason, photos=counts.get(r.id, 0),
-                             created_at=r.created_at, created_by=r.created_by))
+                             source=d.source, reason=d.reason,
+                             photos=len(gates.get(r.id, [])),
+                             created_at=r.created_at, created_by=r.created_by,
+                             photo_gates=tuple(gates.get(r.id, []))))
         return out
 
     async def photos(self, entry_id: str) -> list[bytes]:

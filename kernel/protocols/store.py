@@ -91,6 +91,19 @@ class EntryRecord(msgspec.Struct, kw_only=True, frozen=True):
     created_by: str
 
 
+class PhotoGate(msgspec.Struct, kw_only=True, frozen=True):
+    """How an enrolled photo passed the enrolment gate (R10, R19).
+
+    ``found``: ``direct`` or ``padded`` (the face was found only after a border was added).
+    ``below_gate``: the soft gates it missed (empty: it passed); ``accept_reason``: the
+    enroller's recorded reason for enrolling it anyway (empty when it passed).
+    """
+
+    found: str = "direct"
+    below_gate: tuple[str, ...] = ()
+    accept_reason: str = ""
+
+
 class PhotoRecord(msgspec.Struct, kw_only=True, frozen=True):
     """One enrolled photo of an entry: the encrypted photo and template (R8, R24).
 
@@ -107,6 +120,7 @@ class PhotoRecord(msgspec.Struct, kw_only=True, frozen=True):
     model_id: str
     quality: dict[str, float]
     created_at: datetime
+    gate: PhotoGate = PhotoGate()
 
 
 class ReviewRecord(msgspec.Struct, kw_only=True, frozen=True):

@@ -22,6 +22,7 @@ from kernel.protocols.store import (
     DeploymentRecord,
     EntryRecord,
     FaceCount,
+    PhotoGate,
     PhotoRecord,
     Store,
 )
@@ -123,8 +124,15 @@ class StoreContract:
                 model_id="m", quality={"face_px": 1.0}, created_at=T0))
             k2 = await tx.insert_photo(PhotoRecord(
                 key=0, entry_id="e1", deployment_id="d1", photo_blob="p2", template_blob="t2",
-                model_id="m", quality={}, created_at=T0))
+                model_id="m", quality={}, created_at=T0,
+                gate=PhotoGate(found="padded", below_gate=("too_small",),
+                               accept_reason="the only photo held")))
             assert k1 > 0 and k2 > k1
+            # R10, R19: how each photo passed the enrolment gate is kept with it
+            first, second = await tx.list_photos("d1", "e1")
+            assert first.gate == PhotoGate()
+            assert second.gate.below_gate == ("too_small",)
+            assert second.gate.accept_reason == "the only photo held"
             for _ in range(2):
                 await tx.add_face_counts(FaceCount(deployment_id="d1", camera_id="c",
                                                    minute=T0, seen=3, matched=1))

@@ -12,8 +12,8 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.params import Body
 
-from kernel.domain.errors import NotFound
-from kernel.domain.watchlists import EntryInput
+from kernel.domain.errors import DomainError, NotFound
+from kernel.domain.watchlists import EntryInput, clean_accept_reason
 from kernel.protocols.store import Category, ListKind
 from mobile_api.backend import ApiBackend
 from mobile_api.schemas import (
@@ -21,6 +21,7 @@ from mobile_api.schemas import (
     EntryOut,
     EntryUpload,
     ImageResult,
+    PhotoGateOut,
     PhotoUpload,
     ReviewOut,
     UploadOut,
@@ -33,11 +34,29 @@ Multipart = Body(media_type=RequestEncodingType.MULTI_PART)
 def _entry_out(e: Any) -> EntryOut:
     return EntryOut(id=e.id, deployment_id=e.deployment_id, list=e.list, category=e.category,
                     marking=e.marking, reference=e.reference, source=e.source, reason=e.reason,
-                    photos=e.photos, created_at=e.created_at, created_by=e.created_by)
+                    photos=e.photos, created_at=e.created_at, created_by=e.created_by,
+                    photo_gates=tuple(PhotoGateOut(found=g.found, below_gate=list(g.below_gate),
+                                                   accept_reason=g.accept_reason)
+                                      for g in e.photo_gates))
+
+
+def _accept_reason(value: object) -> str | None:
+    """The accept reason of an upload, checked before any photo is looked at: 400 for a value
+    that is not text, empty, whitespace only, over the limit or with control characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise HTTPException(status_code=400, detail="field 'accept_reason' must be text")
+    try:
+        return clean_accept_reason(value)
+    except DomainError as exc:
+        raise HTTPException(status_code=400, detail=f"field 'accept_reason': {exc}") from exc
 
 
 async def _enrol_all(backend: ApiBackend, deployment_id: str, photos: list[Any], actor: str,
-                     entry: EntryInput | None, entry_id: str | None) -> Response[UploadOut]:
+                     entry: EntryInput | None, entry_id: str | None,
+                     accept_reason: object = None) -> Response[UploadOut]:
+    accept = _accept_reason(accept_reason)
     photos = [p for p in photos if p is not None and hasattr(p, "read")]
     if not photos:
         raise HTTPException(status_code=400, detail="attach at least one photo (field 'photos')")
@@ -49,11 +68,15 @@ async def _enrol_all(backend: ApiBackend, deployment_id: str, photos: list[Any],
         # the first accepted photo creates the entry; the others are added to it
         r = await backend.governance.watchlists.enrol(
             deployment_id, engine, data, actor=actor, label=label,
-            entry=entry if entry_id is None else None, entry_id=entry_id)
+            entry=entry if entry_id is None else None, entry_id=entry_id,
+            accept_reason=accept)
         if r.ok:
             entry_id = r.entry_id
         results.append(ImageResult(file=label, ok=r.ok, message=r.message,
-                                   rejection=r.rejection, key=r.key))
+                                   rejection=r.rejection, key=r.key, gates=list(r.gates),
+                                   acceptable=r.acceptable, cost=r.cost,
+                                   measurements=dict(r.measurements), accepted=r.accepted,
+                                   found=r.found))
     enrolled = sum(r.ok for r in results)
     body = UploadOut(entry_id=entry_id, enrolled=enrolled, rejected=len(results) - enrolled,
                      results=results)
@@ -79,10 +102,11 @@ def _entry_input(data: EntryUpload, kind: ListKind) -> EntryInput:
 async def upload_entry(deployment_id: str, request: Request[Any, Any, Any],
                        data: Annotated[EntryUpload, Multipart]) -> Response[UploadOut]:
     """201 with per-image results when at least one photo was enrolled; 422 (results with
-    reasons) when none was; 413 when the request is over the size limit (R10)."""
+    reasons, soft refusals marked ``acceptable`` with their measured cost) when none was; 400
+    for an invalid ``accept_reason``; 413 when the request is over the size limit (R10)."""
     backend, s = context(request)
     return await _enrol_all(backend, deployment_id, list(data.photos or []), s.user,
-                            _entry_input(data, "watch"), None)
+                            _entry_input(data, "watch"), None, data.accept_reason)
 
 
 @post("/api/deployments/{deployment_id:str}/bluelist", tags=["watch lists"],
@@ -92,20 +116,21 @@ async def upload_blue(deployment_id: str, request: Request[Any, Any, Any],
     """Blue-list volunteers (R21): their matches are test events, never officer alerts."""
     backend, s = context(request)
     return await _enrol_all(backend, deployment_id, list(data.photos or []), s.user,
-                            _entry_input(data, "blue"), None)
+                            _entry_input(data, "blue"), None, data.accept_reason)
 
 
 @post("/api/watchlist/entries/{entry_id:str}/photos", tags=["watch lists"])
 async def add_photos(entry_id: str, request: Request[Any, Any, Any],
                      data: Annotated[PhotoUpload, Multipart]) -> Response[UploadOut]:
-    """More photos for an existing entry, each checked (R10)."""
+    """More photos for an existing entry (several photos per entry, R8), each checked (R10);
+    statuses as for a new entry."""
     backend, s = context(request)
     async with backend.governance.store.transaction() as tx:
         rec = await tx.get_entry(entry_id)
     if rec is None:
         raise NotFound(f"no watch-list entry {entry_id}")
     return await _enrol_all(backend, rec.deployment_id, list(data.photos or []), s.user,
-                            None, entry_id)
+                            None, entry_id, data.accept_reason)
 
 
 @get("/api/deployments/{deployment_id:str}/watchlist", tags=["watch lists"])

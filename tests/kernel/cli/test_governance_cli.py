@@ -18,6 +18,11 @@ def cli(config: Path, group: str, action: str, *args: str) -> subprocess.Complet
         capture_output=True, text=True, check=False, cwd=config.parent)
 
 
+def flat(text: str) -> str:
+    """Console output with its line wrapping undone."""
+    return " ".join(text.split())
+
+
 def test_deployment_life_through_the_cli(tmp_path: Path, models_dir: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(f'data_dir = "var"\n[engine]\ntype = "onnx"\nmodels_dir = "{models_dir}"\n'
@@ -47,3 +52,57 @@ def test_deployment_life_through_the_cli(tmp_path: Path, models_dir: Path) -> No
     assert cli(config, "deployment", "live", dep).returncode == 0
     verified = cli(config, "audit", "verify")
     assert verified.returncode == 0 and "intact" in verified.stdout
+
+
+def test_r8_r10_r19_enrol_into_an_entry_and_accept_below_gate(tmp_path: Path,
+                                                              models_dir: Path) -> None:
+    """``watchlist enrol --entry ID`` adds a photo to an entry (R8, audited ``new_entry:
+    false``, R19); a soft refusal is named with its cost and enrolled with ``--accept-reason``
+    (R10); a blank reason is refused with a message, no traceback."""
+    import io
+    import json
+
+    from PIL import Image
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'data_dir = "var"\n[engine]\ntype = "onnx"\nmodels_dir = "{models_dir}"\n'
+                      '[store]\ntype = "sqlite"\n')
+    now = datetime.now(UTC)
+    made = cli(config, "deployment", "create", "--name", "Gate", "--authorising-officer",
+               "Supt X", "--location", "North gate",
+               "--starts", (now + timedelta(hours=1)).isoformat(),
+               "--ends", (now + timedelta(hours=3)).isoformat(), "--objectives", "o",
+               "--case-reference", "C-2")
+    assert made.returncode == 0, made.stderr
+    dep = cli(config, "deployment", "list").stdout.split()[0]
+    first = tmp_path / "first.jpg"
+    first.write_bytes((DEMO_FACES / "obama.jpg").read_bytes())
+    assert cli(config, "watchlist", "enrol", dep, str(first), "--reference", "R-1"
+               ).returncode == 0
+    [entry] = json.loads(cli(config, "watchlist", "list", dep).stdout)
+    second = tmp_path / "second.jpg"
+    second.write_bytes((DEMO_FACES / "obama2.jpg").read_bytes())
+    added = cli(config, "watchlist", "enrol", dep, str(second), "--entry", entry["id"])
+    assert added.returncode == 0 and "second.jpg: enrolled" in flat(added.stdout), added.stdout
+    with Image.open(DEMO_FACES / "obama.jpg") as img:
+        small = img.convert("RGB").resize((img.width * 12 // 100, img.height * 12 // 100))
+    buf = io.BytesIO()
+    small.save(buf, "JPEG", quality=95)
+    tiny = tmp_path / "tiny.jpg"
+    tiny.write_bytes(buf.getvalue())
+    soft = cli(config, "watchlist", "enrol", dep, str(tiny), "--entry", entry["id"])
+    assert soft.returncode == 1 and "--accept-reason" in flat(soft.stdout), soft.stdout
+    assert "too small" in flat(soft.stdout) and "TPIR" in flat(soft.stdout)
+    blank = cli(config, "watchlist", "enrol", dep, str(tiny), "--entry", entry["id"],
+                "--accept-reason", "   ")
+    assert blank.returncode != 0 and "accept reason" in flat(blank.stderr), blank.stderr
+    assert "Traceback" not in blank.stderr
+    accepted = cli(config, "watchlist", "enrol", dep, str(tiny), "--entry", entry["id"],
+                   "--accept-reason", "only custody photo")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "below the enrolment gate" in flat(accepted.stdout)
+    [entry] = json.loads(cli(config, "watchlist", "list", dep).stdout)
+    assert entry["photos"] == 3
+    assert [g["below_gate"] for g in entry["photo_gates"]] == [[], [], ["too_small"]]
+    assert entry["photo_gates"][2]["accept_reason"] == "only custody photo"
+    assert cli(config, "audit", "verify").returncode == 0

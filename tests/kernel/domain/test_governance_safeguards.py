@@ -17,11 +17,11 @@ from adapters.store.sqlite import SqliteTx
 from kernel.clock import ManualClock
 from kernel.domain.crypto import KeyRing
 from kernel.domain.deployments import DeploymentDraft
-from kernel.domain.errors import KeyUnavailable, NotFound
+from kernel.domain.errors import DomainError, KeyUnavailable, NotFound
 from kernel.domain.governance import Governance
 from kernel.domain.watchlists import EntryInput
 from kernel.errors import StoreError
-from kernel.protocols.engine import Enrolment, Quality, Rejection
+from kernel.protocols.engine import Enrolment, FaceFound, Quality, Rejection
 from kernel.protocols.store import BlobRecord
 from tests.kernel.domain.conftest import TABLES, rows
 
@@ -38,6 +38,13 @@ class _OneFunctionEngine:
         if data.startswith(b"BAD:"):
             reason = Rejection(data[4:].decode())
             return Enrolment(rejection=reason, message=f"refused: {reason}")
+        if data.startswith(b"SOFT:"):  # a soft refusal carries its template and cost
+            reason = Rejection(data[5:].decode())
+            return Enrolment(rejection=reason, message=f"refused: {reason}",
+                             embedding=np.ones(4, np.float32) / 2,
+                             quality=Quality(face_px=30, sharpness=0.1, yaw=5, pitch=1,
+                                             score=0.9, reasons=(reason,)),
+                             found=FaceFound.PADDED, cost="Costs 5 points of TPIR.")
         emb = np.frombuffer(data[:16].ljust(16, b"\0"), dtype=np.float32).copy()
         return Enrolment(rejection=None, message="Enrolled.", embedding=emb,
                          quality=Quality(face_px=100, sharpness=50, yaw=0, pitch=0, score=0.9))
@@ -80,7 +87,8 @@ async def test_enrol_stores_and_records_rejections(gov: Governance, tmp_path: Pa
     async with gov.store.transaction() as tx:
         last = await tx.last_audit()
     assert last is not None and last.action == "watchlist.enrol_rejected"
-    assert last.details == {"reason": "blurred", "list": "watch"}
+    assert last.details == {"reason": "blurred", "list": "watch", "gates": [],
+                            "acceptable": False, "accept_refused": False}
     res = await gov.watchlists.enrol(dep.id, engine, b"good" * 4, actor="t", entry=entry)
     assert res.ok and res.entry_id
     r = rows(tmp_path / "pinchpoint.db")
@@ -88,6 +96,99 @@ async def test_enrol_stores_and_records_rejections(gov: Governance, tmp_path: Pa
     assert (await gov.deployments.get(dep.id)).watchlist_version == 1
     [t] = await gov.watchlists.templates(dep.id)
     assert t.embedding.tobytes() == b"good" * 4
+
+
+async def _draft(gov: Governance) -> str:
+    dep = await gov.deployments.create(DeploymentDraft(
+        name="Op", authorising_officer="Supt", location="Here", starts_at=START,
+        ends_at=START + timedelta(hours=8), objectives="o", case_reference="C",
+        command_team=[]), "cmd")
+    return dep.id
+
+
+async def _audit_rows(gov: Governance) -> list[Any]:
+    async with gov.store.transaction() as tx:
+        return await tx.audit_page(0, 1000)
+
+
+async def test_r10_r19_soft_refusal_accepted_with_reason(gov: Governance,
+                                                         tmp_path: Path) -> None:
+    """R10, R19: a soft refusal is refused with its cost until the enroller accepts it with a
+    reason; then it is enrolled, the photo records the gates and the reason, and
+    ``watchlist.enrol_accepted_below_gate`` is audited with both."""
+    dep = await _draft(gov)
+    engine: Any = _OneFunctionEngine()
+    entry = EntryInput(reference="R1", category="wanted", source="s", reason="r")
+    refused = await gov.watchlists.enrol(dep, engine, b"SOFT:too_small", actor="t", entry=entry)
+    assert not refused.ok and refused.acceptable and refused.rejection == "too_small"
+    assert refused.gates == ("too_small",) and refused.measurements["face_px"] == 30
+    assert "Costs 5 points of TPIR." in refused.message and refused.cost
+    assert rows(tmp_path / "pinchpoint.db")["photos"] == 0
+    res = await gov.watchlists.enrol(dep, engine, b"SOFT:too_small", actor="t", entry=entry,
+                                     accept_reason="  the only custody photo held  ")
+    assert res.ok and res.accepted and res.entry_id and res.found == "padded"
+    [e] = await gov.watchlists.entries(dep)
+    assert e.photos == 1
+    [gate] = e.photo_gates
+    assert gate.below_gate == ("too_small",)
+    assert gate.accept_reason == "the only custody photo held"
+    assert gate.found == "padded"
+    assert len(await gov.watchlists.templates(dep)) == 1
+    audit_rows = await _audit_rows(gov)
+    [accepted] = [r for r in audit_rows if r.action == "watchlist.enrol_accepted_below_gate"]
+    assert accepted.details["gates"] == ["too_small"]
+    assert accepted.details["accept_reason"] == "the only custody photo held"
+    assert accepted.subjects == {"deployment": dep, "entry": res.entry_id}
+    assert (await gov.verify_audit()).ok
+
+
+async def test_r10_hard_refusal_cannot_be_accepted(gov: Governance, tmp_path: Path) -> None:
+    """R10: no accept reason enrols a photo with no usable face; the refusal says so."""
+    dep = await _draft(gov)
+    engine: Any = _OneFunctionEngine()
+    entry = EntryInput(reference="R1", category="wanted", source="s", reason="r")
+    for reason in ("no_face", "several_faces", "not_an_image", "too_large"):
+        res = await gov.watchlists.enrol(dep, engine, f"BAD:{reason}".encode(), actor="t",
+                                         entry=entry, accept_reason="please")
+        assert not res.ok and not res.acceptable and res.rejection == reason
+        assert "cannot be accepted" in res.message
+    assert rows(tmp_path / "pinchpoint.db")["photos"] == 0
+    last = (await _audit_rows(gov))[-1]
+    assert last.action == "watchlist.enrol_rejected" and last.details["accept_refused"] is True
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 10_000, "a\x00b"])
+async def test_r10_accept_reason_is_validated(gov: Governance, reason: str) -> None:
+    """R10: an empty, blank, over-long or control-character accept reason is refused before
+    the engine looks at the photo."""
+    dep = await _draft(gov)
+    entry = EntryInput(reference="R1", category="wanted", source="s", reason="r")
+    with pytest.raises(DomainError, match="accept reason"):
+        await gov.watchlists.enrol(dep, _OneFunctionEngine(), b"SOFT:blurred",  # type: ignore[arg-type]
+                                   actor="t", entry=entry, accept_reason=reason)
+
+
+async def test_r8_r19_entry_with_two_photos(gov: Governance) -> None:
+    """R8, R19: a second photo is added to an existing entry: both templates reach the
+    matcher, the entry counts two photos, the audit log says ``new_entry: false``."""
+    dep = await _draft(gov)
+    engine: Any = _OneFunctionEngine()
+    entry = EntryInput(reference="R1", category="wanted", source="s", reason="r")
+    first = await gov.watchlists.enrol(dep, engine, b"first photo 0001", actor="t", entry=entry)
+    assert first.ok and first.new_entry and first.entry_id
+    second = await gov.watchlists.enrol(dep, engine, b"second photo 002", actor="t",
+                                        entry_id=first.entry_id)
+    assert second.ok and not second.new_entry and second.entry_id == first.entry_id
+    templates = await gov.watchlists.templates(dep)
+    assert sorted(t.key for t in templates) == sorted([first.key, second.key])
+    assert {t.entry_id for t in templates} == {first.entry_id}
+    assert {t.embedding.tobytes() for t in templates} == {b"first photo 0001",
+                                                          b"second photo 002"}
+    [e] = await gov.watchlists.entries(dep)
+    assert e.photos == 2 and len(e.photo_gates) == 2
+    enrols = [r for r in await _audit_rows(gov) if r.action == "watchlist.enrol"]
+    assert [(r.details["new_entry"], r.details["photos"]) for r in enrols] == [(True, 1),
+                                                                              (False, 2)]
 
 
 async def test_wipe_leaves_nothing_readable(gov: Governance, clock: ManualClock,
