@@ -404,7 +404,8 @@ def _drop_files(page: Any, selector: str, files: list[tuple[str, str, bytes]]) -
 def test_r18_r9_r10_r22_command_and_technical_pages(live: LiveRuntime, browser: Any,
                                                    artifacts: Path) -> None:
     """The commander creates and authorises a deployment (R18), drops two photos on the
-    watch list and sees one enrolled and one refused with its reason (R10), cannot go live
+    watch list and sees one enrolled and one refused with its reason (R10), accepts a soft
+    refusal with a recorded reason (R10, R19), cannot go live
     before the review (R9), records it, goes live and ends it; the technical lead sets the
     threshold beside the calibration estimate (R22)."""
     context = browser.new_context(viewport=TABLET)
@@ -442,6 +443,32 @@ def test_r18_r9_r10_r22_command_and_technical_pages(live: LiveRuntime, browser: 
     refused = [r for r in results if r.startswith("wall.jpg: refused")]
     assert refused and len(refused[0]) > len("wall.jpg: refused — "), results
     page.wait_for_selector("td:has-text('suspect-a')")
+    assert not page.is_visible("#watch-up-accept")  # no soft refusal yet: no accept box
+
+    # R10, R19: a small face is refused softly with its measured cost; the accept box and
+    # reason appear only then, and the photo is enrolled below the gate with the reason
+    with Image.open(REPO / "adapters" / "camera" / "demo_faces" / "obama.jpg") as big:
+        small = big.convert("RGB").resize((big.width * 12 // 100, big.height * 12 // 100))
+    tiny = io.BytesIO()
+    small.save(tiny, "JPEG", quality=95)
+    _drop_files(page, "form[aria-label='Add watch-list entries'] .drop",
+                [("suspect-b.jpg", "image/jpeg", tiny.getvalue())])
+    page.wait_for_selector("text=1 photo(s): suspect-b.jpg")
+    page.click("button:has-text('Upload and check')")
+    page.wait_for_selector("text=0 photo(s) enrolled, 1 refused.", timeout=30_000)
+    soft = page.locator("ul.results li.warn").all_inner_texts()
+    assert soft and "too small" in soft[0] and "TPIR" in soft[0], soft
+    page.wait_for_selector("#watch-up-accept", state="visible")
+    shoot(page, artifacts, "17a-watchlist-soft-refusal")
+    page.click("button:has-text('Enrol the refused photos anyway')")
+    page.wait_for_selector("text=Tick the box to enrol below the quality gate.")
+    page.check("#watch-up-accept")
+    page.fill("#watch-up-accept-reason", "Only custody photo held")
+    page.click("button:has-text('Enrol the refused photos anyway')")
+    page.wait_for_selector("text=1 photo(s) enrolled below the gate with your reason.",
+                           timeout=30_000)
+    page.wait_for_selector("td:has-text('below the gate: too_small')")
+    assert not page.is_visible("#watch-up-accept")
 
     page.click("button:has-text('Go live')")
     page.wait_for_selector("#life-h ~ .msg.error")

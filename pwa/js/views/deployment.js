@@ -7,6 +7,13 @@
 import {api, ApiError} from '../api.js';
 import {h, put, when, clock, categoryLabel, message, say} from '../dom.js';
 
+/** "2", or "2 (1 below the gate: reason)" when a photo was accepted below the gate (R10). */
+function photoCount(e) {
+  const below = (e.photo_gates || []).filter((g) => g.below_gate.length);
+  if (!below.length) return String(e.photos);
+  return `${e.photos} (${below.length} below the gate: ${below.map((g) => `${g.below_gate.join(', ')} — “${g.accept_reason}”`).join('; ')})`;
+}
+
 const CATS = ['wanted', 'risk_of_harm', 'area_condition', 'vulnerable_missing'];
 const WATCHLIST = ['technical', 'commander'];
 const AUDITORS = ['commander', 'admin'];
@@ -103,7 +110,7 @@ export function renderDeployment(main, [id], ctx) {
           h('tbody', {}, ...rows.map((e) => h('tr', {},
             h('td', {text: e.reference}), h('td', {text: categoryLabel(e.category)}),
             h('td', {text: e.source}), h('td', {text: e.reason}), h('td', {text: e.marking}),
-            h('td', {text: String(e.photos)}), h('td', {text: `${when(e.created_at)} by ${e.created_by}`}),
+            h('td', {text: photoCount(e)}), h('td', {text: `${when(e.created_at)} by ${e.created_by}`}),
             h('td', {}, dep.state === 'live' || dep.state === 'ended' ? null : h('button', {type: 'button',
               text: 'Remove', 'aria-label': `Remove entry ${e.reference}`,
               onclick: async () => {
@@ -191,18 +198,51 @@ export function renderDeployment(main, [id], ctx) {
       h('div', {class: 'row'}, each, h('label', {for: each.id, text: 'Each photo is a different person'})),
       drop, h('div', {class: 'row'}, submit), msg, results);
 
-    async function send(photos, reference) {
+    // R10: a soft refusal (small, turned, blurred or unclear face) can be accepted with a
+    // recorded reason; the checkbox and the reason field appear only after one.
+    let pending = [];
+    const acceptBox = h('input', {id: `${p}-accept`, type: 'checkbox'});
+    const acceptReason = h('input', {id: `${p}-accept-reason`, maxlength: '500',
+      placeholder: 'Why this photo should be enrolled anyway (recorded and audited; no personal details)'});
+    const acceptButton = h('button', {type: 'button', text: 'Enrol the refused photos anyway'});
+    const acceptMsg = message();
+    const acceptPanel = h('div', {class: 'accept', hidden: true},
+      h('p', {text: 'Some photos were refused softly: the face can still be matched, less often (the expected cost is shown with each). Enrol them anyway only if no better photo is available.'}),
+      h('div', {class: 'row'}, acceptBox, h('label', {for: acceptBox.id, text: 'Enrol below the quality gate, with a reason'})),
+      h('div', {}, h('label', {for: acceptReason.id, text: 'Reason for accepting'}), acceptReason),
+      h('div', {class: 'row'}, acceptButton));
+    form.append(acceptPanel, acceptMsg);  // the outcome stays visible once the panel closes
+
+    const showResult = (r) => {
+      results.append(h('li', {class: r.ok ? 'ok' : r.acceptable ? 'warn' : 'bad',
+        text: `${r.file}: ${r.ok ? (r.accepted ? 'enrolled below the gate' : 'enrolled') : 'refused'} — ${r.message}`}));
+    };
+    const setPending = (list) => {
+      pending = list;
+      acceptPanel.hidden = !pending.length;
+      acceptBox.checked = false;
+      acceptReason.value = '';
+      if (pending.length) say(acceptMsg, `${pending.length} photo(s) can be accepted: ${pending.map((x) => x.file.name).join(', ')}.`);
+    };
+
+    async function send(photos, reference, {entryId = null, acceptWith = null} = {}) {
       const data = new FormData();
-      data.append('reference', reference);
-      data.append('category', blue ? 'blue' : cat.value);
-      data.append('source', source.value.trim());
-      data.append('reason', reason.value.trim());
-      data.append('marking', marking.value.trim() || 'OFFICIAL-SENSITIVE');
+      if (!entryId) {
+        data.append('reference', reference);
+        data.append('category', blue ? 'blue' : cat.value);
+        data.append('source', source.value.trim());
+        data.append('reason', reason.value.trim());
+        data.append('marking', marking.value.trim() || 'OFFICIAL-SENSITIVE');
+      }
+      if (acceptWith !== null) data.append('accept_reason', acceptWith);
       for (const f of photos) data.append('photos', f, f.name);
+      const path = entryId ? `/api/watchlist/entries/${encodeURIComponent(entryId)}/photos`
+        : `/api/deployments/${q}/${blue ? 'bluelist' : 'watchlist'}`;
       try {
-        return await api(`/api/deployments/${q}/${blue ? 'bluelist' : 'watchlist'}`, {method: 'POST', form: data});
+        return await api(path, {method: 'POST', form: data});
       } catch (err) {
         if (err instanceof ApiError && err.data && Array.isArray(err.data.results)) return err.data;
+        if (acceptWith !== null && err instanceof ApiError && err.status === 400) throw err;
         const why = err.status === 413 ? 'too large for the server' : err.message;
         return {results: photos.map((f) => ({file: f.name, ok: false, message: why}))};
       }
@@ -213,6 +253,8 @@ export function renderDeployment(main, [id], ctx) {
       if (!files.length) { say(msg, 'Choose or drop at least one photo.', 'error'); return; }
       submit.disabled = true;
       results.replaceChildren();
+      setPending([]);
+      say(acceptMsg, '');
       say(msg, 'Checking photos…');
       const stem = (name) => name.replace(/\.[^.]+$/, '');
       const batches = each.checked
@@ -220,16 +262,46 @@ export function renderDeployment(main, [id], ctx) {
         : [[files, ref.value.trim() || stem(files[0].name)]];
       let ok = 0;
       let bad = 0;
+      const soft = [];
       for (const [photos, reference] of batches) {
         const out = await send(photos, reference);
         for (const r of out.results) {
           if (r.ok) ok += 1; else bad += 1;
-          results.append(h('li', {class: r.ok ? 'ok' : 'bad',
-            text: `${r.file}: ${r.ok ? 'enrolled' : 'refused'} — ${r.message}`}));
+          showResult(r);
+          const file = photos.find((f) => f.name === r.file);
+          if (!r.ok && r.acceptable && file) soft.push({file, reference, entryId: out.entry_id || null});
         }
       }
       say(msg, `${ok} photo(s) enrolled, ${bad} refused.`, bad ? 'error' : 'ok');
+      setPending(soft);
       submit.disabled = false;
+      done();
+    });
+
+    acceptButton.addEventListener('click', async () => {
+      const why = acceptReason.value.trim();
+      if (!acceptBox.checked) { say(acceptMsg, 'Tick the box to enrol below the quality gate.', 'error'); return; }
+      if (!why) { say(acceptMsg, 'Give the reason for accepting these photos.', 'error'); return; }
+      acceptButton.disabled = true;
+      let ok = 0;
+      const left = [];
+      for (const item of pending) {
+        let out;
+        try {
+          out = await send([item.file], item.reference, {entryId: item.entryId, acceptWith: why});
+        } catch (err) {
+          say(acceptMsg, err.message, 'error');
+          acceptButton.disabled = false;
+          return;
+        }
+        for (const r of out.results) {
+          showResult(r);
+          if (r.ok) ok += 1; else left.push(item);
+        }
+      }
+      acceptButton.disabled = false;
+      setPending(left);
+      say(acceptMsg, `${ok} photo(s) enrolled below the gate with your reason.`, left.length ? 'error' : 'ok');
       done();
     });
     return form;
