@@ -64,6 +64,7 @@ class CascadeLevel:
     leaves: F32  # (T·(S + 1), 2 * parts) shape increments
     trees: int
     depth: int
+    pairs: I64 = field(init=False)  # (2, T·S): idx1 and idx2 stacked, read in one gather
     split_base: I64 = field(init=False)  # (T,) index of each tree's first split
     leaf_base: I64 = field(init=False)  # (T,) index of each tree's first leaf
     dx: F32 = field(init=False)  # deltas[:, 0], contiguous
@@ -71,6 +72,7 @@ class CascadeLevel:
 
     def __post_init__(self) -> None:
         splits = (1 << self.depth) - 1
+        object.__setattr__(self, "pairs", np.stack([self.idx1, self.idx2]))
         object.__setattr__(self, "split_base", np.arange(self.trees, dtype=np.int64) * splits)
         object.__setattr__(self, "leaf_base", np.arange(self.trees, dtype=np.int64) * (splits + 1))
         object.__setattr__(self, "dx", np.ascontiguousarray(self.deltas[:, 0]))
@@ -208,7 +210,8 @@ def _powers_of_two(count: int) -> F32:
 
 def _add_trees(shape: F32, level: CascadeLevel, pixels: F32) -> F32:
     # Every split's decision at once (T·S compares) ...
-    right = pixels.take(level.idx1) - pixels.take(level.idx2) <= level.thresh
+    read = pixels.take(level.pairs)
+    right = read[0] - read[1] <= level.thresh
     if level.splits <= 16:
         # ... made one integer per tree (bits weighted by powers of two: a float32
         # matrix-vector product is exact below 2**24 and faster than packbits), looked up
