@@ -1,8 +1,10 @@
 """The live pipeline stage: one batch of frames (at most one per camera) at a time.
 
-detect (per frame, in parallel in the executor) → track → embed the few best frames of each
-track → search the live watch list → candidate evidence for matches only. When no deployment
-is live, frames are discarded before any face is looked for.
+detect (per frame, in parallel in the executor) → track → embed a track's faces at a bounded
+rate over its whole pass → decide the track on its fused evidence (``fusion = "mean"``: the
+quality-weighted mean of its templates; ``"max"``: each template alone) against the live
+watch list → candidate evidence for matches only, one per watch-list entry per track. When no
+deployment is live, frames are discarded before any face is looked for.
 """
 
 from __future__ import annotations
@@ -16,15 +18,25 @@ from typing import Protocol
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from kernel.clock import Clock
 from kernel.executor import BoundedExecutor
 from kernel.frames import Frame
 from kernel.pipeline.crops import evidence
+from kernel.pipeline.evidence import TOP_ENTRIES, EvidenceObserver, TrackEvidence
 from kernel.pipeline.face_counts import FaceCounter
-from kernel.pipeline.tracker import CameraTracker, Observation, RepeatGuard, TrackerSettings
+from kernel.pipeline.tracker import (
+    CameraTracker,
+    Fusion,
+    Observation,
+    RepeatGuard,
+    Track,
+    TrackerSettings,
+    fuse,
+)
 from kernel.pipeline.watchlist_index import LiveWatchlist, Match
-from kernel.protocols.engine import FaceEngine
+from kernel.protocols.engine import Embeddings, FaceEngine
 
 log = logging.getLogger("pinchpoint.pipeline")
 
@@ -57,8 +69,27 @@ class PipelineStats(msgspec.Struct):
     skipped_not_live: int = 0
 
 
+def _search(watchlist: LiveWatchlist, fusion: Fusion, templates: Embeddings,
+            held: Sequence[tuple[Sequence[npt.NDArray[np.float32]], Sequence[float]]],
+            k: int) -> list[list[Match]]:
+    """The ``k`` best entries for each decision step's query: the fused template of the
+    track's ``held`` (templates, weights) for ``"mean"``, the new template alone for
+    ``"max"``. CPU work: runs in the executor."""
+    rows = np.asarray(templates, np.float32)
+    rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    if fusion == "mean":
+        fused = [fuse(t, w) for t, w in held]
+        rows = np.stack([row if f is None else f for row, f in zip(rows, fused, strict=True)])
+    return watchlist.top(np.ascontiguousarray(rows, dtype=np.float32), k)
+
+
 class LivePipeline:
-    """The frame consumer :class:`kernel.runtime.Runtime` calls with each batch."""
+    """The frame consumer :class:`kernel.runtime.Runtime` calls with each batch.
+
+    ``observer`` (evaluation only, never in the runtime) is told of every decision step of
+    every track and of the end of each such track (:mod:`kernel.pipeline.evidence`); without
+    one nothing extra is computed.
+    """
 
     def __init__(
         self,
@@ -67,12 +98,14 @@ class LivePipeline:
         clock: Clock,
         candidates: CandidateSink,
         tracker: TrackerSettings | None = None,
+        observer: EvidenceObserver | None = None,
     ) -> None:
         self.engine = engine
         self.executor = executor
         self.clock = clock
         self.candidates = candidates
         self.tracker_settings = tracker or TrackerSettings()
+        self.observer = observer
         self.trackers: dict[str, CameraTracker] = {}
         self.watchlist: LiveWatchlist | None = None
         self.counts = FaceCounter()
@@ -93,6 +126,7 @@ class LivePipeline:
         for tracker in self.trackers.values():
             for track in tracker.tracks:
                 track.forget()
+                self._ended(track)
             tracker.tracks.clear()
 
     async def __call__(self, batch: Sequence[tuple[str, Frame]]) -> None:
@@ -116,18 +150,74 @@ class LivePipeline:
         if wanted:
             templates = await self.engine.embed([o.detection.chip for _, o in wanted])
             self.stats.embedded += len(wanted)
-            matches = await self.executor.run(watchlist.match, templates)
-            for (frame, obs), template, match in zip(wanted, templates, matches, strict=True):
-                track = self.tracker(frame.camera_id).add_template(obs, template, frame.monotonic)
-                if match is not None and match.key not in track.raised:
-                    track.raised.add(match.key)
-                    if not self.repeats.allow(frame.camera_id, match.key, frame.monotonic):
-                        continue
-                    await self._raise(frame, obs, match)
+            # The tracks were dropped if the live lists changed while the engine worked.
+            if self.watchlist is watchlist:
+                await self._decide(watchlist, wanted, templates)
             del templates  # nothing of a non-match outlives this call (R3)
         now = max((f.monotonic for _, f in batch), default=self.clock.monotonic())
         for tracker in self.trackers.values():
-            tracker.expire(now)
+            for track in tracker.expire(now):
+                self._ended(track)
+
+    async def _decide(self, watchlist: LiveWatchlist,
+                      wanted: Sequence[tuple[Frame, Observation]], templates: Embeddings) -> None:
+        """One decision step for each track that got a template: add it, search the track's
+        evidence, raise the best entry at or above its threshold that the track has not
+        raised yet, then tell the observer."""
+        fusion = self.tracker_settings.fusion
+        steps: list[tuple[Frame, Observation, Track]] = []
+        for (frame, obs), template in zip(wanted, templates, strict=True):
+            track = self.tracker(frame.camera_id).add_template(obs, template, frame.monotonic)
+            steps.append((frame, obs, track))
+        # The best entry this track has not raised is among its 1 + len(raised) best.
+        k = max(1 + len(track.raised) for _, _, track in steps)
+        if self.observer is not None:
+            k = max(k, TOP_ENTRIES)
+        # Copies of the lists (not the arrays): the executor reads them while the loop may
+        # drop a track's own lists (set_watchlist).
+        held = ([(list(t.templates), list(t.weights)) for _, _, t in steps]
+                if fusion == "mean" else [])
+        ranked = await self.executor.run(_search, watchlist, fusion, templates, held, k)
+        del held
+        for (frame, obs, track), entries in zip(steps, ranked, strict=True):
+            if self.watchlist is not watchlist:
+                return  # went off or changed while we waited: these tracks are gone
+            track.steps += 1
+            best = next((m for m in entries if m.entry.ref not in track.raised
+                         and m.score >= watchlist.threshold(m.entry)), None)
+            if best is not None:
+                track.raised.add(best.entry.ref)
+                if self.repeats.allow(frame.camera_id, best.entry.ref, frame.monotonic):
+                    await self._raise(frame, obs, best)
+            if self.observer is not None and self.watchlist is watchlist:
+                track.observed = True
+                self.observer.track_evidence(self._evidence(frame, obs, track, entries))
+
+    def _evidence(self, frame: Frame, obs: Observation, track: Track,
+                  entries: Sequence[Match]) -> TrackEvidence:
+        if self.tracker_settings.fusion == "max":
+            # The best single template per entry over the pass: the running maximum of each
+            # template's top entries is exact for the top ones (an entry ranked in the pass's
+            # top five by its best template is in that template's own top five).
+            for m in entries:
+                ref = m.entry.ref
+                track.best_scores[ref] = max(track.best_scores.get(ref, -np.inf), m.score)
+            kept = sorted(track.best_scores.items(), key=lambda kv: -kv[1])[:TOP_ENTRIES]
+            track.best_scores = dict(kept)
+            scores = tuple((d, e, float(s)) for (d, e), s in kept)
+        else:
+            scores = tuple((m.entry.deployment_id, m.entry.entry_id, m.score)
+                           for m in entries[:TOP_ENTRIES])
+        x1, y1, x2, y2 = obs.detection.box
+        return TrackEvidence(
+            camera_id=frame.camera_id, track_id=track.id, frame_monotonic=frame.monotonic,
+            captured_at=frame.captured_at, box=(float(x1), float(y1), float(x2), float(y2)),
+            templates=len(track.templates), scores=scores,
+        )
+
+    def _ended(self, track: Track) -> None:
+        if self.observer is not None and track.observed:
+            self.observer.track_ended(track.camera_id, track.id)
 
     @staticmethod
     def _when(frame: Frame) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 import msgspec
@@ -18,8 +19,15 @@ class IndexedEntry(msgspec.Struct, frozen=True):
     entry_id: str
     blue: bool = False
 
+    @property
+    def ref(self) -> tuple[str, str]:
+        """(deployment_id, entry_id): the entry, whichever of its photos matched."""
+        return (self.deployment_id, self.entry_id)
+
 
 class Match(msgspec.Struct, frozen=True):
+    """An entry and its score for one query; ``key`` is the index key of its best photo."""
+
     key: int
     entry: IndexedEntry
     score: float
@@ -33,6 +41,8 @@ class LiveWatchlist:
         self.thresholds = thresholds
         """Match threshold (cosine) per deployment id (R22)."""
         self.entries: dict[int, IndexedEntry] = {}
+        self.photos_per_entry = 0
+        """The most photos (index keys) any one entry has: how deep :meth:`top` searches."""
 
     def add(self, items: Iterable[tuple[int, IndexedEntry, npt.NDArray[np.float32]]]) -> None:
         """Add (key, entry, template) triples; templates are L2-normalised rows."""
@@ -43,6 +53,40 @@ class LiveWatchlist:
         self.index.add(keys, np.stack([t for _, _, t in batch]).astype(np.float32))
         for key, entry, _ in batch:
             self.entries[key] = entry
+        self.photos_per_entry = max(Counter(e.ref for e in self.entries.values()).values())
+
+    def threshold(self, entry: IndexedEntry) -> float:
+        """The decision threshold of the entry's deployment (R22)."""
+        return self.thresholds[entry.deployment_id]
+
+    def top(self, templates: npt.NDArray[np.float32], k: int) -> list[list[Match]]:
+        """For each template, its ``k`` best *entries*, best first, without a threshold: each
+        entry once, scored by its best photo. Fewer when the lists hold fewer entries.
+
+        Synchronous CPU work: the pipeline calls it in the executor.
+        """
+        if len(templates) == 0:
+            return []
+        if not self.entries or k < 1:
+            return [[] for _ in range(len(templates))]
+        # The k best entries' best photos are among the k × (photos per entry) best keys: at
+        # most k − 1 entries, each with at most that many photos, can rank above any of them.
+        depth = min(len(self.entries), k * max(1, self.photos_per_entry))
+        found = self.index.search(templates, depth)
+        out: list[list[Match]] = []
+        for keys, scores in zip(found.keys, found.scores, strict=True):
+            row: list[Match] = []
+            seen: set[tuple[str, str]] = set()
+            for key, score in zip(keys.tolist(), scores.tolist(), strict=True):
+                entry = self.entries.get(int(key))
+                if entry is None or entry.ref in seen:
+                    continue
+                seen.add(entry.ref)
+                row.append(Match(int(key), entry, float(score)))
+                if len(row) == k:
+                    break
+            out.append(row)
+        return out
 
     def match(self, templates: npt.NDArray[np.float32]) -> list[Match | None]:
         """For each template, the best entry at or above the threshold, else None.
