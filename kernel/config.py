@@ -15,7 +15,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -53,17 +53,42 @@ class PipelineConfig(Strict, frozen=True):
     batch: int = 4
 
 
+Threshold = Annotated[float, msgspec.Meta(gt=0.0, le=1.0)]
+"""A cosine threshold: in (0, 1]. Zero or below would match almost anyone; NaN never matches."""
+
+
 class MatchingConfig(Strict, frozen=True):
     """``threshold``: the default match threshold (cosine similarity of L2-normalised
     templates) for deployments that set none; calibrated with ``pinchpoint eval watchlist``
-    to keep the false-positive identification rate below 0.1 % (R22; BENCHMARKS.md).
+    on still photos to keep the false-positive identification rate below 0.1 % (R22;
+    BENCHMARKS.md). ``track_threshold``: the threshold a track's (fused) evidence is decided
+    at; None uses ``threshold``. A track's best over a pass runs higher than one still's, for
+    impostors too, so it wants its own value fitted on non-listed passes. See
+    :meth:`decision_threshold` for which one applies.
     ``refresh_s``: how often the live deployment and its lists are re-read.
-    Tracking: see :class:`kernel.pipeline.tracker.TrackerSettings`."""
+    Tracking and fusion: see :class:`kernel.pipeline.tracker.TrackerSettings`."""
 
-    threshold: float = 0.958
+    threshold: Threshold = 0.958
+    track_threshold: Threshold | None = None
     refresh_s: float = 2.0
     counts_flush_s: float = 60.0
     tracker: TrackerSettings = TrackerSettings()
+
+    def decision_threshold(self, deployment_threshold: float | None) -> float:
+        """The threshold a live deployment's tracks are decided at: the deployment's own
+        ``match_threshold`` when it sets one (the technical lead tuned it for this deployment
+        in the console, and the change is audited there, R19/R22); else ``track_threshold``;
+        else ``threshold``. A deployment value outside (0, 1] (the API accepts [-1, 1]) is not
+        used: at zero or below nearly every passer-by would become a candidate, crops and all
+        (R3), so it falls back as if unset."""
+        if deployment_threshold is not None and valid_threshold(deployment_threshold):
+            return deployment_threshold
+        return self.threshold if self.track_threshold is None else self.track_threshold
+
+
+def valid_threshold(value: float) -> bool:
+    """Whether ``value`` is a usable cosine threshold: in (0, 1] (NaN is not)."""
+    return 0.0 < value <= 1.0
 
 
 class RetentionConfig(Strict, frozen=True):

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from kernel.config import MatchingConfig
+from kernel.config import MatchingConfig, valid_threshold
 from kernel.domain.governance import Governance
 from kernel.pipeline.live import CandidateEvidence, LivePipeline
 from kernel.pipeline.watchlist_index import IndexedEntry, LiveWatchlist
@@ -54,10 +54,16 @@ class MatchingSession:
         """Load the live deployments' lists into a fresh index when they changed."""
         live = await self.gov.deployments.live()
         fingerprint = tuple(
-            (d.id, d.watchlist_version, d.match_threshold or self.config.threshold) for d in live
+            (d.id, d.watchlist_version, self.config.decision_threshold(d.match_threshold))
+            for d in live
         )
         if fingerprint == self._loaded:
             return
+        for d in live:
+            if d.match_threshold is not None and not valid_threshold(d.match_threshold):
+                log.warning("deployment %s: match threshold %r is outside (0, 1]; deciding at "
+                            "%.3f instead", d.id, d.match_threshold,
+                            self.config.decision_threshold(None))
         if not live:
             self.pipeline.set_watchlist(None)
             self._loaded = fingerprint
