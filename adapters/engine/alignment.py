@@ -77,6 +77,14 @@ class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     ``weights`` (5 values, ``template5`` only) weight each point in the least-squares fit;
     ``None`` weighs them equally.
+
+    ``fuse_with`` names a second method: the face is then cut both ways and the template is
+    the sum of the two views' L2-normalised descriptors (each with its mirror image when the
+    embedder mirrors), re-normalised. The chip then holds the two views side by side
+    (``height``×``2·width``). Measured on the dev halves (CFP 100 listed / 1,050 others, LFW
+    780 / 1,361; TPIR at FPIR ≤ 0.1 %, both views mirrored): ``dlib5`` 39.8 % / 54.9 %,
+    ``eyes_mouth`` 35.6 % / 56.7 %, fused 41.6 % / 61.4 % — the two alignments fail on
+    different faces (dlib's landmarker on turned heads, the template on tight crops).
     """
 
     method: Method = "eyes_mouth"
@@ -84,6 +92,12 @@ class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     height: int = 150
     template: tuple[tuple[float, float], ...] = DLIB150_TEMPLATE
     weights: tuple[float, ...] | None = None
+    fuse_with: Method | None = None
+
+    @property
+    def methods(self) -> tuple[Method, ...]:
+        """The methods whose views make a chip, in order."""
+        return (self.method,) if self.fuse_with is None else (self.method, self.fuse_with)
 
     def __post_init__(self) -> None:
         if len(self.template) != 5 or any(len(p) != 2 for p in self.template):
@@ -94,8 +108,10 @@ class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError("weights must be 5 non-negative values, not all zero")
         if self.width < 16 or self.height < 16:
             raise ValueError("chip must be at least 16×16")
-        if self.method == "dlib5" and self.width != self.height:
+        if "dlib5" in self.methods and self.width != self.height:
             raise ValueError("dlib5 cuts square chips: width and height must be equal")
+        if self.fuse_with is not None and self.fuse_with == self.method:
+            raise ValueError("fuse_with must name another method than method")
 
 
 def umeyama(
@@ -223,18 +239,38 @@ def align(
     box: tuple[float, float, float, float] | None = None,
     predictor: ShapePredictor | None = None,
 ) -> Image:
-    """The aligned RGB chip (``config.height``×``config.width``×3 uint8) of one face.
+    """The aligned RGB chip (``config.height``×``config.width``×3 uint8) of one face; with
+    ``fuse_with``, both views side by side (``height``×``2·width``×3, see :func:`views`).
 
     ``box`` (the detection's ``(x1, y1, x2, y2)``) and ``predictor`` (the loaded
     ``shape_predictor_5``) are needed by ``"dlib5"`` only; the other methods ignore them.
     """
     cfg = config or AlignmentConfig()
-    if cfg.method == "dlib5":
+    cuts = [_align_one(image, landmarks, cfg, m, box, predictor) for m in cfg.methods]
+    return cuts[0] if len(cuts) == 1 else np.ascontiguousarray(np.concatenate(cuts, axis=1))
+
+
+def _align_one(
+    image: Image,
+    landmarks: npt.ArrayLike,
+    cfg: AlignmentConfig,
+    method: Method,
+    box: tuple[float, float, float, float] | None,
+    predictor: ShapePredictor | None,
+) -> Image:
+    if method == "dlib5":
         if box is None or predictor is None:
             raise ValueError("dlib5 alignment needs the detection box and the shape predictor")
         points = dlib_points(predictor.predict(image, dlib_rect(box)))
         return face_chip(image, points, size=cfg.width, padding=DLIB_CHIP_PADDING)
-    return warp(image, estimate_transform(landmarks, cfg), cfg.width, cfg.height)
+    one = msgspec.structs.replace(cfg, method=method, fuse_with=None)
+    return warp(image, estimate_transform(landmarks, one), cfg.width, cfg.height)
+
+
+def views(chip: Image, width: int) -> list[Image]:
+    """The aligned views a chip holds side by side, each ``width`` pixels wide."""
+    count = max(1, chip.shape[1] // width)
+    return [chip[:, i * width : (i + 1) * width] for i in range(count)]
 
 
 def mirror(chip: Image) -> Image:

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from adapters.engine.alignment import AlignmentConfig, align, mirror
+from adapters.engine.alignment import AlignmentConfig, align, mirror, views
 from adapters.engine.centerface import CenterFace
 from adapters.engine.enrolment import enrol_photo
 from adapters.engine.model_store import (
@@ -172,7 +172,7 @@ class OnnxEngine:
         # dlib's landmarker, parsed once here (about a second), only for the method using it.
         self.shape_predictor: ShapePredictor | None = None
         landmarker: list[str] = []
-        if config.alignment.method == "dlib5":
+        if "dlib5" in config.alignment.methods:
             sp_path, sp_sha = resolve_model(models_dir, SHAPE_PREDICTOR_NAME, None)
             self.shape_predictor = load_shape_predictor(sp_path, sp_sha)
             landmarker = [sp_sha]
@@ -192,7 +192,9 @@ class OnnxEngine:
         for raw in self.detector.detect(image):
             chip = align(image, raw.landmarks, self.config.alignment, box=raw.box,
                          predictor=self.shape_predictor)
-            quality: Quality = assess(raw, chip, settings)
+            # Sharpness is measured on the first view: the quality gate's calibration.
+            first = views(chip, self.config.alignment.width)[0]
+            quality: Quality = assess(raw, first, settings)
             out.append(Detection(raw.box, raw.score, raw.landmarks, chip, quality))
         return out
 
@@ -204,19 +206,31 @@ class OnnxEngine:
         return np.ascontiguousarray(x, dtype=np.float32)
 
     def embed_sync(self, chips: Sequence[Image]) -> Embeddings:
-        """Templates of aligned chips: (n, dim) float32, L2-normalised when configured."""
+        """Templates of aligned chips: (n, dim) float32, L2-normalised when configured.
+
+        A chip holding several views side by side (``alignment.fuse_with``) gives one
+        template: the sum of its views' descriptors, each L2-normalised first when
+        ``normalise`` is set (so neither view outweighs the other)."""
         if not chips:
             return np.zeros((0, self.dim), np.float32)
         emb = self.config.embedder
         stack = np.stack(chips).astype(np.uint8, copy=False)
-        parts = []
-        for start in range(0, len(stack), emb.batch):
-            part = stack[start : start + emb.batch]
-            vec = self._run(part)
-            if emb.mirror:
-                vec = vec + self._run(np.stack([mirror(c) for c in part]))
-            parts.append(vec)
-        out = np.concatenate(parts).astype(np.float32)
+        width = self.config.alignment.width
+        count = max(1, stack.shape[2] // width)
+        out = np.zeros((len(stack), self.dim), np.float32)
+        for v in range(count):
+            view = stack[:, :, v * width : (v + 1) * width]
+            parts = []
+            for start in range(0, len(view), emb.batch):
+                part = np.ascontiguousarray(view[start : start + emb.batch])
+                vec = self._run(part)
+                if emb.mirror:
+                    vec = vec + self._run(np.stack([mirror(c) for c in part]))
+                parts.append(vec)
+            vecs = np.concatenate(parts).astype(np.float32)
+            if emb.normalise and count > 1:
+                vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+            out += vecs
         if emb.normalise:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
