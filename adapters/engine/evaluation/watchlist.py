@@ -458,20 +458,22 @@ def build_cfp_split(
 
     The 500 people are shuffled with ``seed`` and cut into two disjoint halves, ``dev`` (for
     choosing settings) and ``test`` (for reporting them): a figure measured on one half was
-    never tuned on it. In the half, ``listed`` people are on the watch list with their first
-    frontal photo in ``gallery/<id>/``; their next ``frontal_probes`` frontal and first
-    ``profile_probes`` profile photos are mated probes in ``probes/<id>/``; every other person
-    of the half contributes ``other_frontal`` frontal and ``other_profile`` profile photos,
-    flat in ``impostors/`` (people who are not on the list)."""
-    if half not in CFP_HALVES:
-        raise ValueError(f"half must be one of {', '.join(CFP_HALVES)}")
+    never tuned on it. ``all`` keeps everyone (the threshold calibration of R22, which wants
+    every non-listed face there is). Of the people kept, ``listed`` are on the watch list
+    with their first frontal photo in ``gallery/<id>/``; their next ``frontal_probes``
+    frontal and first ``profile_probes`` profile photos are mated probes in
+    ``probes/<id>/``; every other person contributes ``other_frontal`` frontal and
+    ``other_profile`` profile photos, flat in ``impostors/`` (people not on the list)."""
+    if half not in (*CFP_HALVES, "all"):
+        raise ValueError(f"half must be one of {', '.join(CFP_HALVES)} or all")
     images = cfp_dir / "Data" / "Images"
     people = sorted(p.name for p in images.iterdir() if p.is_dir())
     if len(people) < 4:
         raise ValueError(f"no CFP people under {images}")
     order = np.random.default_rng(seed).permutation(len(people))
     cut = len(people) // 2
-    chosen = [people[i] for i in (order[:cut] if half == "dev" else order[cut:])]
+    picked = {"dev": order[:cut], "test": order[cut:], "all": order}[half]
+    chosen = [people[i] for i in picked]
     if listed >= len(chosen):
         raise ValueError(f"the {half} half has {len(chosen)} people; listed must be fewer")
     for sub in ("gallery", "probes", "impostors"):
