@@ -146,7 +146,7 @@ class EnginePipeline:
         self.engine = engine
         cfg = engine.config
         mirror = "mirror" if cfg.embedder.mirror else "no mirror"
-        self.name = f"Pinchpoint (CenterFace + {cfg.alignment.method}, {mirror})"
+        self.name = f"Pinchpoint (CenterFace + {'+'.join(cfg.alignment.methods)}, {mirror})"
         self.pad_fraction = pad_fraction
         self.fallback_score = fallback_score
         self._lenient: OnnxEngine | None = None
