@@ -1,5 +1,5 @@
 """``pinchpoint eval lfw|watchlist|split-lfw|split-cfp``: accuracy and calibration of the
-face engine.
+face engine; ``make-walkpast`` and ``walkpast``: :mod:`adapters.engine.evaluation.walkpast_cli`.
 
 Writes only aggregate figures, curves and a Markdown report into ``--out``; templates are
 kept in memory for the run (R3). The ``face_recognition`` baseline (``--baseline``) needs the
@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from adapters.engine.evaluation import lfw, plots, report, watchlist
+from adapters.engine.evaluation import lfw, plots, report, walkpast_cli, watchlist
 from adapters.engine.evaluation.configured import ConfiguredEngine, configured_engine
 from adapters.engine.evaluation.pipeline import (
     EnginePipeline,
@@ -265,3 +265,5 @@ def register(subparsers: Any) -> None:
     c.add_argument("--listed", type=int, default=100, metavar="N",
                    help="people of the half on the watch list (the rest are non-listed)")
     c.set_defaults(handler=_cmd_split_cfp)
+
+    walkpast_cli.register(actions, DEFAULT_DATA)

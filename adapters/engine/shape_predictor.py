@@ -21,8 +21,9 @@ the initial shape (``matrix<float,0,1>``: ``-rows``, ``-cols``, then the values)
 thresh`` and a vector of leaf shapes); then per level the anchor landmark of each feature
 point and its offset ``(dx, dy)`` from it.
 
-Within a level the trees all read the same pixels, so they are walked together, one numpy
-step per tree depth.
+Within a level the trees all read the same pixels, so every split's decision is computed at
+once and each tree's leaf is looked up from its decisions taken as bits (one table per tree
+depth); the result is checked against dlib's own tree-by-tree loop.
 """
 
 from __future__ import annotations
@@ -123,8 +124,8 @@ class ShapePredictor:
             anchors = current.take(level.anchor, axis=0)
             moved_x = level.dx * tform[0, 0] + level.dy * tform[0, 1] + anchors[:, 0]
             moved_y = level.dx * tform[1, 0] + level.dy * tform[1, 1] + anchors[:, 1]
-            x = np.floor(moved_x.astype(np.float64) * scale[0] + (origin[0] + 0.5))
-            y = np.floor(moved_y.astype(np.float64) * scale[1] + (origin[1] + 0.5))
+            x = np.floor(moved_x.astype(np.float64) * scale[0] + origin[0] + 0.5)
+            y = np.floor(moved_y.astype(np.float64) * scale[1] + origin[1] + 0.5)
             shape = _add_trees(shape, level, sampler.grey(x, y))
         return np.asarray(shape.reshape(-1, 2).astype(np.float64) * scale + origin)
 
