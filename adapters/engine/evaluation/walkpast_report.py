@@ -101,6 +101,7 @@ def _pipeline_section(r: PipelineResult) -> list[str]:
         "unattributed | false alerts | latency p50 / p95 / max |",
         "|---|---|---|---|---|---|---|",
     ]
+    shown: list[tuple[str, str, Row]] = []
     for row in r.table:
         marks = []
         configured = r.configured_threshold
@@ -113,9 +114,19 @@ def _pipeline_section(r: PipelineResult) -> list[str]:
         if row.false_alerts and row.threshold == max(
                 (x.threshold for x in r.table if x.false_alerts), default=None):
             marks.append("highest with a false alert")
+        text = _t(row.threshold, r.metric)
         mark = f" ({', '.join(marks)})" if marks else ""
+        # A grid point that prints like a marked threshold beside it says nothing new.
+        if shown and shown[-1][0] == text and row.listed_found == shown[-1][2].listed_found \
+                and row.false_alerts == shown[-1][2].false_alerts:
+            if not mark:
+                continue
+            if not shown[-1][1]:
+                shown.pop()
+        shown.append((text, mark, row))
+    for text, mark, row in shown:
         lines.append(
-            f"| {_t(row.threshold, r.metric)}{mark} | {row.listed_found} / {row.listed_passes} "
+            f"| {text}{mark} | {row.listed_found} / {row.listed_passes} "
             f"| {row.non_listed_alerting} / {row.non_listed_passes} | {row.wrong_identity} "
             f"| {row.unattributed} | {row.false_alerts} | {_s(row.latency_p50_s)} / "
             f"{_s(row.latency_p95_s)} / {_s(row.latency_max_s)} |"
