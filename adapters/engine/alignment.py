@@ -75,6 +75,9 @@ ARCFACE112_TEMPLATE: tuple[tuple[float, float], ...] = (
 class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How a chip is cut: method, template (5 points, chip pixels) and chip size.
 
+    The class defaults are one view (``eyes_mouth``); the engine's default is
+    :data:`ENGINE_DEFAULT`, the fused ``dlib5`` + ``eyes_mouth``.
+
     ``weights`` (5 values, ``template5`` only) weight each point in the least-squares fit;
     ``None`` weighs them equally.
 
@@ -112,6 +115,11 @@ class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError("dlib5 cuts square chips: width and height must be equal")
         if self.fuse_with is not None and self.fuse_with == self.method:
             raise ValueError("fuse_with must name another method than method")
+
+
+ENGINE_DEFAULT = AlignmentConfig(method="dlib5", fuse_with="eyes_mouth")
+"""The alignment ``engine.onnx`` uses when ``[engine.alignment]`` is not set: dlib's own
+chip (what the ResNet was trained on) fused with the template chip (see ``fuse_with``)."""
 
 
 def umeyama(

@@ -259,8 +259,9 @@ def register(subparsers: Any) -> None:
     c.add_argument("--data", type=Path, default=DEFAULT_DATA, metavar="DIR",
                    help="folder holding cfp/ (default: ../shared/data)")
     c.add_argument("--out", type=Path, required=True, metavar="DIR")
-    c.add_argument("--half", choices=watchlist.CFP_HALVES, default="test",
-                   help="dev: choose settings on it; test: report on it (disjoint people)")
+    c.add_argument("--half", choices=(*watchlist.CFP_HALVES, "all"), default="test",
+                   help="dev: choose settings on it; test: report on it (disjoint people); "
+                   "all: everyone (threshold calibration)")
     c.add_argument("--seed", type=int, default=0, metavar="N")
     c.add_argument("--listed", type=int, default=100, metavar="N",
                    help="people of the half on the watch list (the rest are non-listed)")

@@ -71,7 +71,9 @@ def engine_settings(
     tree: dict[str, Any] = msgspec.to_builtins(section.settings)
     named: list[str] = []
     if alignment is not None:
+        # One method alone; fusing two is ``--engine-set alignment.fuse_with=…``.
         tree["alignment"]["method"] = alignment
+        tree["alignment"]["fuse_with"] = None
         named.append(f"alignment.method={alignment}")
     if mirror is not None:
         tree["embedder"]["mirror"] = mirror

@@ -111,8 +111,10 @@ def make_engine(
     cfg = config or OnnxEngineConfig()
     cfg = msgspec.structs.replace(cfg, models_dir=str(models_dir.resolve()))
     if alignment is not None:
+        # One named method: the view it cuts alone (fusion is set with the config).
         align_cfg: AlignmentConfig = msgspec.convert(
-            {**msgspec.structs.asdict(cfg.alignment), "method": alignment}, AlignmentConfig
+            {**msgspec.structs.asdict(cfg.alignment), "method": alignment, "fuse_with": None},
+            AlignmentConfig,
         )
         cfg = msgspec.structs.replace(cfg, alignment=align_cfg)
     if mirror is not None:

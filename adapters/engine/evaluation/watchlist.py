@@ -472,8 +472,8 @@ def build_cfp_split(
         raise ValueError(f"no CFP people under {images}")
     order = np.random.default_rng(seed).permutation(len(people))
     cut = len(people) // 2
-    picked = {"dev": order[:cut], "test": order[cut:], "all": order}[half]
-    chosen = [people[i] for i in picked]
+    kept = {"dev": order[:cut], "test": order[cut:], "all": order}[half]
+    chosen = [people[i] for i in kept]
     if listed >= len(chosen):
         raise ValueError(f"the {half} half has {len(chosen)} people; listed must be fewer")
     for sub in ("gallery", "probes", "impostors"):

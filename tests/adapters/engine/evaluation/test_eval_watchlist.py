@@ -181,7 +181,7 @@ def test_split_cfp_halves_are_disjoint_and_hold_the_protocol(
     with pytest.raises(FileExistsError):
         build_cfp_split(shared_data / "cfp", tmp_path / "test", half="test")
     with pytest.raises(ValueError, match="half"):
-        build_cfp_split(shared_data / "cfp", tmp_path / "x", half="all")
+        build_cfp_split(shared_data / "cfp", tmp_path / "x", half="everyone")
 
 
 def test_split_lfw_halves_are_disjoint(shared_data: Path, tmp_path: Path) -> None:
