@@ -323,7 +323,8 @@ async def run_live(clip: Path, truth: Truth, photos: dict[str, list[Path]], base
             await runtime.stop()
     analysed = len(pacer.latency)
     steps = [_step(e, pacer, names) for e in recorder.evidence]
-    threshold = config.matching.threshold
+    # The threshold the live tracks were decided at (track_threshold when set).
+    threshold = config.matching.decision_threshold(None)
     sweep = Sweep(steps, truth, _tracker(config).repeat_s)
     enrolled = set(names.values())
     return _result(

@@ -151,8 +151,9 @@ def markdown(report: WalkpastReport, generated: str) -> str:
         f"view {pct(report.two_in_view, 0)} of the time; faces {report.face_px[0]:.0f} → "
         f"{report.face_px[1]:.0f} px wide.",
         f"- Engine as configured by `{report.config}`: {engine.get('type')}, detector input "
-        f"width {detector.get('input_width', '?')}, alignment {alignment.get('method', '?')}, "
-        f"mirror {embedder.get('mirror', '?')}. Tracker: "
+        f"width {detector.get('input_width', '?')}, alignment {alignment.get('method', '?')}"
+        + (f" fused with {alignment['fuse_with']}" if alignment.get("fuse_with") else "")
+        + f", mirror {embedder.get('mirror', '?')}. Tracker: "
         + ", ".join(f"{k} {v}" for k, v in t.items()) + ".",
         "",
         "Every frame is analysed in order (the file camera waits for the pipeline), stamped "
