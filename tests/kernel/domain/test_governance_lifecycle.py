@@ -74,7 +74,12 @@ def _file_bytes(db: Path) -> bytes:
 
 
 def _watch(ref: str, category: Any = "wanted") -> EntryInput:
-    return EntryInput(reference=ref, category=category, source="PNC", reason="test reason")
+    return EntryInput(reference=ref, category=category, source=SOURCE, reason="test reason")
+
+
+SOURCE = "PNC records office"
+"""Long enough that the ciphertext of the photos cannot hold it by chance: a 3-byte needle
+such as "PNC" turns up in a few hundred kB of random bytes about once in 50 runs."""
 
 
 async def test_deployment_whole_life(gov: Governance, engine: Any, clock: ManualClock,
@@ -104,7 +109,7 @@ async def test_deployment_whole_life(gov: Governance, engine: Any, clock: Manual
         "several_faces": _jpg(side),
         # a ~27 px face: under the 40 px enrolment floor (a soft refusal, R10)
         "too_small": _jpg(obama.resize((obama.width // 9, obama.height // 9))),
-        "blurred": _jpg(obama.filter(ImageFilter.GaussianBlur(6))),
+        "blurred": _jpg(obama.filter(ImageFilter.GaussianBlur(10))),  # sharpness ≈ 0.010 < 0.02
     }
     for reason, data in bad.items():
         res = await gov.watchlists.enrol(dep.id, engine, data, actor="tech",
@@ -139,7 +144,7 @@ async def test_deployment_whole_life(gov: Governance, engine: Any, clock: Manual
     # R24: nothing personal in clear in the file
     raw = _file_bytes(db)
     photo_head = (pd / "obama.jpg").read_bytes()[:64]
-    assert b"OBAMA" not in raw and b"PNC" not in raw and photo_head not in raw
+    assert b"OBAMA" not in raw and SOURCE.encode() not in raw and photo_head not in raw
 
     await gov.deployments.authorise(dep.id, "Supt A")
     with pytest.raises(TransitionRefused, match="not been reviewed"):
