@@ -230,7 +230,10 @@ def test_r6_push_shows_anonymous_notification_and_click_opens_alert(
     assert page.evaluate(SW_ACTIVATED) == "activated"
     # with permission granted the app subscribes with the server's VAPID key; no push service
     # is reachable here, and the app says so quietly and goes on with the live feed
-    page.wait_for_function("document.querySelector('main .msg').textContent.length > 0",
+    # Predicates are functions, never bare expressions: Playwright evaluates a bare
+    # expression string with eval, which the app's CSP (no 'unsafe-eval') refuses whenever
+    # the first check is false and polling starts — 2 failures in 5 `make flake` runs.
+    page.wait_for_function("() => document.querySelector('main .msg').textContent.length > 0",
                            timeout=30_000)
     assert "the live feed is used" in page.inner_text("main .msg")
     cdp = context.new_cdp_session(page)
@@ -327,7 +330,7 @@ def test_offline_shell_and_no_api_in_cache(live: LiveRuntime, browser: Any,
     page = context.new_page()
     login(page, live.url, "ofc", f"#/alerts/{alert_id}")
     wait_images(page, ".shots img", 3)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     assert page.evaluate(SW_ACTIVATED) == "activated"  # fetches go to an activated worker
     context.set_offline(True)
     response = page.reload()
