@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from kernel.pipeline.tracker import (
     Track,
     TrackerSettings,
     fuse,
+    quality_score,
 )
 from kernel.pipeline.watchlist_index import LiveWatchlist, Match
 from kernel.protocols.engine import Embeddings, FaceEngine
@@ -67,6 +69,8 @@ class PipelineStats(msgspec.Struct):
     embedded: int = 0
     candidates: int = 0
     skipped_not_live: int = 0
+    embed_deferred: int = 0
+    """Faces that wanted a template but waited: over ``embed_per_frame`` in their round."""
 
 
 def _search(watchlist: LiveWatchlist, fusion: Fusion, templates: Embeddings,
@@ -146,7 +150,7 @@ class LivePipeline:
                 self.counts.seen(camera_id, self._when(frame), new_tracks)
             self.stats.faces += len(detections)
             observations.extend((frame, o) for o in joined)
-        wanted = [(f, o) for f, o in observations if o.embed]
+        wanted = self._budgeted([(f, o) for f, o in observations if o.embed], len(batch))
         if wanted:
             templates = await self.engine.embed([o.detection.chip for _, o in wanted])
             self.stats.embedded += len(wanted)
@@ -158,6 +162,18 @@ class LivePipeline:
         for tracker in self.trackers.values():
             for track in tracker.expire(now):
                 self._ended(track)
+
+    def _budgeted(self, wanted: list[tuple[Frame, Observation]],
+                  frames: int) -> list[tuple[Frame, Observation]]:
+        """At most ``embed_per_frame`` × frames of the faces that want a template: tracks
+        with none yet first (they cannot be decided at all), then the best faces."""
+        budget = max(1, math.ceil(self.tracker_settings.embed_per_frame * frames))
+        if len(wanted) <= budget:
+            return wanted
+        self.stats.embed_deferred += len(wanted) - budget
+        ranked = sorted(wanted, key=lambda fo: (bool(fo[1].track.templates),
+                                                -quality_score(fo[1].detection)))
+        return ranked[:budget]
 
     async def _decide(self, watchlist: LiveWatchlist,
                       wanted: Sequence[tuple[Frame, Observation]], templates: Embeddings) -> None:

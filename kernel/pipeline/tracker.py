@@ -31,6 +31,7 @@ Gap = Annotated[float, msgspec.Meta(gt=0.0, le=10.0)]
 Gain = Annotated[float, msgspec.Meta(ge=0.0, le=100.0)]
 Count = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 FuseCount = Annotated[int, msgspec.Meta(ge=1, le=64)]
+Budget = Annotated[float, msgspec.Meta(gt=0.0, le=100.0)]
 Fusion = Literal["mean", "max"]
 
 EntryRef = tuple[str, str]
@@ -48,7 +49,9 @@ class TrackerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``embed_gain``). ``fusion``: ``"mean"`` decides a track on the quality-weighted mean of its
     templates; ``"max"`` on each template alone (its best single template).
     ``split_below``: a new template with cosine below this to the track's mean starts a new
-    track."""
+    track. ``embed_per_frame``: embeddings per analysed frame at most, over a pipeline round
+    (tracks without a template first, then by face quality; the rest wait for a later frame).
+    """
 
     min_iou: Fraction = 0.3
     max_gap_s: Gap = 1.0
@@ -63,6 +66,11 @@ class TrackerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     fuse_max: FuseCount = 8
     fusion: Fusion = "mean"
     split_below: Cosine = 0.6
+    # Overload must degrade, not spiral: below ~2 analysed frames/s per camera tracks break
+    # between frames, every face starts a new track and is embedded (2.5 embeddings a frame
+    # measured with 8 cameras), which slows the frame rate further (0.9 frames/s a camera
+    # with the fused 4-run template). A walk-past needs ~0.3 a frame (bench_pipeline).
+    embed_per_frame: Budget = 1.0
     repeat_s: Seconds = 10.0
     """A camera does not raise the same entry again within this many seconds, even if the
     person's track broke (an occlusion): one candidate per person per pass."""

@@ -342,3 +342,32 @@ def test_templates_stay_bounded_on_a_long_track() -> None:
     assert max(per_second.values()) <= 3
     fused = track.mean_template()
     assert fused is not None and float(fused @ person) > 0.95
+
+
+async def test_embedding_budget_degrades_overload_instead_of_spiralling() -> None:
+    """Six people appear at once: at one embedding per analysed frame, each round embeds one
+    face, a track with no template before a track that has one, until every track has been
+    decided at least once; the others wait (counted), nothing is lost."""
+    rng = np.random.default_rng(3)
+    people = [unit(rng.standard_normal(DIM)) for _ in range(6)]
+    wl = LiveWatchlist(ExactIndex(ExactIndex.Config(dim=DIM)), {DEP: 0.9})
+    wl.add([(1, IndexedEntry(DEP, "e0"), people[0])])
+    settings = TrackerSettings(embed_per_frame=1.0, embed_interval_s=0.0, embed_gain=0.0)
+    pipe, engine, _ = pipeline(wl, settings)
+    walkers = [Walker(p, start=0, frames=10, x=10.0 + 65 * i) for i, p in enumerate(people)]
+    frames = script(engine, walkers, 10, rng)
+    embedded_per_round = []
+    for frame in frames:
+        before = pipe.stats.embedded
+        await pipe([(frame.camera_id, frame)])
+        embedded_per_round.append(pipe.stats.embedded - before)
+    assert max(embedded_per_round) == 1  # never more than the budget
+    tracks = pipe.tracker("cam").tracks
+    assert len(tracks) == 6
+    # the first six rounds went to the six tracks with no template, one each
+    assert all(len(t.templates) >= 1 for t in tracks)
+    assert pipe.stats.embed_deferred > 0
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"embed_per_frame": 0}, TrackerSettings)
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"embed_per_frame": float("nan")}, TrackerSettings)
