@@ -62,13 +62,13 @@ class MatchingConfig(Strict, frozen=True):
     templates) for deployments that set none; calibrated with ``pinchpoint eval watchlist``
     on still photos to keep the false-positive identification rate below 0.1 % (R22;
     BENCHMARKS.md). ``track_threshold``: the threshold a track's (fused) evidence is decided
-    at; None uses ``threshold``. A track's best over a pass runs higher than one still's, for
-    impostors too, so it wants its own value fitted on non-listed passes. See
+    at; None uses ``threshold``. A track's fused evidence is not one still, for impostors
+    either, so it wants its own value fitted on non-listed passes (``eval walkpast``). See
     :meth:`decision_threshold` for which one applies.
     ``refresh_s``: how often the live deployment and its lists are re-read.
     Tracking and fusion: see :class:`kernel.pipeline.tracker.TrackerSettings`."""
 
-    threshold: Threshold = 0.958
+    threshold: Threshold = 0.961
     track_threshold: Threshold | None = None
     refresh_s: float = 2.0
     counts_flush_s: float = 60.0
