@@ -87,20 +87,3 @@ class LiveWatchlist:
                     break
             out.append(row)
         return out
-
-    def match(self, templates: npt.NDArray[np.float32]) -> list[Match | None]:
-        """For each template, the best entry at or above the threshold, else None.
-
-        Synchronous CPU work: the pipeline calls it in the executor.
-        """
-        if len(templates) == 0 or not self.entries:
-            return [None] * len(templates)
-        found = self.index.search(templates, 1)
-        out: list[Match | None] = []
-        for key, score in zip(found.keys[:, 0], found.scores[:, 0], strict=True):
-            entry = self.entries.get(int(key))
-            if entry is None or float(score) < self.thresholds[entry.deployment_id]:
-                out.append(None)
-            else:
-                out.append(Match(int(key), entry, float(score)))
-        return out
