@@ -51,8 +51,8 @@ import msgspec
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from adapters.demo.scenario import live_deployment  # noqa: E402
-from adapters.demo.walkpast import DEMO_FACES  # noqa: E402
+from demo.scenario import live_deployment  # noqa: E402
+from demo.walkpast import DEMO_FACES  # noqa: E402
 from kernel import config as config_module  # noqa: E402
 from kernel.domain.governance import Governance  # noqa: E402
 from kernel.protocols.engine import FaceEngine  # noqa: E402

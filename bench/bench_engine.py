@@ -13,7 +13,7 @@ Measured, in one run, medians over repeats:
   align, quality gate) + ``embed_sync`` of the usable faces, against ``face_locations`` (HOG,
   the library's default upsample 1, and upsample 0) + ``face_encodings``.
 
-Frames are composed from the public-domain photos in ``adapters/camera/demo_faces`` (faces cut
+Frames are composed from the public-domain photos in ``demo/faces`` (faces cut
 out and pasted at several sizes on a synthetic background), so the bench runs on any machine
 with the model store built (``pinchpoint models build``) and the ``baseline`` extra installed.
 Never run in CI (timings).
@@ -45,7 +45,7 @@ from adapters.engine.onnx import OnnxEngine  # noqa: E402
 from kernel.frames import Image  # noqa: E402
 from kernel.protocols.engine import Purpose  # noqa: E402
 
-FACES = REPO / "adapters" / "camera" / "demo_faces"
+FACES = REPO / "demo" / "faces"
 FRAMES = {
     "640x360": ((640, 360), (56, 80, 110)),
     "1280x720": ((1280, 720), (60, 84, 110, 150, 200)),

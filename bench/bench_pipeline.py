@@ -6,7 +6,7 @@ frame-by-frame baseline built from the ``face_recognition`` library, in the same
 
 Each camera is a ``camera.file`` with ``realtime = true`` and ``loop = true`` playing a 1280×720
 25 fps H.264 walk-past clip (several people on screen at once, made with
-``adapters/demo/walkpast.py`` and ``adapters/camera/clip.py`` into a temporary directory, never
+``demo/walkpast.py`` and ``demo/clip.py`` into a temporary directory, never
 committed). The runtime is the real one (``kernel.runtime.Runtime``): cameras → fair scheduler →
 live pipeline (detect, track, embed, search) → matching → SQLite, with a live deployment whose
 watch list holds one of the walkers.
@@ -51,9 +51,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from adapters.demo.scenario import live_deployment, walkpast_clip  # noqa: E402
 from adapters.engine.model_store import build_models  # noqa: E402
 from adapters.engine.onnx import OnnxEngine, OnnxEngineConfig  # noqa: E402
+from demo.scenario import live_deployment, walkpast_clip  # noqa: E402
 from kernel import config as config_module  # noqa: E402
 from kernel.domain.governance import Governance  # noqa: E402
 from kernel.protocols.engine import FaceEngine  # noqa: E402

@@ -26,7 +26,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def public_domain_faces() -> Path:
     """Public-domain photos shipped with the repo (copied from ../shared/data/public-domain)."""
-    path = REPO / "adapters" / "camera" / "demo_faces"
+    path = REPO / "demo" / "faces"
     if not (path / "obama.jpg").is_file():
         pytest.skip("demo faces not in the repo yet")
     return path

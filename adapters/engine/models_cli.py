@@ -19,10 +19,10 @@ DLIB_TOLERANCE = 1e-4
 
 
 def _default_photo_dirs() -> list[Path]:
-    import adapters.camera
+    from demo.walkpast import DEMO_FACES
 
     return [
-        Path(adapters.camera.__file__).parent / "demo_faces",  # public-domain copies in the repo
+        DEMO_FACES,  # public-domain copies in the repo
         Path.cwd().parent / "shared" / "data" / "public-domain",
     ]
 

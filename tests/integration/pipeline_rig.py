@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from adapters.demo.scenario import live_deployment, walkpast_clip
 from adapters.engine.onnx import OnnxEngine, OnnxEngineConfig
+from demo.scenario import live_deployment, walkpast_clip
 from kernel.config import Config
 from kernel.config import load as load_config
 from kernel.domain.governance import Governance

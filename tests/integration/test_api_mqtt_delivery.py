@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from pipeline_rig import free_port, runtime_config, wait_for
 
-from adapters.demo.scenario import live_deployment
+from demo.scenario import live_deployment
 from kernel.auth.accounts import Accounts
 from kernel.auth.passwords import Passwords
 from kernel.runtime import Runtime

@@ -37,7 +37,7 @@ from mobile_api.settings import ApiSettings
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
-FACES = REPO / "adapters" / "camera" / "demo_faces"
+FACES = REPO / "demo" / "faces"
 PASSWORD = "correct horse battery staple"
 
 TEST_SETTINGS = ApiSettings(

@@ -18,8 +18,8 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from adapters.demo.scenario import walkpast_clip
-from adapters.demo.walkpast import DEMO_FACES
+from demo.scenario import walkpast_clip
+from demo.walkpast import DEMO_FACES
 from kernel import config as config_module
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.watchlists import EntryInput

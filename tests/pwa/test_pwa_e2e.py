@@ -438,7 +438,7 @@ def test_r18_r9_r10_r22_command_and_technical_pages(live: LiveRuntime, browser: 
 
     blank = io.BytesIO()
     Image.new("RGB", (400, 400), (128, 128, 128)).save(blank, "JPEG")
-    photo = (REPO / "adapters" / "camera" / "demo_faces" / "obama2.jpg").read_bytes()
+    photo = (REPO / "demo" / "faces" / "obama2.jpg").read_bytes()
     page.wait_for_selector("#watch-up-files")
     _drop_files(page, "form[aria-label='Add watch-list entries'] .drop",
                 [("suspect-a.jpg", "image/jpeg", photo),
@@ -458,7 +458,7 @@ def test_r18_r9_r10_r22_command_and_technical_pages(live: LiveRuntime, browser: 
 
     # R10, R19: a small face is refused softly with its measured cost; the accept box and
     # reason appear only then, and the photo is enrolled below the gate with the reason
-    with Image.open(REPO / "adapters" / "camera" / "demo_faces" / "obama.jpg") as big:
+    with Image.open(REPO / "demo" / "faces" / "obama.jpg") as big:
         small = big.convert("RGB").resize((big.width * 12 // 100, big.height * 12 // 100))
     tiny = io.BytesIO()
     small.save(tiny, "JPEG", quality=95)

@@ -6,7 +6,7 @@ from the user's config (its engine, index, pipeline and matching settings) — w
 must differ for an evaluation changed: a temporary data directory and SQLite store (deleted
 afterwards), no services or sinks, retention off, and one ``camera.file`` playing the clip with
 ``realtime = false`` and ``loop = false``. The gallery is enrolled through the governed core
-(:mod:`adapters.demo.scenario`), reviewed, and the deployment put live.
+(:mod:`demo.scenario`), reviewed, and the deployment put live.
 
 Every frame is analysed, in order, whatever the machine's speed: the camera hands the runtime
 its next frame only once the pipeline has finished the previous one (:class:`_Pacer`), and each
@@ -39,7 +39,6 @@ import msgspec
 import numpy as np
 
 from adapters.camera.video import to_rgb
-from adapters.demo.scenario import authorised_deployment, enrol_entry, put_live
 from adapters.engine.evaluation.walkpast_sweep import Row, Step, Sweep, peak_summary
 from adapters.engine.evaluation.walkpast_truth import (
     Truth,
@@ -47,6 +46,7 @@ from adapters.engine.evaluation.walkpast_truth import (
     check_gallery,
     gallery_photos,
 )
+from demo.scenario import authorised_deployment, enrol_entry, put_live
 from kernel import config as config_module
 from kernel.config import AdapterSection, Config
 from kernel.errors import ConfigError

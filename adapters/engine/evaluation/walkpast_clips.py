@@ -2,7 +2,7 @@
 walking towards the camera, its ``truth.json`` and the watch-list gallery, made from a local
 face data set (``lfw150`` or ``cfp``) or from any photos a caller names.
 
-The clip is drawn by :mod:`adapters.demo.walkpast` (the demo's compositor: sprites, lanes,
+The clip is drawn by :mod:`demo.walkpast` (the demo's compositor: sprites, lanes,
 growth, sway), so the ground truth comes from the very placement that drew each face. Every
 output goes under the folder given (``var/eval/...``): the data sets' licences forbid copying
 their images into the repository, and the gallery holds symlinks to the originals.
@@ -29,10 +29,10 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from adapters.camera.clip import write_clip
-from adapters.demo.walkpast import LANES, Walker, cut_sprite, face_box_at, load_photo, place, render
 from adapters.engine.evaluation.pipeline import centre_index
 from adapters.engine.evaluation.walkpast_truth import FORMAT, Box, Pass, Truth
+from demo.clip import write_clip
+from demo.walkpast import LANES, Walker, cut_sprite, face_box_at, load_photo, place, render
 from kernel.frames import Image
 
 Source = Literal["lfw150", "cfp"]

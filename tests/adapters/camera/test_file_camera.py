@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.camera.clip import demo_frames, read_demo_index, write_clip
 from adapters.camera.file import FileCamera
 from adapters.camera.handoff import CameraError
+from demo.clip import demo_frames, read_demo_index, write_clip
 from kernel import registry
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.camera import CameraClosed

@@ -23,9 +23,9 @@ from aiortc import RTCPeerConnection
 from litestar import Litestar, MediaType, get
 
 from adapters.camera import whip
-from adapters.camera.clip import demo_frames, read_demo_index, write_clip
 from adapters.camera.webrtc import WebRtcCamera
 from adapters.camera.whip_routes import whip_router
+from demo.clip import demo_frames, read_demo_index, write_clip
 from kernel import registry
 from kernel.frames import Frame
 from kernel.protocols.camera import CameraClosed, CameraSource

@@ -27,7 +27,7 @@ from kernel.frames import Image
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 # Public-domain photos ship with the repo, so these tests run on a fresh machine too.
-PUBLIC = Path(__file__).resolve().parents[3] / "adapters" / "camera" / "demo_faces"
+PUBLIC = Path(__file__).resolve().parents[3] / "demo" / "faces"
 PORTRAITS = ["obama.jpg", "obama3.jpg", "biden.jpg"]
 
 

@@ -11,7 +11,7 @@ from adapters.engine.onnx import OnnxEngine
 from kernel.protocols.adapter import AdapterContext
 from kernel.testing.engine_contract import EngineContract
 
-DEMO_FACES = Path(__file__).resolve().parents[3] / "adapters" / "camera" / "demo_faces"
+DEMO_FACES = Path(__file__).resolve().parents[3] / "demo" / "faces"
 
 
 class TestOnnxEngineContract(EngineContract):

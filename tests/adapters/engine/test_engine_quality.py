@@ -32,7 +32,7 @@ from kernel.protocols.engine import Quality, Rejection
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 # Public-domain photos ship with the repo, so these tests run on a fresh machine too.
-PUBLIC = Path(__file__).resolve().parents[3] / "adapters" / "camera" / "demo_faces"
+PUBLIC = Path(__file__).resolve().parents[3] / "demo" / "faces"
 LFW = SHARED / "lfw150" / "by_identity"
 # Found by scanning all of lfw150 for the largest |yaw| estimates: both strongly turned heads,
 # one to each side.

@@ -26,7 +26,7 @@ from kernel.protocols.engine import (
     Rejection,
 )
 
-DEMO_FACES = Path(__file__).resolve().parents[3] / "adapters" / "camera" / "demo_faces"
+DEMO_FACES = Path(__file__).resolve().parents[3] / "demo" / "faces"
 # obama3.jpg (public domain, 1434×2333) cropped 15 % inside the detector's face box (646, 245,
 # 919, 608): the tight framing of a custody photo. CenterFace finds no face in it as it is.
 TIGHT_OBAMA3 = (299, 553, 686, 878)  # rows y0:y1, columns x0:x1

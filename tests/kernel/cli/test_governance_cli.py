@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-DEMO_FACES = Path(__file__).resolve().parents[3] / "adapters" / "camera" / "demo_faces"
+DEMO_FACES = Path(__file__).resolve().parents[3] / "demo" / "faces"
 
 
 def cli(config: Path, group: str, action: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.demo.scenario import live_deployment, walkpast_clip
+from demo.scenario import live_deployment, walkpast_clip
 from kernel import config as config_module
 from kernel.domain.governance import Governance
 from kernel.runtime import Runtime

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adapters.demo.scenario import live_deployment, walkpast_clip
+from demo.scenario import live_deployment, walkpast_clip
 from kernel import logs
 from kernel.auth.accounts import Accounts
 from kernel.auth.passwords import Passwords
@@ -47,7 +47,7 @@ def _extra_faces(repo: Path) -> list[Path]:
 
 def make_clip(path: Path, engine: Any, seconds: float = 16.0) -> int:
     """Write the walk-past clip: the demo walkers, plus local faces when there are some."""
-    walkers: list[str | Path] = [*WALKERS, *_extra_faces(Path(__file__).resolve().parents[2])]
+    walkers: list[str | Path] = [*WALKERS, *_extra_faces(Path(__file__).resolve().parents[1])]
     return walkpast_clip(path, engine, walkers, gap_s=min(1.6, seconds / (len(walkers) + 2)),
                          walk_s=4.0, fps=25, width=1280, height=720, tail_s=0.5,
                          min_seconds=seconds)

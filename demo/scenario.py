@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from adapters.camera.clip import write_clip
-from adapters.demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule
+from demo.clip import write_clip
+from demo.walkpast import DEMO_FACES, load_photo, make_sprite, render, schedule
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.governance import Governance
 from kernel.domain.watchlists import EnrolResult, EntryInput

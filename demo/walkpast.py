@@ -2,7 +2,7 @@
 corridor, walking towards the camera (growing, drifting sideways), a few at a time.
 
 Only photos that may be redistributed ship with the repo (public-domain White House photos in
-``adapters/camera/demo_faces``); a caller may add more walkers from local data. The evaluation's
+``demo/faces``); a caller may add more walkers from local data. The evaluation's
 development clips (:mod:`adapters.engine.evaluation.walkpast_clips`) are drawn by the same code,
 and :func:`face_box_at` says where each walker's face is in any frame (their ground truth).
 """
@@ -22,7 +22,7 @@ from PIL import ImageOps
 
 from kernel.frames import Image
 
-DEMO_FACES = Path(__file__).resolve().parents[1] / "camera" / "demo_faces"
+DEMO_FACES = Path(__file__).resolve().parent / "faces"
 
 
 class Walker(msgspec.Struct, frozen=True):
