@@ -40,8 +40,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from adapters.engine.evaluation.pipeline import make_engine, read_rgb  # noqa: E402
 from adapters.engine.onnx import OnnxEngine  # noqa: E402
+from evaluation.pipeline import make_engine, read_rgb  # noqa: E402
 from kernel.frames import Image  # noqa: E402
 from kernel.protocols.engine import Purpose  # noqa: E402
 

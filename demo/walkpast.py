@@ -3,7 +3,7 @@ corridor, walking towards the camera (growing, drifting sideways), a few at a ti
 
 Only photos that may be redistributed ship with the repo (public-domain White House photos in
 ``demo/faces``); a caller may add more walkers from local data. The evaluation's
-development clips (:mod:`adapters.engine.evaluation.walkpast_clips`) are drawn by the same code,
+development clips (:mod:`evaluation.walkpast_clips`) are drawn by the same code,
 and :func:`face_box_at` says where each walker's face is in any frame (their ground truth).
 """
 

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from adapters.engine.alignment import AlignmentConfig, align
-from adapters.engine.evaluation.pipeline import make_engine
 from adapters.engine.model_store import SHAPE_PREDICTOR_NAME, read_manifest
+from evaluation.pipeline import make_engine
 from kernel.protocols.engine import Purpose
 
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from adapters.engine.alignment import AlignmentConfig, align, views
-from adapters.engine.evaluation.pipeline import make_engine
 from adapters.engine.onnx import OnnxEngine, OnnxEngineConfig
+from evaluation.pipeline import make_engine
 from kernel.protocols.engine import Purpose
 
 

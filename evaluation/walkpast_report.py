@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from adapters.engine.evaluation.report import pct, threshold_text
-from adapters.engine.evaluation.walkpast import PipelineResult, WalkpastReport
-from adapters.engine.evaluation.walkpast_sweep import Row
+from evaluation.report import pct, threshold_text
+from evaluation.walkpast import PipelineResult, WalkpastReport
+from evaluation.walkpast_sweep import Row
 
 
 def _t(value: float | None, metric: str) -> str:

@@ -29,10 +29,10 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from adapters.engine.evaluation.pipeline import centre_index
-from adapters.engine.evaluation.walkpast_truth import FORMAT, Box, Pass, Truth
 from demo.clip import write_clip
 from demo.walkpast import LANES, Walker, cut_sprite, face_box_at, load_photo, place, render
+from evaluation.pipeline import centre_index
+from evaluation.walkpast_truth import FORMAT, Box, Pass, Truth
 from kernel.frames import Image
 
 Source = Literal["lfw150", "cfp"]

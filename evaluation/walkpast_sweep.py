@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 import numpy as np
 
-from adapters.engine.evaluation.walkpast_truth import Box, Truth
+from evaluation.walkpast_truth import Box, Truth
 
 MIN_IOU = 0.2
 """Overlap of a detected face box with a truth box for the detection to be that pass's."""

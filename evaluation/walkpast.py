@@ -15,7 +15,7 @@ the tracker's gaps and the repeat window see the clip's own time. Nothing is dro
 checks it (slot drops and frames analysed are reported).
 
 An :class:`~kernel.pipeline.evidence.EvidenceObserver` records each decision step in memory;
-the sweep (:mod:`adapters.engine.evaluation.walkpast_sweep`) replays them at every threshold.
+the sweep (:mod:`evaluation.walkpast_sweep`) replays them at every threshold.
 Only aggregates are written (R3).
 
 ``--baseline`` runs the ``face_recognition`` library on the same decoded frames: its own
@@ -39,14 +39,14 @@ import msgspec
 import numpy as np
 
 from adapters.camera.video import to_rgb
-from adapters.engine.evaluation.walkpast_sweep import Row, Step, Sweep, peak_summary
-from adapters.engine.evaluation.walkpast_truth import (
+from demo.scenario import authorised_deployment, enrol_entry, put_live
+from evaluation.walkpast_sweep import Row, Step, Sweep, peak_summary
+from evaluation.walkpast_truth import (
     Truth,
     TruthError,
     check_gallery,
     gallery_photos,
 )
-from demo.scenario import authorised_deployment, enrol_entry, put_live
 from kernel import config as config_module
 from kernel.config import AdapterSection, Config
 from kernel.errors import ConfigError
@@ -385,7 +385,7 @@ class _BaselineTrack(msgspec.Struct):
 def run_baseline(clip: Path, truth: Truth, photos: dict[str, list[Path]],
                  tracker: TrackerSettings, progress: Progress | None = None) -> PipelineResult:
     """The ``face_recognition`` library on every frame of ``clip`` (see the module doc)."""
-    from adapters.engine.evaluation.baseline import DLIB_DISTANCE, FaceRecognitionPipeline
+    from evaluation.baseline import DLIB_DISTANCE, FaceRecognitionPipeline
 
     started = time.monotonic()
     lib = FaceRecognitionPipeline()

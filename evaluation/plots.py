@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.engine.evaluation.lfw import LfwResult
-from adapters.engine.evaluation.watchlist import WatchlistResult
+from evaluation.lfw import LfwResult
+from evaluation.watchlist import WatchlistResult
 
 
 def _pyplot() -> Any:

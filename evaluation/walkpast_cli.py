@@ -1,5 +1,5 @@
 """``pinchpoint eval make-walkpast`` and ``pinchpoint eval walkpast`` (registered by
-:mod:`adapters.engine.eval_cli`). Errors in the inputs are one line and exit code 2."""
+:mod:`evaluation.cli`). Errors in the inputs are one line and exit code 2."""
 
 from __future__ import annotations
 
@@ -23,16 +23,16 @@ DEFAULT_MODELS_DIR = Path("var/models")
 def _progress(
     total: int, label: str, enabled: bool
 ) -> AbstractContextManager[Callable[[int], None]]:
-    # eval_cli imports this module: its progress bar is fetched when a command runs.
-    from adapters.engine.eval_cli import _progress as bar
+    # evaluation.cli imports this module: its progress bar is fetched when a command runs.
+    from evaluation.cli import _progress as bar
 
     return bar(total, label, enabled)
 
 
 def _cmd_make(args: argparse.Namespace) -> int:
     from adapters.engine.centerface import CenterFace
-    from adapters.engine.evaluation.walkpast_clips import make_walkpast, pick
     from adapters.engine.onnx import resolve_model
+    from evaluation.walkpast_clips import make_walkpast, pick
 
     data: Path = args.data
     root = data / args.source
@@ -70,14 +70,14 @@ def _cmd_make(args: argparse.Namespace) -> int:
 
 
 def _cmd_walkpast(args: argparse.Namespace) -> int:
-    from adapters.engine.evaluation import walkpast, walkpast_report
-    from adapters.engine.evaluation.walkpast_truth import load_truth
+    from evaluation import walkpast, walkpast_report
+    from evaluation.walkpast_truth import load_truth
 
     truth = load_truth(args.truth)
     photos = walkpast.check_inputs(args.clip, truth, args.gallery)
     base = load_config(args)
     if args.baseline:
-        from adapters.engine.evaluation.baseline import face_recognition_available
+        from evaluation.baseline import face_recognition_available
 
         if not face_recognition_available():
             print("error: --baseline: the face_recognition library is not installed "

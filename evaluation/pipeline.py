@@ -1,7 +1,7 @@
 """What an evaluation runs: a face pipeline seen as three operations on in-memory images.
 
 ``EnginePipeline`` drives the real :class:`~adapters.engine.onnx.OnnxEngine` (its enrolment path,
-its live detection and quality gate, its embedder); :mod:`adapters.engine.evaluation.baseline`
+its live detection and quality gate, its embedder); :mod:`evaluation.baseline`
 drives the ``face_recognition`` library the same way, so both answer the same questions.
 """
 

@@ -27,9 +27,9 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from adapters.engine.evaluation import metrics
-from adapters.engine.evaluation.baseline import DLIB_DISTANCE
-from adapters.engine.evaluation.pipeline import Pipeline, Vector, read_rgb
+from evaluation import metrics
+from evaluation.baseline import DLIB_DISTANCE
+from evaluation.pipeline import Pipeline, Vector, read_rgb
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 FPIR_TARGETS = (0.1, 0.01, 0.001, 0.0001)

@@ -1,5 +1,5 @@
 """``pinchpoint eval lfw|watchlist|split-lfw|split-cfp``: accuracy and calibration of the
-face engine; ``make-walkpast`` and ``walkpast``: :mod:`adapters.engine.evaluation.walkpast_cli`.
+face engine; ``make-walkpast`` and ``walkpast``: :mod:`evaluation.walkpast_cli`.
 
 Writes only aggregate figures, curves and a Markdown report into ``--out``; templates are
 kept in memory for the run (R3). The ``face_recognition`` baseline (``--baseline``) needs the
@@ -17,17 +17,17 @@ from typing import Any
 
 import msgspec
 
-from adapters.engine.evaluation import lfw, plots, report, walkpast_cli, watchlist
-from adapters.engine.evaluation.configured import ConfiguredEngine, configured_engine
-from adapters.engine.evaluation.pipeline import (
+from adapters.engine.onnx import OnnxEngine
+from evaluation import lfw, plots, report, walkpast_cli, watchlist
+from evaluation.configured import ConfiguredEngine, configured_engine
+from evaluation.pipeline import (
     EnginePipeline,
     EngineVariants,
     Pipeline,
 )
-from adapters.engine.onnx import OnnxEngine
 from kernel.cli.common import add_config_option, load_config
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 ALIGNMENTS = ("template5", "eyes_mouth", "dlib5")
 
@@ -72,7 +72,7 @@ def _pipelines(args: argparse.Namespace) -> tuple[list[Pipeline], ConfiguredEngi
     else:
         out = [EnginePipeline(engine)]
     if args.baseline:
-        from adapters.engine.evaluation.baseline import (
+        from evaluation.baseline import (
             FaceRecognitionPipeline,
             face_recognition_available,
         )

@@ -1,6 +1,6 @@
 """The ground truth of a walk-past clip (``truth.json``): who walks past, when, and where.
 
-Written by ``pinchpoint eval make-walkpast`` (:mod:`adapters.engine.evaluation.walkpast_clips`),
+Written by ``pinchpoint eval make-walkpast`` (:mod:`evaluation.walkpast_clips`),
 read by ``pinchpoint eval walkpast``; the format is documented in
 ``docs/evaluation-walkpast.md``. Every check a hostile or mistaken file could fail is made here,
 before anything runs, and raises :class:`TruthError` (one line, exit code 2).

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from adapters.engine.evaluation.pipeline import (
+from evaluation.pipeline import (
     NO_FACE,
     Metric,
     Template,

@@ -16,15 +16,15 @@ import pytest
 
 from adapters.camera.video import to_rgb
 from adapters.engine.centerface import CenterFace
-from adapters.engine.evaluation.walkpast_clips import (
+from evaluation.walkpast_clips import (
     DevSet,
     WalkerSpec,
     make_walkpast,
     pick_cfp,
     pick_lfw150,
 )
-from adapters.engine.evaluation.walkpast_sweep import Step, Sweep, box_iou, decide
-from adapters.engine.evaluation.walkpast_truth import FORMAT, Pass, Truth
+from evaluation.walkpast_sweep import Step, Sweep, box_iou, decide
+from evaluation.walkpast_truth import FORMAT, Pass, Truth
 from kernel.cli.main import main
 
 FACE_PX = (40.0, 110.0)

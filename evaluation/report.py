@@ -7,9 +7,9 @@ import platform
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from adapters.engine.evaluation.configured import ConfiguredEngine
-from adapters.engine.evaluation.lfw import LfwResult
-from adapters.engine.evaluation.watchlist import WatchlistResult
+from evaluation.configured import ConfiguredEngine
+from evaluation.lfw import LfwResult
+from evaluation.watchlist import WatchlistResult
 
 
 def pct(x: float, places: int = 2) -> str:

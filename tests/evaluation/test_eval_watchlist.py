@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from adapters.engine.evaluation.baseline import face_recognition_available
-from adapters.engine.evaluation.watchlist import (
+from evaluation.baseline import face_recognition_available
+from evaluation.watchlist import (
     build_cfp_split,
     build_lfw_split,
     list_folder,

@@ -16,8 +16,8 @@ from typing import Any
 
 import msgspec
 
-from adapters.engine.evaluation.pipeline import make_engine
 from adapters.engine.onnx import OnnxEngine, OnnxEngineConfig
+from evaluation.pipeline import make_engine
 from kernel.config import Config
 from kernel.errors import ConfigError
 

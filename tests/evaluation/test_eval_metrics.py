@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from adapters.engine.evaluation import metrics
+from evaluation import metrics
 
 
 def test_roc_curve_lists_every_distinct_threshold_from_strictest() -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from adapters.engine.evaluation import metrics
-from adapters.engine.evaluation.pipeline import Pipeline, Vector, read_rgb
+from evaluation import metrics
+from evaluation.pipeline import Pipeline, Vector, read_rgb
 
 FOLDS = 10
 

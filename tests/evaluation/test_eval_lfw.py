@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from adapters.engine.evaluation.lfw import Pair, limit_pairs, read_pairs
+from evaluation.lfw import Pair, limit_pairs, read_pairs
 from kernel.cli.main import main
 
 

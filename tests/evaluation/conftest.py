@@ -9,7 +9,7 @@ import pytest
 from adapters.engine.model_store import build_models, verify_models
 from kernel.errors import ModelError
 
-REPO = Path(__file__).resolve().parents[4]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
