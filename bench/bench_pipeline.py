@@ -51,7 +51,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from adapters.engine.model_store import build_models  # noqa: E402
 from adapters.engine.onnx import OnnxEngine, OnnxEngineConfig  # noqa: E402
 from demo.scenario import live_deployment, walkpast_clip  # noqa: E402
 from kernel import config as config_module  # noqa: E402
@@ -59,6 +58,7 @@ from kernel.domain.governance import Governance  # noqa: E402
 from kernel.protocols.engine import FaceEngine  # noqa: E402
 from kernel.runtime import Runtime  # noqa: E402
 from kernel.testing.camera_contract import make_context  # noqa: E402
+from modelkit.build import build_models  # noqa: E402
 
 WATCHED = ("obama.jpg", "biden.jpg")
 """Enrolment photos: both identities that walk past are listed, so candidates (and latency

@@ -35,7 +35,7 @@ def public_domain_faces() -> Path:
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The face models, converted once per test session from their registry packages."""
-    from adapters.engine.model_store import build_models
+    from modelkit.build import build_models
 
     path = tmp_path_factory.mktemp("models")
     build_models(path)

@@ -4,7 +4,7 @@ dlib writes a network from the loss layer inwards: each layer writes its version
 then its sub-network *before* its own data, so the file holds the loss layer's data, then the
 version numbers of every layer (output to input), then the input layer, then each layer's data
 from input to output. Tag and skip layers store nothing but their version number, so the
-wiring of residual branches is not in the file: :mod:`adapters.engine.dlib_resnet` takes it
+wiring of residual branches is not in the file: :mod:`modelkit.dlib_resnet` takes it
 from dlib's ``anet_type`` and checks it against :attr:`DlibNetwork.layer_versions`.
 
 Encodings (dlib ``serialize.h``, as the code does it, not as its comments say):

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.engine.model_store import build_models, verify_models
+from adapters.engine.model_store import verify_models
 from kernel.errors import ModelError
+from modelkit.build import build_models
 
 REPO = Path(__file__).resolve().parents[2]
 

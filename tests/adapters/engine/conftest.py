@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from adapters.engine import dlib_reference
 from adapters.engine.dlib_format import model_file
 from adapters.engine.shape_predictor import SHAPE_PREDICTOR_FILE
+from modelkit import dlib_reference
 
 LFW_SAMPLE = 20
 

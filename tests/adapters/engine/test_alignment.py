@@ -219,8 +219,8 @@ def test_dlib5_needs_the_box_and_the_landmarker() -> None:
 def test_dlib5_chip_is_dlibs_own_on_the_mapped_box(detector: CenterFace, name: str) -> None:
     """R2: from a CenterFace detection, ``dlib5`` gives exactly the chip dlib's own
     ``shape_predictor_5`` + ``get_face_chip(150, 0.25)`` give on the same mapped box."""
-    from adapters.engine import dlib_reference
     from adapters.engine.shape_predictor import load_shape_predictor
+    from modelkit import dlib_reference
 
     if not dlib_reference.dlib_available():
         pytest.skip("dlib is not installed (pip install dlib-bin): no reference to compare with")

@@ -14,7 +14,6 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from adapters.engine import dlib_reference
 from adapters.engine.dlib_chip import (
     DLIB_CHIP_SIZE,
     ChipDetails,
@@ -24,6 +23,7 @@ from adapters.engine.dlib_chip import (
     pyramid_down,
 )
 from adapters.engine.model_store import RESNET_NAME
+from modelkit import dlib_reference
 from tests.adapters.engine.conftest import DlibFace
 
 

@@ -17,14 +17,12 @@ from adapters.engine.model_store import (
     MANIFEST_NAME,
     RESNET_NAME,
     SHAPE_PREDICTOR_NAME,
-    SHAPE_PREDICTOR_SHA256,
     ModelManifest,
-    build_models,
-    centerface_source_bytes,
     model_path,
     verify_models,
 )
 from kernel.errors import ModelError
+from modelkit.build import SHAPE_PREDICTOR_SHA256, build_models, centerface_source_bytes
 
 
 @pytest.fixture(scope="module")
@@ -119,14 +117,14 @@ def test_verify_names_a_changed_landmarker(store: Path) -> None:
 def test_build_refuses_a_landmarker_that_is_not_the_pinned_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from adapters.engine import model_store
+    from modelkit import build
 
     fake = tmp_path / "models" / SHAPE_PREDICTOR_NAME
     fake.parent.mkdir()
     fake.write_bytes(b"not dlib's landmarker")
-    monkeypatch.setattr(model_store, "model_file", lambda name: tmp_path / "models" / name)
+    monkeypatch.setattr(build, "model_file", lambda name: tmp_path / "models" / name)
     with pytest.raises(ModelError, match="expected c4b1e980"):
-        model_store.shape_predictor_source_bytes()
+        build.shape_predictor_source_bytes()
 
 
 def test_verify_without_a_store_says_what_to_run(tmp_path: Path) -> None:

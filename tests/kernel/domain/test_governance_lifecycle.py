@@ -49,7 +49,7 @@ def engine_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         registry.load("engine", "onnx")
     except AdapterNotFound:
         pytest.skip("engine.onnx not available yet")
-    from adapters.engine.model_store import build_models
+    from modelkit.build import build_models
 
     data_dir = tmp_path_factory.mktemp("engine")
     build_models(data_dir / "models")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.engine import dlib_reference, models_cli
 from adapters.engine.model_store import RESNET_NAME
 from kernel.errors import ModelError
+from modelkit import cli as models_cli
+from modelkit import dlib_reference
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

@@ -18,8 +18,8 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from adapters.engine.dlib_format import RESNET_FILE, model_file
-from adapters.engine.dlib_resnet import CHIP_SIZE, INPUT_NAME, preprocess_rgb_chips
 from adapters.engine.shape_predictor import SHAPE_PREDICTOR_FILE
+from modelkit.dlib_resnet import CHIP_SIZE, INPUT_NAME, preprocess_rgb_chips
 
 ChipArray = npt.NDArray[np.uint8]
 SHAPE_PREDICTOR_5 = SHAPE_PREDICTOR_FILE

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from adapters.engine import model_store
+from modelkit import build
 
 #: Used when ``--models-dir`` is not given (relative to the current directory).
 DEFAULT_MODELS_DIR = Path("var/models")
@@ -38,7 +39,7 @@ def _print_manifest(models_dir: Path, manifest: model_store.ModelManifest) -> No
 
 
 def _check_dlib(models_dir: Path, photos: Path | None) -> int:
-    from adapters.engine import dlib_reference
+    from modelkit import dlib_reference
 
     if not dlib_reference.dlib_available():
         print("--check-dlib: dlib is not installed (pip install dlib-bin); not checked",
@@ -61,7 +62,7 @@ def _check_dlib(models_dir: Path, photos: Path | None) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     models_dir: Path = args.models_dir
     started = time.perf_counter()
-    manifest = model_store.build_models(models_dir, force=args.force)
+    manifest = build.build_models(models_dir, force=args.force)
     print(f"model store {models_dir}: ready in {time.perf_counter() - started:.1f} s")
     _print_manifest(models_dir, manifest)
     if args.check_dlib:

@@ -12,9 +12,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from adapters.engine import dlib_reference
 from adapters.engine.dlib_format import load_resnet
-from adapters.engine.dlib_resnet import (
+from modelkit import dlib_reference
+from modelkit.dlib_resnet import (
     EMBEDDING_SIZE,
     INPUT_MEAN_RGB,
     INPUT_NAME,
