@@ -3,10 +3,13 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup setup-test lint typecheck unit bench run clean flake
+.PHONY: demo test setup setup-demo setup-test lint typecheck unit bench run clean flake
 
-demo: setup
-	$(BIN)/pinchpoint demo
+# The data sets the tools read (never shipped; `pinchpoint run` does not read them).
+DATA ?= ../shared/data
+
+demo: setup-demo
+	$(BIN)/pinchpoint demo --data $(DATA)
 
 run: setup
 	$(BIN)/pinchpoint run
@@ -18,6 +21,9 @@ test: setup-test
 
 setup:
 	@scripts/setup.sh run
+
+setup-demo:
+	@scripts/setup.sh demo
 
 setup-test:
 	@scripts/setup.sh test

@@ -20,7 +20,7 @@ from demo.scenario import live_deployment, walkpast_clip
 from kernel import logs
 from kernel.auth.accounts import Accounts
 from kernel.auth.passwords import Passwords
-from kernel.cli.common import add_config_option, load_config
+from kernel.cli.common import DATA_HELP, add_config_option, data_root, load_config
 from kernel.config import Config
 from kernel.domain.governance import Governance
 from kernel.errors import ConfigError
@@ -35,19 +35,21 @@ WATCH_PHOTO = "obama.jpg"
 """Enrolled on the demo watch list; the walkers below include two other photos of him."""
 WALKERS = ("obama2.jpg", "biden.jpg", "obama3.jpg")
 EXTRA_WALKERS = 6
-"""Non-list walkers taken from ../shared/data/utkface-adults when it is there."""
+"""Non-list walkers taken from ``utkface-adults/`` in the data folder (``--data``, else
+``$PINCHPOINT_DATA``, else ``./data``) when it is there."""
 
 
-def _extra_faces(repo: Path) -> list[Path]:
-    folder = repo.parent / "shared" / "data" / "utkface-adults" / "images"
+def _extra_faces(data: Path) -> list[Path]:
+    folder = data / "utkface-adults" / "images"
     if not folder.is_dir():
         return []
     return sorted(folder.glob("*.jpg"))[:: 97][:EXTRA_WALKERS]
 
 
-def make_clip(path: Path, engine: Any, seconds: float = 16.0) -> int:
-    """Write the walk-past clip: the demo walkers, plus local faces when there are some."""
-    walkers: list[str | Path] = [*WALKERS, *_extra_faces(Path(__file__).resolve().parents[1])]
+def make_clip(path: Path, engine: Any, seconds: float = 16.0, data: Path | None = None) -> int:
+    """Write the walk-past clip: the demo walkers, plus local faces (from ``data``, default
+    :func:`~kernel.cli.common.data_root`) when there are some."""
+    walkers: list[str | Path] = [*WALKERS, *_extra_faces(data or data_root())]
     return walkpast_clip(path, engine, walkers, gap_s=min(1.6, seconds / (len(walkers) + 2)),
                          walk_s=4.0, fps=25, width=1280, height=720, tail_s=0.5,
                          min_seconds=seconds)
@@ -98,7 +100,7 @@ def _print_candidate(record: AlertRecord) -> None:
           flush=True)
 
 
-async def run_demo(config: Config, seconds: float | None) -> int:
+async def run_demo(config: Config, seconds: float | None, data: Path | None = None) -> int:
     runtime = Runtime(config)
     if config.engine is None:
         raise ConfigError("the demo needs an [engine] section in the config")
@@ -106,7 +108,7 @@ async def run_demo(config: Config, seconds: float | None) -> int:
     clip = _clip_path(config)
     if clip is not None and not clip.is_file():
         print(f"making the walk-past clip {clip} …", flush=True)
-        frames = await asyncio.to_thread(make_clip, clip, engine)
+        frames = await asyncio.to_thread(make_clip, clip, engine, data=data)
         print(f"  {frames} frames written", flush=True)
     await engine.close()
     stop = asyncio.Event()
@@ -146,7 +148,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     logs.setup(args.log_level or "warning", args.log_format or config.logging.format)
     if not config.cameras:
         print("warning: no camera configured", file=sys.stderr)
-    return asyncio.run(run_demo(config, args.seconds))
+    return asyncio.run(run_demo(config, args.seconds, args.data))
 
 
 def register(subparsers: Any) -> None:
@@ -156,4 +158,7 @@ def register(subparsers: Any) -> None:
     add_config_option(parser)
     parser.add_argument("--seconds", type=float, default=None,
                         help="stop after SECONDS (default: run until Ctrl-C)")
+    parser.add_argument("--data", type=Path, default=data_root(), metavar="DIR",
+                        help="extra non-list walkers from utkface-adults/ in DIR when present "
+                        f"(default: {DATA_HELP})")
     parser.set_defaults(handler=_cmd_demo)

@@ -25,10 +25,8 @@ from evaluation.pipeline import (
     EngineVariants,
     Pipeline,
 )
-from kernel.cli.common import add_config_option, load_config
+from kernel.cli.common import DATA_HELP, add_config_option, data_root, load_config
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data"
 ALIGNMENTS = ("template5", "eyes_mouth", "dlib5")
 
 
@@ -205,12 +203,13 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     """Add ``eval lfw``, ``eval watchlist`` and ``eval split-lfw`` to ``pinchpoint``."""
+    data = data_root()
     ev = subparsers.add_parser("eval", help="measure accuracy; calibrate the match threshold")
     actions = ev.add_subparsers(dest="eval_command", metavar="ACTION", required=True)
 
     p = actions.add_parser("lfw", help="LFW View-2 verification (10-fold accuracy, TAR@FAR)")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA / "lfw150", metavar="DIR",
-                   help="LFW folder holding by_identity/ (default: ../shared/data/lfw150)")
+    p.add_argument("--data", type=Path, default=data / "lfw150", metavar="DIR",
+                   help=f"LFW folder holding by_identity/ (default: lfw150/ in {DATA_HELP})")
     p.add_argument("--pairs", type=Path, default=None, metavar="PATH",
                    help="pairs.txt or pairs_available.tsv (default: DATA/pairs.txt)")
     p.add_argument("--out", type=Path, default=Path("var/eval/lfw"), metavar="DIR")
@@ -240,8 +239,8 @@ def register(subparsers: Any) -> None:
     w.set_defaults(handler=_cmd_watchlist)
 
     s = actions.add_parser("split-lfw", help="build the LFW watch-list split (symlinks)")
-    s.add_argument("--data", type=Path, default=DEFAULT_DATA, metavar="DIR",
-                   help="folder holding lfw150/ and utkface-adults/ (default: ../shared/data)")
+    s.add_argument("--data", type=Path, default=data, metavar="DIR",
+                   help=f"folder holding lfw150/ and utkface-adults/ (default: {DATA_HELP})")
     s.add_argument("--out", type=Path, required=True, metavar="DIR")
     s.add_argument("--min-identities", type=int, default=500, metavar="N")
     s.add_argument("--max-identities", type=int, default=None, metavar="N")
@@ -256,8 +255,8 @@ def register(subparsers: Any) -> None:
     s.set_defaults(handler=_cmd_split)
 
     c = actions.add_parser("split-cfp", help="build an open-set CFP watch-list split (symlinks)")
-    c.add_argument("--data", type=Path, default=DEFAULT_DATA, metavar="DIR",
-                   help="folder holding cfp/ (default: ../shared/data)")
+    c.add_argument("--data", type=Path, default=data, metavar="DIR",
+                   help=f"folder holding cfp/ (default: {DATA_HELP})")
     c.add_argument("--out", type=Path, required=True, metavar="DIR")
     c.add_argument("--half", choices=(*watchlist.CFP_HALVES, "all"), default="test",
                    help="dev: choose settings on it; test: report on it (disjoint people); "
@@ -267,4 +266,4 @@ def register(subparsers: Any) -> None:
                    help="people of the half on the watch list (the rest are non-listed)")
     c.set_defaults(handler=_cmd_split_cfp)
 
-    walkpast_cli.register(actions, DEFAULT_DATA)
+    walkpast_cli.register(actions, data)

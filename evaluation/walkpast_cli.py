@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from kernel.cli.common import add_config_option, load_config
+from kernel.cli.common import DATA_HELP, add_config_option, load_config
 
 DEFAULT_MODELS_DIR = Path("var/models")
 
@@ -118,7 +118,7 @@ def register(actions: Any, default_data: Path) -> None:
                    help="output folder (default: var/eval/walkpast-SOURCE)")
     m.add_argument("--seed", type=int, default=1, metavar="N")
     m.add_argument("--data", type=Path, default=default_data, metavar="DIR",
-                   help="folder holding lfw150/ and cfp/ (default: ../shared/data)")
+                   help=f"folder holding lfw150/ and cfp/ (default: {DATA_HELP})")
     m.add_argument("--passes", type=int, default=24, metavar="N",
                    help="walks past the camera, half by listed people (default 24)")
     m.add_argument("--gallery-size", type=int, default=100, metavar="N",

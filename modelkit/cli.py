@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from adapters.engine import model_store
+from kernel.cli.common import DATA_HELP, data_root
 from modelkit import build
 
 #: Used when ``--models-dir`` is not given (relative to the current directory).
@@ -24,7 +25,7 @@ def _default_photo_dirs() -> list[Path]:
 
     return [
         DEMO_FACES,  # public-domain copies in the repo
-        Path.cwd().parent / "shared" / "data" / "public-domain",
+        data_root() / "public-domain",
     ]
 
 
@@ -94,7 +95,8 @@ def register(subparsers: Any) -> None:
     build.add_argument("--check-dlib", action="store_true",
                        help="compare the converted recognizer with dlib (needs dlib-bin)")
     build.add_argument("--photos", type=Path, default=None, metavar="DIR",
-                       help="photos for --check-dlib (default: the public-domain demo faces)")
+                       help="photos for --check-dlib (default: the demo faces and public-domain/ "
+                       f"in {DATA_HELP})")
     build.set_defaults(handler=_cmd_build)
 
     verify = actions.add_parser("verify", help="check the model files against models.json")

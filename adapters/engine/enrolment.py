@@ -100,8 +100,8 @@ COST_TABLE: tuple[MeasuredBand, ...] = (
 """What enrolling below each gate cost, measured by ``bench/measure_enrol_gates.py`` (its
 docstring has the protocol; it writes the full output, not committed, to
 ``bench/results/enrol_gates.json``) on open-set watch lists with no enrolment gate:
-``../shared/data/lfw150`` (1,559 listed, 2,745 probes, 2,695 non-listed faces, threshold
-0.9579) and ``../shared/data/cfp`` (300 listed with a frontal photo, 1,500 frontal and
+the ``lfw150`` set (1,559 listed, 2,745 probes, 2,695 non-listed faces, threshold
+0.9579) and the ``cfp`` set (300 listed with a frontal photo, 1,500 frontal and
 profile probes, 1,024 non-listed faces, threshold 0.9579), engine defaults (CenterFace,
 ``eyes_mouth`` alignment, dlib ResNet, no mirror). These sets were used for this table and
 the enrolment defaults only. Refusing a photo makes its person's TPIR 0, so every row is what
