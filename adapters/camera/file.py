@@ -8,9 +8,9 @@ from pathlib import Path
 import av
 import msgspec
 
-from adapters.camera.handoff import CameraError
-from adapters.camera.threaded import ThreadedCamera
 from adapters.camera.video import to_rgb
+from kernel.adapter_kit.handoff import CameraError
+from kernel.adapter_kit.threaded import ThreadedCamera
 from kernel.protocols.adapter import AdapterContext
 
 MAX_CONSECUTIVE_DECODE_ERRORS = 50
@@ -33,7 +33,7 @@ class FileCamera(ThreadedCamera):
     ``path`` is absolute or relative to the data directory (``data_dir``).
 
     A missing, corrupt or video-less file makes ``recv()`` raise
-    :class:`~adapters.camera.handoff.CameraError` naming the camera, the path and the cause.
+    :class:`~kernel.adapter_kit.handoff.CameraError` naming the camera, the path and the cause.
     """
 
     class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

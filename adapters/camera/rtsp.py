@@ -14,10 +14,10 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import av
 import msgspec
 
-from adapters.camera.handoff import CameraError
-from adapters.camera.redaction import config_repr, config_rich_repr, redact
-from adapters.camera.threaded import ThreadedCamera
 from adapters.camera.video import to_rgb
+from kernel.adapter_kit.handoff import CameraError
+from kernel.adapter_kit.redaction import config_repr, config_rich_repr, redact
+from kernel.adapter_kit.threaded import ThreadedCamera
 from kernel.protocols.adapter import AdapterContext
 
 

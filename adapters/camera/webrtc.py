@@ -29,9 +29,10 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from adapters.camera import whip
-from adapters.camera.handoff import FrameHandoff
-from adapters.camera.redaction import config_repr, config_rich_repr
-from adapters.camera.video import RateMeter, to_rgb
+from adapters.camera.video import to_rgb
+from kernel.adapter_kit.handoff import FrameHandoff
+from kernel.adapter_kit.redaction import config_repr, config_rich_repr
+from kernel.adapter_kit.stamping import RateMeter
 from kernel.frames import Frame
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.camera import CameraClosed, CameraStats

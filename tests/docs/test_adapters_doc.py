@@ -1,4 +1,5 @@
-"""docs/adapters.md's example camera is real: extracted, registered, run through the contract."""
+"""docs/adapters.md's example cameras are real: extracted, registered, run through the contract
+(the plain one and the one built on the public adapter kit, ``kernel.adapter_kit``)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from kernel.testing.camera_contract import CameraContract
 DOC = Path(__file__).resolve().parents[2] / "docs" / "adapters.md"
 
 
-def load_example() -> ModuleType:
+def load_example(file: str = "pinchpoint_testpattern.py") -> ModuleType:
     text = DOC.read_text()
-    match = re.search(r"```python file=(\S+)\n(.*?)```", text, re.S)
-    assert match, "docs/adapters.md lost its example"
+    match = re.search(rf"```python file=({re.escape(file)})\n(.*?)```", text, re.S)
+    assert match, f"docs/adapters.md lost its example {file}"
     name = match.group(1).removesuffix(".py")
     if name in sys.modules:
         return sys.modules[name]
@@ -35,6 +36,22 @@ class TestDocumentedCamera(CameraContract):
     async def make_camera(self, context: AdapterContext) -> Any:
         cls = load_example().TestPatternCamera
         return cls(cls.Config(fps=100), context)
+
+
+class TestDocumentedKitCamera(CameraContract):
+    async def make_camera(self, context: AdapterContext) -> Any:
+        cls = load_example("pinchpoint_blockingpattern.py").BlockingPatternCamera
+        return cls(cls.Config(fps=100), context)
+
+
+def test_documented_kit_camera_uses_only_the_public_kit() -> None:
+    module = load_example("pinchpoint_blockingpattern.py")
+    from kernel.adapter_kit import ThreadedCamera
+
+    assert issubclass(module.BlockingPatternCamera, ThreadedCamera)
+    block = DOC.read_text().split("file=pinchpoint_blockingpattern.py")[1].split("```")[0]
+    assert "from kernel.adapter_kit import" in block
+    assert not re.search(r"^\s*(from|import) adapters\b", block, re.M)
 
 
 def test_documented_config_validates(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from adapters.camera.file import FileCamera
-from adapters.camera.handoff import CameraError
 from demo.clip import demo_frames, read_demo_index, write_clip
 from kernel import registry
+from kernel.adapter_kit.handoff import CameraError
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.camera import CameraClosed
 from kernel.testing.camera_contract import CameraContract, make_context

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.camera.redaction import redact
 from adapters.camera.rtsp import RtspCamera, with_credentials
 from kernel import registry
+from kernel.adapter_kit.redaction import redact
 from kernel.protocols.adapter import AdapterContext
 from kernel.testing.camera_contract import CameraContract, make_context
 from tests.media_peers import RtspServer, free_port, gst_rtsp_missing

@@ -1,5 +1,9 @@
 """A newest-wins slot between a producer (a decode thread, or an aiortc track task) and the
-event loop, plus the clear error a camera raises when its source cannot be used."""
+event loop, plus the clear error a camera raises when its source cannot be used.
+
+Use it directly when frames arrive from somewhere other than a decode loop of your own (a
+callback of a vendor SDK, a WebRTC track: ``adapters/camera/webrtc.py``); a camera that decodes
+in a thread gets both from :class:`~kernel.adapter_kit.threaded.ThreadedCamera`."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ class FrameHandoff(Generic[T]):
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """``loop``: the event loop ``get`` runs on (``asyncio.get_running_loop()``)."""
         self._loop = loop
         self._cond = threading.Condition()
         self._item: T | None = None
@@ -88,6 +93,7 @@ class FrameHandoff(Generic[T]):
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
         return self._closed
 
     async def get(self) -> T:

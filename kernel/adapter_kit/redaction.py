@@ -1,4 +1,20 @@
-"""Keeping camera secrets (passwords, tokens) out of logs, errors and reprs."""
+"""Keeping adapter secrets (camera and broker passwords, tokens) out of logs, errors and reprs.
+
+A config Struct that holds a secret gives itself a redacted ``repr`` (which ``str``, f-strings,
+logging's ``%r``/``%s`` and tracebacks use) and a ``__rich_repr__``::
+
+    class Config(msgspec.Struct, frozen=True):
+        url: str
+        password: str | None = None
+
+        def __repr__(self) -> str:
+            return config_repr(self, frozenset({"password"}))
+
+        def __rich_repr__(self) -> list[tuple[str, Any]]:
+            return config_rich_repr(self, frozenset({"password"}))
+
+and passes any text that may quote it (an error from a library) through :func:`redact`.
+"""
 
 from __future__ import annotations
 

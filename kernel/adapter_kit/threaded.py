@@ -1,9 +1,14 @@
-"""The shared shape of cameras that decode in a thread of their own (file, RTSP).
+"""The shared shape of cameras that decode in a thread of their own (Pinchpoint's file and
+RTSP cameras, and any integrator's camera whose SDK blocks).
 
-PyAV's demux and decode block and hold the GIL only in short stretches, so each such camera
-gets one daemon thread that decodes and converts to RGB, and hands finished
+A blocking demux and decode (PyAV's, a vendor SDK's) must not run on the event loop, so each
+such camera gets one daemon thread that decodes and converts to RGB, and hands finished
 :class:`~kernel.frames.Frame` s to the event loop through a newest-wins
-:class:`~adapters.camera.handoff.FrameHandoff`. The thread starts on the first ``recv()``.
+:class:`~kernel.adapter_kit.handoff.FrameHandoff`. The thread starts on the first ``recv()``.
+
+A subclass sets ``Config``, calls ``super().__init__(context)``, and implements
+:meth:`ThreadedCamera._produce`; ``recv``, ``close``, ``stats`` (frames, fps, last error) and
+the thread's life come from here. ``docs/adapters.md`` has a complete example.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from typing import ClassVar
 
 import msgspec
 
-from adapters.camera.handoff import CameraError, FrameHandoff
-from adapters.camera.video import RateMeter, stamp
+from kernel.adapter_kit.handoff import CameraError, FrameHandoff
+from kernel.adapter_kit.stamping import RateMeter, stamp
 from kernel.frames import Frame, Image
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.camera import CameraClosed, CameraStats
@@ -32,11 +37,14 @@ class ThreadedCamera(ABC):
     ``_produce`` calls :meth:`_emit` for each decoded image and returns when the source has
     ended or :attr:`_stop` is set; raising ends the camera with that error (a
     :class:`CameraError` is passed on as it is, anything else is wrapped in one).
+    :attr:`_stop` is a :class:`threading.Event`: wait on it (``self._stop.wait(delay)``) to pace
+    a source without sleeping through ``close()``.
     """
 
     Config: ClassVar[type[msgspec.Struct]]
 
     def __init__(self, context: AdapterContext) -> None:
+        """``context`` is the one the registry built the camera with (name, clock, …)."""
         self._ctx = context
         self.stats = CameraStats()
         self._stop = threading.Event()
@@ -48,6 +56,7 @@ class ThreadedCamera(ABC):
 
     @property
     def camera_id(self) -> str:
+        """The camera's id in the config (its adapter context's name)."""
         return self._ctx.name
 
     @property
