@@ -20,11 +20,12 @@ import contextlib
 import json
 import ssl
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import aiomqtt
 import msgspec
 
+from kernel.adapter_kit.redaction import config_repr, config_rich_repr
 from kernel.delivery import signed_urls
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.sink import AlertNotice, DeliveryRetry
@@ -77,6 +78,13 @@ class MqttSink:
         keys_dir: str | None = None
         timeout_s: float = 5.0
         keepalive_s: int = 30
+
+        def __repr__(self) -> str:
+            # str(), f-strings, logging and tracebacks all show this: never the password.
+            return config_repr(self, frozenset({"password"}))
+
+        def __rich_repr__(self) -> list[tuple[str, Any]]:
+            return config_rich_repr(self, frozenset({"password"}))
 
     def __init__(self, config: MqttSink.Config, context: AdapterContext) -> None:
         if "{deployment_id}" not in config.topic:
