@@ -5,6 +5,10 @@ with a line in its own ``pyproject.toml``::
     "camera.mycam" = "mypackage.mycam:MyCamera"
 
 The kernel never imports an adapter module directly; it asks this registry.
+
+An adapter that needs HTTP endpoints of its own (the WebRTC camera's WHIP ingest) does not get
+imported by the HTTP service either: it names a route factory in the entry-point group
+``pinchpoint.http_routes`` (see :func:`http_routes`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import msgspec
 from kernel.errors import AdapterNotFound, ConfigError
 
 GROUP = "pinchpoint.adapters"
+ROUTES_GROUP = "pinchpoint.http_routes"
 KINDS = ("camera", "engine", "index", "store", "sink", "service")
 
 _extra: dict[str, Any] = {}
@@ -69,3 +74,27 @@ def load(kind: str, name: str) -> Any:
     if not (isinstance(config_type, type) and issubclass(config_type, msgspec.Struct)):
         raise ConfigError(f"{kind} adapter {name!r} has no msgspec Struct 'Config' attribute")
     return cls
+
+
+def http_routes() -> list[object]:
+    """The HTTP routes adapters contribute to the HTTP service, in entry-point name order.
+
+    Each entry of the group ``pinchpoint.http_routes`` names a zero-argument callable that
+    returns route handlers for the HTTP service to mount (for ``service.http``: a Litestar
+    ``Router`` or handler)::
+
+        [project.entry-points."pinchpoint.http_routes"]
+        "whip" = "adapters.camera.whip_routes:whip_router"
+
+    The routes still pass the service's own access guard, so their paths must be in its role
+    matrix (``mobile_api/roles.py``). A factory that fails to import or to run raises
+    :class:`AdapterNotFound` naming it.
+    """
+    routes: list[object] = []
+    for ep in sorted(entry_points(group=ROUTES_GROUP), key=lambda e: e.name):
+        try:
+            factory = ep.load()
+            routes.append(factory())
+        except Exception as exc:
+            raise AdapterNotFound(f"HTTP routes {ep.name!r} ({ep.value}) failed: {exc}") from exc
+    return routes

@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 
-from adapters.camera.whip_routes import whip_router
+from kernel import registry
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from mobile_api.backend import ApiBackend, accounts_for
@@ -69,7 +69,9 @@ def create_app(source: ApiBackend | Governance, settings: ApiSettings | None = N
                 await task
 
     handlers: list[object] = [h for m in ROUTE_MODULES for h in m.HANDLERS]
-    handlers.insert(len(handlers) - len(pwa.HANDLERS), whip_router())
+    # Adapters' own endpoints (WHIP ingest) come through the routes hook, never an import.
+    at = len(handlers) - len(pwa.HANDLERS)
+    handlers[at:at] = registry.http_routes()
     return Litestar(
         route_handlers=handlers,  # type: ignore[arg-type]
         guards=[authorize],

@@ -1,5 +1,9 @@
-"""Service seam: long-running parts that serve the running kernel (the HTTP API, a WHIP
-ingest, a metrics exporter). They are supervised like cameras."""
+"""Service seam: long-running parts that serve the running kernel (the HTTP API, a metrics
+exporter). They are supervised like cameras.
+
+Adapters that need HTTP endpoints (the WHIP ingest of ``camera.webrtc``) do not run a service
+of their own: they contribute routes to the HTTP service through the entry-point group
+``pinchpoint.http_routes`` (:func:`kernel.registry.http_routes`)."""
 
 from __future__ import annotations
 

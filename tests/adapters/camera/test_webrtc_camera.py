@@ -273,3 +273,14 @@ def test_r1_config_repr_hides_the_token() -> None:
     config = WebRtcCamera.Config(token=TOKEN, max_width=640)
     assert TOKEN not in repr(config) and "token=***" in repr(config)
     assert dict(config.__rich_repr__())["token"] == "***"
+
+
+def test_whip_routes_reach_the_http_service_through_the_routes_hook() -> None:
+    """mobile_api imports no adapter: camera.webrtc's WHIP endpoint is registered through the
+    ``pinchpoint.http_routes`` entry-point group, which the HTTP service mounts."""
+    from litestar import Router
+
+    from kernel import registry
+
+    routers = [r for r in registry.http_routes() if isinstance(r, Router)]
+    assert [r.path for r in routers] == ["/whip"]
