@@ -199,7 +199,7 @@ async def run_pipeline(args: argparse.Namespace, cameras: int, clip: Path, model
         ids = [s.name for s in cfg.cameras]
         start_processed = dict(rt.processed)
         start_stats = (pipe.stats.frames, pipe.stats.faces, pipe.stats.embedded,
-                       pipe.stats.candidates)
+                       pipe.stats.candidates, pipe.stats.tracks, pipe.stats.embed_deferred)
         start_dropped = {c: rt.frames.slot(c).dropped for c in ids}
         pipe.latencies.clear()
         commits = CommitTimer(rt.matching)
@@ -228,6 +228,9 @@ async def run_pipeline(args: argparse.Namespace, cameras: int, clip: Path, model
             "faces_per_frame": round(faces / frames, 2) if frames else 0.0,
             "embedded_per_s": round((pipe.stats.embedded - start_stats[2]) / elapsed, 2),
             "candidates": pipe.stats.candidates - start_stats[3],
+            "tracks_per_s": round((pipe.stats.tracks - start_stats[4]) / elapsed, 2),
+            "embed_deferred_per_s": round((pipe.stats.embed_deferred - start_stats[5]) / elapsed,
+                                          2),
             "per_camera_fps": {c: round(v, 2) for c, v in per_camera.items()},
             "per_camera_min": round(min(per_camera.values()), 2),
             "per_camera_max": round(max(per_camera.values()), 2),

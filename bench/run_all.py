@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DOC = REPO / "BENCHMARKS.md"
-BENCHES = ("engine", "index", "pipeline", "api")
+BENCHES = ("engine", "index", "pipeline", "tracking", "api")
 
 
 def run(name: str) -> None:

@@ -66,6 +66,9 @@ class CandidateSink(Protocol):
 class PipelineStats(msgspec.Struct):
     frames: int = 0
     faces: int = 0
+    tracks: int = 0
+    """Tracks started: about one per person per pass when tracking holds (faces / tracks is
+    how many analysed frames a track lasted)."""
     embedded: int = 0
     candidates: int = 0
     skipped_not_live: int = 0
@@ -146,6 +149,7 @@ class LivePipeline:
             before = len(tracker.tracks)
             joined = tracker.update(frame.monotonic, detections)
             new_tracks = len(tracker.tracks) - before
+            self.stats.tracks += new_tracks
             if new_tracks:
                 self.counts.seen(camera_id, self._when(frame), new_tracks)
             self.stats.faces += len(detections)

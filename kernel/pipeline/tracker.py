@@ -2,8 +2,11 @@
 quality-weighted templates over its whole pass (at a bounded rate, never every frame), is
 decided on their fused evidence, and raises at most one candidate per watch-list entry.
 
-Association is by box overlap (IoU, greedy best-first); when a newly embedded face of a track
-is too unlike the track's earlier templates, the detection starts a new track instead (two
+Association is by box overlap (IoU, greedy best-first) with the track's box where it was last
+seen or where its own motion puts it now, whichever overlaps more: a walker at a low analysed
+frame rate (an overloaded box) moves more than a face width between frames, and a track that
+broke there would be embedded again as a new person. When a newly embedded face of a track is
+too unlike the track's earlier templates, the detection starts a new track instead (two
 people crossing). Tracks live in memory only; ``expire`` hands back the ones not seen for a
 while so their data can be dropped (R3).
 """
@@ -40,17 +43,19 @@ entry may have several photos, each its own index key."""
 
 
 class TrackerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``min_iou``: overlap needed to continue a track. ``max_gap_s``: a track unseen this long
-    ends. ``embed_max``: embeddings made per track at most (a ceiling for a person who stays in
-    view). ``embed_interval_s``: after a template, a track's next face is embedded no sooner
-    than this, unless its quality beats the best embedded one by ``embed_gain``;
-    ``fuse_max``: templates a track holds for fusion (the lowest-quality one, the oldest among
-    equals, makes way; once full, a face is embedded only if it beats the worst held one by
-    ``embed_gain``). ``fusion``: ``"mean"`` decides a track on the quality-weighted mean of its
-    templates; ``"max"`` on each template alone (its best single template).
-    ``split_below``: a new template with cosine below this to the track's mean starts a new
-    track. ``embed_per_frame``: embeddings per analysed frame at most, over a pipeline round
-    (tracks without a template first, then by face quality; the rest wait for a later frame).
+    """``min_iou``: overlap needed to continue a track (with its box, or where its motion puts it).
+    ``max_gap_s``: a track unseen this long ends (stretched on a camera analysed more slowly
+    than that, see :attr:`CameraTracker.max_gap`). ``embed_max``: embeddings made per track at
+    most (a ceiling for a person who stays in view). ``embed_interval_s``: after a template, a
+    track's next face is embedded no sooner than this, unless its quality beats the best
+    embedded one by ``embed_gain``; ``fuse_max``: templates a track holds for fusion (the
+    lowest-quality one, the oldest among equals, makes way; once full, a face is embedded only
+    if it beats the worst held one by ``embed_gain``). ``fusion``: ``"mean"`` decides a track on
+    the quality-weighted mean of its templates; ``"max"`` on each template alone (its best
+    single template). ``split_below``: a new template with cosine below this to the track's mean
+    starts a new track. ``embed_per_frame``: embeddings per analysed frame at most, over a
+    pipeline round (tracks without a template first, then by face quality; the rest wait for a
+    later frame).
     """
 
     min_iou: Fraction = 0.3
@@ -66,10 +71,10 @@ class TrackerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     fuse_max: FuseCount = 8
     fusion: Fusion = "mean"
     split_below: Cosine = 0.6
-    # Overload must degrade, not spiral: below ~2 analysed frames/s per camera tracks break
-    # between frames, every face starts a new track and is embedded (2.5 embeddings a frame
-    # measured with 8 cameras), which slows the frame rate further (0.9 frames/s a camera
-    # with the fused 4-run template). A walk-past needs ~0.3 a frame (bench_pipeline).
+    # Overload must degrade, not spiral: a camera asks for about 4 templates a second at any
+    # analysed rate (one a track a second, bench_tracking), so the slower it is analysed the
+    # more each frame asks (3.1 a frame at 1 frame/s); unbudgeted, 8 cameras fell to 0.9
+    # frames/s each with the fused 4-run template. A walk-past needs ~0.3 a frame at 15 fps.
     embed_per_frame: Budget = 1.0
     repeat_s: Seconds = 10.0
     """A camera does not raise the same entry again within this many seconds, even if the
@@ -83,6 +88,15 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     inter = ix * iy
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+Box = tuple[float, float, float, float]
+
+
+def predicted(box: Box, velocity: Box, dt: float) -> Box:
+    """``box`` moved on by ``velocity`` (pixels per second, per coordinate) for ``dt`` s."""
+    return (box[0] + velocity[0] * dt, box[1] + velocity[1] * dt,
+            box[2] + velocity[2] * dt, box[3] + velocity[3] * dt)
 
 
 def quality_score(det: Detection) -> float:
@@ -126,10 +140,12 @@ class Track:
     """One person in view of one camera, in memory only."""
 
     camera_id: str
-    box: tuple[float, float, float, float]
+    box: Box
     first_seen: float
     last_seen: float
     id: int = field(default_factory=lambda: next(_ids))
+    velocity: Box = (0.0, 0.0, 0.0, 0.0)
+    """Pixels per second of each box coordinate, from the last two frames that saw it."""
     frames: int = 1
     embedded: int = 0
     """Embeddings made for this track (kept or not)."""
@@ -148,6 +164,24 @@ class Track:
     best_scores: dict[EntryRef, float] = field(default_factory=dict)
     """``fusion = "max"`` with an evidence observer only: each entry's best single-template
     score over the pass so far."""
+
+    def overlap(self, box: Box, now: float) -> float:
+        """IoU of ``box`` with this track where last seen or where its motion puts it now,
+        whichever is larger (a track that stopped is still found where it stood)."""
+        here = iou(self.box, box)
+        if self.velocity == (0.0, 0.0, 0.0, 0.0):
+            return here
+        return max(here, iou(predicted(self.box, self.velocity, now - self.last_seen), box))
+
+    def moved(self, box: Box, now: float) -> None:
+        """The track was seen again at ``box``: update its motion, box and counters."""
+        dt = now - self.last_seen
+        if dt > 0:
+            self.velocity = (
+                (box[0] - self.box[0]) / dt, (box[1] - self.box[1]) / dt,
+                (box[2] - self.box[2]) / dt, (box[3] - self.box[3]) / dt)
+        self.box, self.last_seen = box, now
+        self.frames += 1
 
     def mean_template(self) -> npt.NDArray[np.float32] | None:
         """The fused template (:func:`fuse` of the held templates), or None before any."""
@@ -223,6 +257,16 @@ class Observation(msgspec.Struct):
     embed: bool
 
 
+GAP_FRAMES = 2.5
+"""A track survives this many of its camera's analysed-frame intervals unseen (one missed
+detection and a late frame), however slowly the camera is being analysed ..."""
+GAP_CEILING = 3.0
+"""... but never longer than this many ``max_gap_s``: a track's templates are dropped within
+seconds of the person leaving (R3). Without the stretch, a camera analysed at under one frame
+per ``max_gap_s`` (an overloaded box) ended every track between frames, so every face was a
+new person to embed (bench/bench_tracking.py)."""
+
+
 class CameraTracker:
     """Tracks of one camera."""
 
@@ -230,11 +274,25 @@ class CameraTracker:
         self.camera_id = camera_id
         self.settings = settings or TrackerSettings()
         self.tracks: list[Track] = []
+        self.interval = 0.0
+        """Seconds between this camera's analysed frames (smoothed)."""
+        self._last_update: float | None = None
+
+    @property
+    def max_gap(self) -> float:
+        """How long a track may go unseen before it ends: ``max_gap_s``, stretched to
+        :data:`GAP_FRAMES` analysed-frame intervals up to :data:`GAP_CEILING` × ``max_gap_s``."""
+        base = self.settings.max_gap_s
+        return min(max(base, GAP_FRAMES * self.interval), GAP_CEILING * base)
 
     def update(self, now: float, detections: Sequence[Detection]) -> list[Observation]:
         """Join this frame's detections to tracks (new tracks for the rest)."""
+        if self._last_update is not None and now > self._last_update:
+            step = now - self._last_update
+            self.interval = step if self.interval == 0.0 else 0.7 * self.interval + 0.3 * step
+        self._last_update = now
         pairs = sorted(
-            ((iou(t.box, d.box), ti, di) for ti, t in enumerate(self.tracks)
+            ((t.overlap(d.box, now), ti, di) for ti, t in enumerate(self.tracks)
              for di, d in enumerate(detections)),
             reverse=True,
         )
@@ -254,8 +312,7 @@ class CameraTracker:
                 track = Track(self.camera_id, det.box, now, now)
                 self.tracks.append(track)
             else:
-                track.box, track.last_seen = det.box, now
-                track.frames += 1
+                track.moved(det.box, now)
             out.append(Observation(track, det, track.wants_template(det, self.settings, now)))
         return out
 
@@ -273,10 +330,11 @@ class CameraTracker:
         return track
 
     def expire(self, now: float) -> list[Track]:
-        """End tracks not seen for ``max_gap_s``; their templates are forgotten (R3)."""
-        ended = [t for t in self.tracks if now - t.last_seen > self.settings.max_gap_s]
+        """End tracks not seen for :attr:`max_gap`; their templates are forgotten (R3)."""
+        gap = self.max_gap
+        ended = [t for t in self.tracks if now - t.last_seen > gap]
         if ended:
-            self.tracks = [t for t in self.tracks if now - t.last_seen <= self.settings.max_gap_s]
+            self.tracks = [t for t in self.tracks if now - t.last_seen <= gap]
             for track in ended:
                 track.forget()
         return ended
