@@ -157,7 +157,7 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     models_dir = workdir / "models"
     if not (models_dir / "models.json").is_file():
-        from adapters.engine.model_store import build_models
+        from modelkit.build import build_models
 
         build_models(models_dir)
     clip = make_clip(workdir / "walkpast-720p.mp4", models_dir)
