@@ -23,8 +23,8 @@ from kernel.auth.passwords import Passwords
 from kernel.cli.common import DATA_HELP, add_config_option, data_root, load_config
 from kernel.config import Config
 from kernel.domain.governance import Governance
+from kernel.domain.records import AlertRecord
 from kernel.errors import ConfigError
-from kernel.protocols.store import AlertRecord
 from kernel.runtime import Runtime, run_until_stopped
 
 log = logging.getLogger("pinchpoint.demo")

@@ -49,12 +49,12 @@ from evaluation.walkpast_truth import (
 )
 from kernel import config as config_module
 from kernel.config import AdapterSection, Config
+from kernel.domain.records import AlertRecord
 from kernel.errors import ConfigError
 from kernel.frames import Frame
 from kernel.pipeline.evidence import TrackEvidence
 from kernel.pipeline.tracker import TrackerSettings, iou
 from kernel.protocols.camera import CameraClosed, CameraSource, CameraStats
-from kernel.protocols.store import AlertRecord
 from kernel.runtime import Runtime
 
 Progress = Callable[[int], None]

@@ -17,8 +17,8 @@ import contextlib
 import logging
 
 from kernel.domain.governance import Governance
+from kernel.domain.records import AlertRecord
 from kernel.events import EventBus
-from kernel.protocols.store import AlertRecord
 
 log = logging.getLogger("pinchpoint.api.feed")
 
@@ -55,8 +55,8 @@ class FeedWatcher:
         first scan only learns the current state (clients fetch lists over REST anyway)."""
         async with self._lock:
             async with self.governance.store.transaction() as tx:
-                live = [d.id for d in await tx.list_deployments() if d.state == "live"]
-                alerts = [a for d in live for a in await tx.list_alerts(d)]
+                live = [d.id for d in await tx.deployments.all() if d.state == "live"]
+                alerts = [a for d in live for a in await tx.alerts.in_deployment(d)]
             published = 0
             seen: dict[str, str] = {}
             for a in alerts:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-from kernel.protocols.store import Role
+from kernel.auth.roles import Role
 
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 PUBLIC: Final = "public"

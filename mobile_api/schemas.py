@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 import msgspec
 from litestar.datastructures import UploadFile
 
-from kernel.protocols.store import AlertState, Category, DeploymentState, ListKind, Outcome, Role
+from kernel.auth.roles import Role
+from kernel.domain.records import AlertState, Category, DeploymentState, ListKind, Outcome
 from mobile_api.settings import Calibration
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request
 
 from kernel.auth.accounts import Session
-from kernel.protocols.store import AlertRecord, DeploymentRecord
+from kernel.domain.records import AlertRecord, DeploymentRecord
 from mobile_api.backend import ApiBackend
 from mobile_api.schemas import AlertImagesOut, AlertOut, DeploymentOut
 from mobile_api.security import backend_of, session_of

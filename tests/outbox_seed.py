@@ -14,9 +14,9 @@ import pytest
 from adapters.store.sqlite import SqliteStore
 from kernel.clock import SystemClock
 from kernel.delivery.store_outbox import StoreOutbox
+from kernel.domain.records import AlertRecord, BlobRecord, DeploymentRecord, EntryRecord
 from kernel.executor import BoundedExecutor
 from kernel.protocols.adapter import AdapterContext
-from kernel.protocols.store import AlertRecord, BlobRecord, DeploymentRecord, EntryRecord
 
 
 class SeededOutbox(StoreOutbox):
@@ -32,13 +32,13 @@ class SeededOutbox(StoreOutbox):
         now = datetime.now(UTC)
         d = self.deployment_id
         async with self.store.transaction() as tx:
-            await tx.insert_deployment(DeploymentRecord(
+            await tx.deployments.insert(DeploymentRecord(
                 id=d, name="test", authorising_officer="Supt A", location="gate",
                 starts_at=now, ends_at=now, objectives="test", case_reference="T/1",
                 command_team=[], state="live", created_at=now, created_by="admin"))
-            await tx.insert_blob(BlobRecord(id=f"{d}-b", deployment_id=d, kind="details",
+            await tx.blobs.insert(BlobRecord(id=f"{d}-b", deployment_id=d, kind="details",
                                             nonce=b"\0" * 12, ciphertext=b"sealed"))
-            await tx.insert_entry(EntryRecord(
+            await tx.watchlists.insert_entry(EntryRecord(
                 id=f"{d}-e", deployment_id=d, list="watch", category="wanted",
                 marking="OFFICIAL-SENSITIVE", details_blob=f"{d}-b", created_at=now,
                 created_by="admin"))
@@ -61,12 +61,12 @@ class SeededOutbox(StoreOutbox):
             now = datetime.now(UTC)
             d = self.deployment_id
             async with self.store.transaction() as tx:
-                await tx.insert_alert(AlertRecord(
+                await tx.alerts.insert(AlertRecord(
                     id=f"alert-{self._n:04d}", deployment_id=d, entry_id=f"{d}-e",
                     list="watch", category="wanted", camera_id="gate-1", score=0.9,
                     captured_at=now, created_at=now, state="confirmed",
                     face_blob=f"{d}-b", torso_blob=f"{d}-b"))
-                seqs.append(await tx.insert_outbox(f"alert-{self._n:04d}", now))
+                seqs.append(await tx.outbox.insert(f"alert-{self._n:04d}", now))
         return seqs
 
 

@@ -14,15 +14,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import get_args
 
 from kernel.auth.lockout import LockoutPolicy, after_failure, locked_for
 from kernel.auth.passwords import Passwords, check_policy
+from kernel.auth.roles import ROLES, Role
 from kernel.clock import Clock
+from kernel.domain.records import SessionRecord, UserRecord
 from kernel.errors import PinchpointError
-from kernel.protocols.store import Role, SessionRecord, Store, UserRecord
-
-ROLES: tuple[Role, ...] = get_args(Role)
+from kernel.protocols.store import Store
 
 
 class AccountError(PinchpointError):
@@ -89,14 +88,14 @@ class Accounts:
         rec = UserRecord(name=name, role=role, password_hash=encoded, enabled=True,
                          created_at=now, created_by=actor, password_changed_at=now)
         async with self.store.transaction() as tx:
-            if await tx.get_user(name) is not None:
+            if await tx.accounts.get(name) is not None:
                 raise AccountError(f"user {name!r} exists already")
-            await tx.insert_user(rec)
+            await tx.accounts.insert(rec)
         return rec
 
     async def _load(self, name: str) -> UserRecord:
         async with self.store.transaction() as tx:
-            rec = await tx.get_user(name)
+            rec = await tx.accounts.get(name)
         if rec is None:
             raise AccountError(f"no user {name!r}")
         return rec
@@ -106,36 +105,36 @@ class Accounts:
         check_policy(password)
         encoded = await self.passwords.hash(password)
         async with self.store.transaction() as tx:
-            rec = await tx.get_user(name)
+            rec = await tx.accounts.get(name)
             if rec is None:
                 raise AccountError(f"no user {name!r}")
             rec.password_hash, rec.password_changed_at = encoded, self.clock.now()
-            await tx.update_user(rec)
-            await tx.delete_user_sessions(name)
-            await tx.clear_login_failures(name)
+            await tx.accounts.update(rec)
+            await tx.sessions.delete_for_user(name)
+            await tx.accounts.clear_login_failures(name)
 
     async def set_enabled(self, name: str, enabled: bool) -> None:
         """Disable (ending every session) or re-enable a user."""
         async with self.store.transaction() as tx:
-            rec = await tx.get_user(name)
+            rec = await tx.accounts.get(name)
             if rec is None:
                 raise AccountError(f"no user {name!r}")
             rec.enabled = enabled
-            await tx.update_user(rec)
+            await tx.accounts.update(rec)
             if not enabled:
-                await tx.delete_user_sessions(name)
+                await tx.sessions.delete_for_user(name)
 
     async def list_users(self) -> list[UserRecord]:
         async with self.store.transaction() as tx:
-            return await tx.list_users()
+            return await tx.accounts.all()
 
     # login ----------------------------------------------------------------------------------
     async def login(self, name: str, password: str) -> LoginResult:
         """Check the password unless the name is locked; count failures (R23)."""
         now = self.clock.now()
         async with self.store.transaction() as tx:
-            failures = await tx.get_login_failures(name)
-            user = await tx.get_user(name)
+            failures = await tx.accounts.get_login_failures(name)
+            user = await tx.accounts.get(name)
         wait = locked_for(failures, now)
         known = user is not None and user.enabled
         if wait > 0:
@@ -148,8 +147,9 @@ class Accounts:
         now = self.clock.now()
         if not ok or user is None:
             async with self.store.transaction() as tx:
-                rec = after_failure(await tx.get_login_failures(name), name, now, self.lockout)
-                await tx.put_login_failures(rec)
+                failures = await tx.accounts.get_login_failures(name)
+                rec = after_failure(failures, name, now, self.lockout)
+                await tx.accounts.put_login_failures(rec)
             return LoginResult(None, locked_for=locked_for(rec, now), known=known)
         token = secrets.token_urlsafe(32)
         session = SessionRecord(id=token_id(token), user=user.name,
@@ -157,10 +157,10 @@ class Accounts:
                                 last_seen_at=now)
         rehash = self.passwords.needs_rehash(user.password_hash)
         async with self.store.transaction() as tx:
-            await tx.clear_login_failures(name)
-            await tx.insert_session(session)
+            await tx.accounts.clear_login_failures(name)
+            await tx.sessions.insert(session)
             # expired sessions of anyone are swept at each login: no separate janitor
-            await tx.delete_sessions_before(now - self.absolute, now - self.idle)
+            await tx.sessions.delete_before(now - self.absolute, now - self.idle)
         if rehash:
             await self.set_password_hash(user.name, await self.passwords.hash(password))
         return LoginResult(Session(id=session.id, user=user.name, role=user.role,
@@ -168,10 +168,10 @@ class Accounts:
 
     async def set_password_hash(self, name: str, encoded: str) -> None:
         async with self.store.transaction() as tx:
-            rec = await tx.get_user(name)
+            rec = await tx.accounts.get(name)
             if rec is not None:
                 rec.password_hash = encoded
-                await tx.update_user(rec)
+                await tx.accounts.update(rec)
 
     async def create_session(self, name: str) -> Session:
         """A session for ``name`` without a password (tests, and the CLI's own use)."""
@@ -181,7 +181,7 @@ class Accounts:
         rec = SessionRecord(id=token_id(token), user=name, csrf=secrets.token_urlsafe(32),
                             created_at=now, last_seen_at=now)
         async with self.store.transaction() as tx:
-            await tx.insert_session(rec)
+            await tx.sessions.insert(rec)
         return Session(id=rec.id, user=name, role=user.role, csrf=rec.csrf, token=token)
 
     async def resolve(self, token: str) -> Session | None:
@@ -192,22 +192,22 @@ class Accounts:
         sid = token_id(token)
         now = self.clock.now()
         async with self.store.transaction() as tx:
-            rec = await tx.get_session(sid)
+            rec = await tx.sessions.get(sid)
             if rec is None:
                 return None
-            user = await tx.get_user(rec.user)
+            user = await tx.accounts.get(rec.user)
             expired = (now - rec.created_at >= self.absolute
                        or now - rec.last_seen_at >= self.idle)
             if expired or user is None or not user.enabled:
-                await tx.delete_session(sid)
+                await tx.sessions.delete(sid)
                 return None
             if now - rec.last_seen_at >= self.touch_step:
-                await tx.touch_session(sid, now)
+                await tx.sessions.touch(sid, now)
         return Session(id=sid, user=user.name, role=user.role, csrf=rec.csrf)
 
     async def logout(self, session_id: str) -> None:
         async with self.store.transaction() as tx:
-            await tx.delete_session(session_id)
+            await tx.sessions.delete(session_id)
 
 
 def csrf_ok(session: Session, header: str | None) -> bool:

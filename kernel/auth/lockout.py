@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from kernel.protocols.store import LoginFailures
+from kernel.domain.records import LoginFailures
 
 
 class LockoutPolicy(msgspec.Struct, frozen=True, kw_only=True):

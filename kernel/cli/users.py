@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``pinchpoint user ...`` (entry point ``pinchpoint.commands``: ``users``)."""
     from typing import get_args
 
-    from kernel.protocols.store import Role
+    from kernel.auth.roles import Role
 
     user = subparsers.add_parser("user", help="manage API users (officers, operators, ...)")
     sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)

@@ -1,6 +1,6 @@
 """The dispatcher's :class:`~kernel.delivery.dispatcher.Outbox` on top of a
 :class:`~kernel.protocols.store.Store`: one shared, ``seq``-ordered outbox table and one
-acknowledged position per sink (``outbox_position`` / ``outbox_ack``)."""
+acknowledged position per sink (``tx.outbox.position`` / ``tx.outbox.ack``)."""
 
 from __future__ import annotations
 
@@ -54,8 +54,8 @@ class StoreOutbox:
 
     async def _pending(self, sink: str, limit: int) -> list[AlertNotice]:
         async with self._store.transaction() as tx:
-            position = await tx.outbox_position(sink)
-            return await tx.outbox_pending(position, limit)
+            position = await tx.outbox.position(sink)
+            return await tx.outbox.pending(position, limit)
 
     async def ack(self, sink: str, seq: int) -> None:
         """Move ``sink``'s position to ``seq`` (never backwards); committed on return."""
@@ -63,7 +63,7 @@ class StoreOutbox:
 
     async def _ack(self, sink: str, seq: int) -> None:
         async with self._store.transaction() as tx:
-            await tx.outbox_ack(sink, seq)
+            await tx.outbox.ack(sink, seq)
 
     async def position(self, sink: str) -> int:
         """The last ``seq`` that ``sink`` acknowledged (0 when none)."""
@@ -71,4 +71,4 @@ class StoreOutbox:
 
     async def _position(self, sink: str) -> int:
         async with self._store.transaction() as tx:
-            return await tx.outbox_position(sink)
+            return await tx.outbox.position(sink)

@@ -17,7 +17,7 @@ class StorePushSubscriptions:
 
     async def for_deployment(self, deployment_id: str) -> list[Subscription]:
         async with self._store.transaction() as tx:
-            records = await tx.list_push_subscriptions()
+            records = await tx.push.all()
         return [
             Subscription(endpoint=r.endpoint, p256dh=r.p256dh, auth=r.auth)
             for r in records
@@ -26,4 +26,4 @@ class StorePushSubscriptions:
 
     async def remove(self, endpoint: str) -> None:
         async with self._store.transaction() as tx:
-            await tx.delete_push_subscription(endpoint)
+            await tx.push.delete(endpoint)

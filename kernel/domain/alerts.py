@@ -27,7 +27,8 @@ from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
 from kernel.domain.outbox import Outbox
-from kernel.protocols.store import AlertRecord, Outcome, StoreTx
+from kernel.domain.records import AlertRecord, Outcome
+from kernel.protocols.store import StoreTx
 
 OUTCOMES: tuple[Outcome, ...] = ("not_stopped", "stopped_identity_confirmed",
                                  "stopped_not_the_person", "arrested", "other_action")
@@ -46,7 +47,7 @@ class AlertImages:
 
 
 async def load_alert(tx: StoreTx, alert_id: str) -> AlertRecord:
-    rec = await tx.get_alert(alert_id)
+    rec = await tx.alerts.get(alert_id)
     if rec is None:
         raise NotFound(f"no alert {alert_id}")
     return rec
@@ -79,7 +80,7 @@ class Alerts:
             if dep.state != "live":
                 raise TransitionRefused(f"deployment {deployment_id} is {dep.state}; matches "
                                         "are recorded only while it is live")
-            entry = await tx.get_entry(entry_id)
+            entry = await tx.watchlists.get_entry(entry_id)
             if entry is None or entry.deployment_id != deployment_id:
                 raise NotFound(f"entry {entry_id} is not on a list of deployment "
                                f"{deployment_id}; nothing stored (R3)")
@@ -89,9 +90,9 @@ class Alerts:
                 score=float(score), captured_at=captured_at, created_at=self.ctx.clock.now(),
                 state="test" if entry.list == "blue" else "candidate",
                 face_blob=face.id, torso_blob=torso.id)
-            await tx.insert_blob(face)
-            await tx.insert_blob(torso)
-            await tx.insert_alert(rec)
+            await tx.blobs.insert(face)
+            await tx.blobs.insert(torso)
+            await tx.alerts.insert(rec)
             await audit.append(tx, self.ctx.clock, "pipeline",
                                "bluelist.detect" if entry.list == "blue" else "alert.candidate",
                                {"deployment": deployment_id, "alert": rec.id,
@@ -106,7 +107,7 @@ class Alerts:
     async def list_for(self, deployment_id: str) -> list[AlertRecord]:
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)
-            return await tx.list_alerts(deployment_id)
+            return await tx.alerts.in_deployment(deployment_id)
 
     async def confirm(self, alert_id: str, actor: str) -> AlertRecord:
         """candidate → confirmed (R5) and queue its notice for the sinks, atomically."""
@@ -121,9 +122,9 @@ class Alerts:
                                         "confirmed only while it is live")
             now = self.ctx.clock.now()
             rec.state, rec.decided_by, rec.decided_at = "confirmed", actor, now
-            await tx.update_alert(rec)
+            await tx.alerts.update(rec)
             # R5 is checked here, where the outbox is filled (and by the store again)
-            seq = await tx.insert_outbox(rec.id, now)
+            seq = await tx.outbox.insert(rec.id, now)
             await audit.append(tx, self.ctx.clock, actor, "alert.confirm",
                                {"deployment": rec.deployment_id, "alert": rec.id},
                                {"outbox_seq": seq})
@@ -138,7 +139,7 @@ class Alerts:
                 raise TransitionRefused(f"alert {alert_id} is {rec.state}; only a candidate "
                                         "can be rejected")
             rec.state, rec.decided_by, rec.decided_at = "rejected", actor, self.ctx.clock.now()
-            await tx.update_alert(rec)
+            await tx.alerts.update(rec)
             await audit.append(tx, self.ctx.clock, actor, "alert.reject",
                                {"deployment": rec.deployment_id, "alert": rec.id})
         return rec
@@ -159,7 +160,7 @@ class Alerts:
             if held:
                 rec.hold, rec.hold_by, rec.hold_at = True, actor, now
                 rec.released_by = rec.released_at = None
-            await tx.update_alert(rec)
+            await tx.alerts.update(rec)
             await audit.append(tx, self.ctx.clock, actor, "alert.outcome",
                                {"deployment": rec.deployment_id, "alert": rec.id},
                                {"outcome": outcome, "previous": old, "legal_hold": held})
@@ -176,7 +177,7 @@ class Alerts:
                 raise TransitionRefused(f"alert {alert_id} is already on hold")
             rec.hold, rec.hold_by, rec.hold_at = True, actor, self.ctx.clock.now()
             rec.released_by = rec.released_at = None
-            await tx.update_alert(rec)
+            await tx.alerts.update(rec)
             await audit.append(tx, self.ctx.clock, actor, "alert.hold",
                                {"deployment": rec.deployment_id, "alert": rec.id},
                                {"reason": reason})
@@ -190,7 +191,7 @@ class Alerts:
                 raise TransitionRefused(f"alert {alert_id} is not on hold")
             rec.hold = False
             rec.released_by, rec.released_at = actor, self.ctx.clock.now()
-            await tx.update_alert(rec)
+            await tx.alerts.update(rec)
             await audit.append(tx, self.ctx.clock, actor, "alert.release",
                                {"deployment": rec.deployment_id, "alert": rec.id})
         return rec
@@ -199,10 +200,10 @@ class Alerts:
         """Decrypt the camera face crop, torso image and the entry's first photo (R4, R6)."""
         async with self.ctx.store.transaction() as tx:
             rec = await load_alert(tx, alert_id)
-            face = await tx.get_blob(rec.face_blob)
-            torso = await tx.get_blob(rec.torso_blob)
-            photos = await tx.list_photos(rec.deployment_id, rec.entry_id)
-            photo = await tx.get_blob(photos[0].photo_blob) if photos else None
+            face = await tx.blobs.get(rec.face_blob)
+            torso = await tx.blobs.get(rec.torso_blob)
+            photos = await tx.watchlists.photos(rec.deployment_id, rec.entry_id)
+            photo = await tx.blobs.get(photos[0].photo_blob) if photos else None
         if face is None or torso is None:
             raise NotFound(f"images of alert {alert_id} are gone")
         keys = self.ctx.keys

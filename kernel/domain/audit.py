@@ -19,7 +19,8 @@ from collections.abc import Mapping
 import msgspec
 
 from kernel.clock import Clock
-from kernel.protocols.store import AuditRecord, Store, StoreTx
+from kernel.domain.records import AuditRecord
+from kernel.protocols.store import Store, StoreTx
 
 GENESIS = "0" * 64
 JsonScalar = str | int | float | bool | None
@@ -42,7 +43,7 @@ async def append(tx: StoreTx, clock: Clock, actor: str, action: str,
                  details: Mapping[str, object] | None = None) -> AuditRecord:
     """Append one action to the chain inside the caller's transaction, so that the action and
     its audit row commit together."""
-    last = await tx.last_audit()
+    last = await tx.audit.last()
     seq = 1 if last is None else last.seq + 1
     prev = GENESIS if last is None else last.hash
     # a JSON round trip makes what is hashed exactly what the store gives back
@@ -51,7 +52,7 @@ async def append(tx: StoreTx, clock: Clock, actor: str, action: str,
     draft = AuditRecord(seq=seq, at=clock.now(), actor=actor, action=action, subjects=subj,
                         details=det, prev_hash=prev, hash="")
     rec = msgspec.structs.replace(draft, hash=row_hash(draft))
-    await tx.insert_audit(rec)
+    await tx.audit.insert(rec)
     return rec
 
 
@@ -70,7 +71,7 @@ async def verify(store: Store, page: int = 1000) -> AuditReport:
     expected_seq, prev, rows, after = 1, GENESIS, 0, 0
     while True:
         async with store.transaction() as tx:
-            batch = await tx.audit_page(after, page)
+            batch = await tx.audit.page(after, page)
         if not batch:
             break
         for rec in batch:

@@ -28,8 +28,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kernel.domain.errors import KeyUnavailable
+from kernel.domain.records import BlobRecord
 from kernel.errors import ConfigError
-from kernel.protocols.store import BlobRecord
 
 MASTER_ENV = "PINCHPOINT_MASTER_KEY"
 _NONCE = 12

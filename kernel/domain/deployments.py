@@ -17,12 +17,8 @@ import msgspec
 from kernel.domain import audit
 from kernel.domain.context import DomainContext
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
-from kernel.protocols.store import (
-    DeploymentRecord,
-    DeploymentState,
-    StoreTx,
-    TransitionRecord,
-)
+from kernel.domain.records import DeploymentRecord, DeploymentState, TransitionRecord
+from kernel.protocols.store import StoreTx
 
 REVIEW_MAX_AGE = timedelta(hours=48)
 """R9: the last review must be at most this old when the deployment goes live."""
@@ -52,7 +48,7 @@ class DeploymentDraft(msgspec.Struct, kw_only=True, frozen=True):
 
 async def load(tx: StoreTx, deployment_id: str) -> DeploymentRecord:
     """The deployment or :class:`NotFound`."""
-    rec = await tx.get_deployment(deployment_id)
+    rec = await tx.deployments.get(deployment_id)
     if rec is None:
         raise NotFound(f"no deployment {deployment_id}")
     return rec
@@ -85,7 +81,7 @@ class Deployments:
             created_by=actor, match_threshold=draft.match_threshold)
         await self.ctx.keys.create(rec.id)
         async with self.ctx.store.transaction() as tx:
-            await tx.insert_deployment(rec)
+            await tx.deployments.insert(rec)
             await audit.append(tx, self.ctx.clock, actor, "deployment.create",
                                {"deployment": rec.id},
                                {"starts_at": rec.starts_at.isoformat(),
@@ -98,7 +94,7 @@ class Deployments:
 
     async def list_all(self) -> list[DeploymentRecord]:
         async with self.ctx.store.transaction() as tx:
-            return await tx.list_deployments()
+            return await tx.deployments.all()
 
     async def live(self) -> list[DeploymentRecord]:
         """The deployments currently live (the pipeline matches against these)."""
@@ -107,7 +103,7 @@ class Deployments:
     async def transitions(self, deployment_id: str) -> list[TransitionRecord]:
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)
-            return await tx.list_transitions(deployment_id)
+            return await tx.deployments.transitions(deployment_id)
 
     async def _move(self, tx: StoreTx, rec: DeploymentRecord, to: DeploymentState,
                     actor: str, details: dict[str, object] | None = None) -> DeploymentRecord:
@@ -120,9 +116,9 @@ class Deployments:
             rec.live_at = now
         if to == "ended":
             rec.ended_at = now
-        await tx.update_deployment(rec)
-        await tx.insert_transition(TransitionRecord(deployment_id=rec.id, from_state=old,
-                                                    to_state=to, actor=actor, at=now))
+        await tx.deployments.update(rec)
+        await tx.deployments.insert_transition(TransitionRecord(
+            deployment_id=rec.id, from_state=old, to_state=to, actor=actor, at=now))
         await audit.append(tx, self.ctx.clock, actor, f"deployment.{to}",
                            {"deployment": rec.id}, {"from": old, **(details or {})})
         return rec
@@ -146,7 +142,7 @@ class Deployments:
             if now >= rec.ends_at:
                 raise TransitionRefused(f"deployment {rec.id} cannot go live: its window ended "
                                         f"at {rec.ends_at.isoformat()}")
-            review = await tx.last_review(rec.id)
+            review = await tx.watchlists.last_review(rec.id)
             if review is None:
                 raise TransitionRefused(f"deployment {rec.id} cannot go live: its watch list "
                                         "has not been reviewed (R9)")
@@ -187,7 +183,7 @@ class Deployments:
                                         "frozen")
             old = rec.match_threshold
             rec.match_threshold = threshold
-            await tx.update_deployment(rec)
+            await tx.deployments.update(rec)
             await audit.append(tx, self.ctx.clock, actor, "setting.match_threshold",
                                {"deployment": rec.id}, {"old": old, "new": threshold})
             return rec

@@ -34,14 +34,14 @@ class Outbox:
     async def pending(self, after_seq: int, limit: int = 100) -> list[AlertNotice]:
         """Notices with ``seq > after_seq``, oldest first."""
         async with self.ctx.store.transaction() as tx:
-            return await tx.outbox_pending(after_seq, limit)
+            return await tx.outbox.pending(after_seq, limit)
 
     async def ack(self, sink_name: str, seq: int) -> None:
         """Record that ``sink_name`` delivered everything up to ``seq``."""
         async with self.ctx.store.transaction() as tx:
-            await tx.outbox_ack(sink_name, seq)
+            await tx.outbox.ack(sink_name, seq)
 
     async def position(self, sink_name: str) -> int:
         """The last seq ``sink_name`` acknowledged (0 if none)."""
         async with self.ctx.store.transaction() as tx:
-            return await tx.outbox_position(sink_name)
+            return await tx.outbox.position(sink_name)

@@ -15,8 +15,8 @@ from kernel.domain import audit
 from kernel.domain.alerts import Alerts, load_alert
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
+from kernel.domain.records import FaceCount
 from kernel.domain.watchlists import WatchLists, load_entry
-from kernel.protocols.store import FaceCount
 
 BLUE_WINDOW_S = 120.0
 """A declared blue walk-past counts as detected if a test event of that volunteer was captured
@@ -80,14 +80,15 @@ class Reports:
         """Add one camera-minute's counts (called by the pipeline; R3, R20)."""
         minute = minute.replace(second=0, microsecond=0)
         async with self.ctx.store.transaction() as tx:
-            await tx.add_face_counts(FaceCount(deployment_id=deployment_id, camera_id=camera_id,
-                                               minute=minute, seen=seen, matched=matched))
+            await tx.statistics.add_face_counts(FaceCount(
+                deployment_id=deployment_id, camera_id=camera_id, minute=minute, seen=seen,
+                matched=matched))
 
     async def match_report(self, deployment_id: str, actor: str) -> list[MatchRow]:
         """Every alert of the deployment and what became of it (R19); audited."""
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)
-            alerts = await tx.list_alerts(deployment_id)
+            alerts = await tx.alerts.in_deployment(deployment_id)
             await audit.append(tx, self.ctx.clock, actor, "report.match",
                                {"deployment": deployment_id}, {"rows": len(alerts)})
         return [MatchRow(alert_id=a.id, entry_id=a.entry_id, list=a.list, category=a.category,
@@ -114,9 +115,9 @@ class Reports:
         """Faces seen per camera, alerts, decisions, outcomes, blue-list detection rate."""
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)
-            counts = await tx.list_face_counts(deployment_id)
-            alerts = await tx.list_alerts(deployment_id)
-            walks = await tx.list_blue_walks(deployment_id)
+            counts = await tx.statistics.face_counts(deployment_id)
+            alerts = await tx.alerts.in_deployment(deployment_id)
+            walks = await tx.watchlists.blue_walks(deployment_id)
         cams: dict[str, list[int]] = {}
         for c in counts:
             acc = cams.setdefault(c.camera_id, [0, 0])

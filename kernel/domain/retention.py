@@ -32,14 +32,14 @@ import msgspec
 from kernel.domain import audit
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import Deployments, load
-from kernel.protocols.store import (
+from kernel.domain.records import (
     AlertRecord,
     DeploymentRecord,
     DisposalRecord,
     EntryRecord,
     PhotoRecord,
-    StoreTx,
 )
+from kernel.protocols.store import StoreTx
 
 log = logging.getLogger("pinchpoint.retention")
 
@@ -161,9 +161,9 @@ class Retention:
         records: list[DisposalRecord] = []
         async with self.ctx.store.transaction() as tx:
             dep = await load(tx, deployment_id)
-            alerts = await tx.list_alerts(dep.id)
-            entries = await tx.list_entries(dep.id)
-            photos = await tx.list_photos(dep.id)
+            alerts = await tx.alerts.in_deployment(dep.id)
+            entries = await tx.watchlists.entries(dep.id)
+            photos = await tx.watchlists.photos(dep.id)
             actions = plan(now, dep, alerts, entries, photos)
             if not actions:
                 return []
@@ -182,8 +182,8 @@ class Retention:
                     blobs = [by_key[k].template_blob or "" for k in action.ids]
                     if not dry_run:
                         for k in action.ids:
-                            await tx.clear_template(int(k))
-                        await tx.delete_blobs(blobs)
+                            await tx.watchlists.clear_template(int(k))
+                        await tx.blobs.delete(blobs)
                     counts.add("template", len(action.ids))
                 elif self.ctx.keys.has_key(dep.id):
                     destroy_key = True
@@ -193,7 +193,7 @@ class Retention:
                                                   count=n, rule=action.rule, actor=actor))
             if not dry_run and records:
                 for rec in records:
-                    await tx.insert_disposal(rec)
+                    await tx.disposals.insert(rec)
                 await audit.append(tx, self.ctx.clock, actor, "retention.dispose",
                                    {"deployment": dep.id},
                                    {"disposals": [[r.kind, r.count, r.rule] for r in records]})
@@ -210,8 +210,8 @@ class Retention:
         counts.add("alert", len(chosen))
         counts.add("alert_image", len(blobs))
         if not dry_run:
-            await tx.delete_alerts(ids)
-            await tx.delete_blobs(blobs)
+            await tx.alerts.delete(ids)
+            await tx.blobs.delete(blobs)
 
     @staticmethod
     async def _drop_entries(tx: StoreTx, deployment_id: str, ids: list[str],
@@ -220,7 +220,7 @@ class Retention:
         wanted = set(ids)
         chosen = [e for e in entries if e.id in wanted]
         their = [p for p in photos if p.entry_id in wanted]
-        walks = [w for w in await tx.list_blue_walks(deployment_id) if w.entry_id in wanted]
+        walks = [w for w in await tx.watchlists.blue_walks(deployment_id) if w.entry_id in wanted]
         blobs = [e.details_blob for e in chosen] + [p.photo_blob for p in their] + [
             p.template_blob for p in their if p.template_blob]
         counts.add("watchlist_entry", sum(e.list == "watch" for e in chosen))
@@ -229,8 +229,8 @@ class Retention:
         counts.add("template", sum(p.template_blob is not None for p in their))
         counts.add("blue_walk", len(walks))
         if not dry_run:
-            await tx.delete_entries(ids)
-            await tx.delete_blobs(blobs)
+            await tx.watchlists.delete_entries(ids)
+            await tx.blobs.delete(blobs)
 
     async def wipe(self, deployment_id: str, actor: str) -> list[DisposalRecord]:
         """Destroy everything of a deployment at once, including its data key (R16, R24).
@@ -241,7 +241,7 @@ class Retention:
         now = self.ctx.clock.now()
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)
-            counts = await tx.delete_deployment(deployment_id)
+            counts = await tx.deployments.delete(deployment_id)
             records = [DisposalRecord(at=now, deployment_id=deployment_id, kind=kind, count=n,
                                       rule=RULE_WIPE, actor=actor)
                        for kind, n in sorted(counts.items()) if n]
@@ -250,7 +250,7 @@ class Retention:
                                               kind="data_key", count=1, rule=RULE_WIPE,
                                               actor=actor))
             for rec in records:
-                await tx.insert_disposal(rec)
+                await tx.disposals.insert(rec)
             await audit.append(tx, self.ctx.clock, actor, "deployment.wipe",
                                {"deployment": deployment_id},
                                {"disposals": [[r.kind, r.count] for r in records]})

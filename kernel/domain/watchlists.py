@@ -29,8 +29,7 @@ from kernel.domain import audit
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
-from kernel.protocols.engine import FaceEngine
-from kernel.protocols.store import (
+from kernel.domain.records import (
     BlueWalk,
     Category,
     EntryRecord,
@@ -38,8 +37,9 @@ from kernel.protocols.store import (
     PhotoGate,
     PhotoRecord,
     ReviewRecord,
-    StoreTx,
 )
+from kernel.protocols.engine import FaceEngine
+from kernel.protocols.store import StoreTx
 
 WATCH_CATEGORIES: tuple[Category, ...] = ("wanted", "risk_of_harm", "area_condition",
                                          "vulnerable_missing")
@@ -144,7 +144,7 @@ class Template:
 
 
 async def load_entry(tx: StoreTx, entry_id: str) -> EntryRecord:
-    rec = await tx.get_entry(entry_id)
+    rec = await tx.watchlists.get_entry(entry_id)
     if rec is None:
         raise NotFound(f"no watch-list entry {entry_id}")
     return rec
@@ -243,8 +243,8 @@ class WatchLists:
                 details = EntryDetails(reference=entry.reference, source=entry.source,
                                        reason=entry.reason)
                 blob = await keys.seal(deployment_id, "details", msgspec.json.encode(details))
-                await tx.insert_blob(blob)
-                await tx.insert_entry(EntryRecord(
+                await tx.blobs.insert(blob)
+                await tx.watchlists.insert_entry(EntryRecord(
                     id=new_id, deployment_id=deployment_id, list=entry.list,
                     category=entry.category, marking=entry.marking, details_blob=blob.id,
                     created_at=now, created_by=actor))
@@ -252,13 +252,13 @@ class WatchLists:
             else:
                 assert entry_id is not None
                 target = entry_id
-            await tx.insert_blob(photo)
-            await tx.insert_blob(template)
-            key = await tx.insert_photo(PhotoRecord(
+            await tx.blobs.insert(photo)
+            await tx.blobs.insert(template)
+            key = await tx.watchlists.insert_photo(PhotoRecord(
                 key=0, entry_id=target, deployment_id=deployment_id, photo_blob=photo.id,
                 template_blob=template.id, model_id=model_id, quality=quality, created_at=now,
                 gate=gate))
-            photos = len(await tx.list_photos(deployment_id, target))
+            photos = len(await tx.watchlists.photos(deployment_id, target))
             if kind == "watch":
                 await self._bump(tx, deployment_id)
             subjects = {"deployment": deployment_id, "entry": target}
@@ -285,18 +285,18 @@ class WatchLists:
     async def _bump(self, tx: StoreTx, deployment_id: str) -> None:
         dep = await load(tx, deployment_id)
         dep.watchlist_version += 1
-        await tx.update_deployment(dep)
+        await tx.deployments.update(dep)
 
     async def remove_entry(self, entry_id: str, actor: str) -> None:
         """Delete an entry before the deployment goes live (a mistaken enrolment)."""
         async with self.ctx.store.transaction() as tx:
             rec = await load_entry(tx, entry_id)
             await self._check_editable(tx, rec.deployment_id, rec.list)
-            photos = await tx.list_photos(rec.deployment_id, entry_id)
+            photos = await tx.watchlists.photos(rec.deployment_id, entry_id)
             blobs = [rec.details_blob] + [p.photo_blob for p in photos] + [
                 p.template_blob for p in photos if p.template_blob]
-            await tx.delete_entries([entry_id])
-            await tx.delete_blobs(blobs)
+            await tx.watchlists.delete_entries([entry_id])
+            await tx.blobs.delete(blobs)
             if rec.list == "watch":
                 await self._bump(tx, rec.deployment_id)
             await audit.append(tx, self.ctx.clock, actor, "watchlist.remove",
@@ -312,11 +312,11 @@ class WatchLists:
             if dep.state not in ("draft", "authorised"):
                 raise TransitionRefused(f"deployment {deployment_id} is {dep.state}; its watch "
                                         "list is no longer reviewed")
-            entries = await tx.list_entries(deployment_id, "watch")
+            entries = await tx.watchlists.entries(deployment_id, "watch")
             rec = ReviewRecord(deployment_id=deployment_id, reviewer=reviewer,
                                reviewed_at=self.ctx.clock.now(),
                                watchlist_version=dep.watchlist_version, entries=len(entries))
-            await tx.insert_review(rec)
+            await tx.watchlists.insert_review(rec)
             await audit.append(tx, self.ctx.clock, reviewer, "watchlist.review",
                                {"deployment": deployment_id},
                                {"watchlist_version": rec.watchlist_version,
@@ -326,16 +326,16 @@ class WatchLists:
     async def last_review(self, deployment_id: str) -> ReviewRecord | None:
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)
-            return await tx.last_review(deployment_id)
+            return await tx.watchlists.last_review(deployment_id)
 
     async def entries(self, deployment_id: str, list_kind: ListKind | None = None
                       ) -> list[Entry]:
         """The entries with their decrypted details (for roles allowed to see them, R11)."""
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)
-            recs = await tx.list_entries(deployment_id, list_kind)
-            photos = await tx.list_photos(deployment_id)
-            blobs = {r.id: await tx.get_blob(r.details_blob) for r in recs}
+            recs = await tx.watchlists.entries(deployment_id, list_kind)
+            photos = await tx.watchlists.photos(deployment_id)
+            blobs = {r.id: await tx.blobs.get(r.details_blob) for r in recs}
         gates: dict[str, list[PhotoGate]] = {}
         for p in photos:
             gates.setdefault(p.entry_id, []).append(p.gate)
@@ -357,17 +357,17 @@ class WatchLists:
         """The decrypted enrolled photos of one entry, oldest first."""
         async with self.ctx.store.transaction() as tx:
             rec = await load_entry(tx, entry_id)
-            photos = await tx.list_photos(rec.deployment_id, entry_id)
-            blobs = [await tx.get_blob(p.photo_blob) for p in photos]
+            photos = await tx.watchlists.photos(rec.deployment_id, entry_id)
+            blobs = [await tx.blobs.get(p.photo_blob) for p in photos]
         return [await self.ctx.keys.unseal(b) for b in blobs if b is not None]
 
     async def templates(self, deployment_id: str) -> list[Template]:
         """Every live template of the deployment's watch and blue lists, for the matcher."""
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)
-            entries = {e.id: e for e in await tx.list_entries(deployment_id)}
-            photos = [p for p in await tx.list_photos(deployment_id) if p.template_blob]
-            blobs = {p.key: await tx.get_blob(p.template_blob or "") for p in photos}
+            entries = {e.id: e for e in await tx.watchlists.entries(deployment_id)}
+            photos = [p for p in await tx.watchlists.photos(deployment_id) if p.template_blob]
+            blobs = {p.key: await tx.blobs.get(p.template_blob or "") for p in photos}
         out = []
         for p in photos:
             blob, e = blobs[p.key], entries[p.entry_id]
@@ -387,8 +387,8 @@ class WatchLists:
             if rec.deployment_id != deployment_id or rec.list != "blue":
                 raise DomainError(f"entry {entry_id} is not on the blue list of deployment "
                                   f"{deployment_id} (R21)")
-            await tx.insert_blue_walk(BlueWalk(deployment_id=deployment_id, entry_id=entry_id,
-                                               at=at))
+            await tx.watchlists.insert_blue_walk(BlueWalk(deployment_id=deployment_id,
+                                                          entry_id=entry_id, at=at))
             await audit.append(tx, self.ctx.clock, actor, "bluelist.walk",
                                {"deployment": deployment_id, "entry": entry_id},
                                {"at": at.isoformat()})

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from kernel.config import MatchingConfig, valid_threshold
 from kernel.domain.governance import Governance
+from kernel.domain.records import AlertRecord
 from kernel.pipeline.live import CandidateEvidence, LivePipeline
 from kernel.pipeline.watchlist_index import IndexedEntry, LiveWatchlist
 from kernel.protocols.index import VectorIndex
-from kernel.protocols.store import AlertRecord
 
 log = logging.getLogger("pinchpoint.matching")
 

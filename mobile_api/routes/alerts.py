@@ -14,7 +14,7 @@ from litestar.params import Parameter
 from kernel.auth.accounts import Session
 from kernel.delivery import signed_urls
 from kernel.domain.errors import NotFound
-from kernel.protocols.store import AlertRecord
+from kernel.domain.records import AlertRecord
 from mobile_api.backend import ApiBackend
 from mobile_api.schemas import AlertOut, HoldIn, OutcomeIn, RejectIn
 from mobile_api.views import NO_STORE, alert_out, context
@@ -36,7 +36,7 @@ async def candidates(request: Request[Any, Any, Any], deployment_id: str | None 
     """The operator's queue: undecided watch-list candidates, oldest first (R4)."""
     backend, _ = context(request)
     async with backend.governance.store.transaction() as tx:
-        recs = await tx.list_alerts_in_states(deployment_id, ["candidate"])
+        recs = await tx.alerts.in_states(deployment_id, ["candidate"])
     return Response([alert_out(a) for a in recs], headers=NO_STORE)
 
 
@@ -68,7 +68,7 @@ async def test_events(deployment_id: str, request: Request[Any, Any, Any]
     """Blue-list test events of a deployment (R21)."""
     backend, _ = context(request)
     async with backend.governance.store.transaction() as tx:
-        recs = await tx.list_alerts_in_states(deployment_id, ["test"], "blue")
+        recs = await tx.alerts.in_states(deployment_id, ["test"], "blue")
     return Response([alert_out(a) for a in recs], headers=NO_STORE)
 
 
@@ -84,7 +84,7 @@ async def alerts(request: Request[Any, Any, Any], deployment_id: str | None = No
     states: list[str] = (["confirmed"] if s.role == "officer"
                          else [str(status)] if status else WATCH_STATES)
     async with backend.governance.store.transaction() as tx:
-        recs = await tx.list_alerts_in_states(deployment_id, states)
+        recs = await tx.alerts.in_states(deployment_id, states)
     return Response([alert_out(a) for a in recs], headers=NO_STORE)
 
 

@@ -8,7 +8,7 @@ from litestar import Request, delete, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 
-from kernel.protocols.store import PushSubscriptionRecord
+from kernel.domain.records import PushSubscriptionRecord
 from mobile_api.schemas import PushSubscriptionIn, PushSubscriptionOut, VapidKeyOut
 from mobile_api.views import context
 
@@ -34,7 +34,7 @@ async def subscribe(data: PushSubscriptionIn, request: Request[Any, Any, Any]
                                  auth=data.keys.auth, device=data.device,
                                  deployment_id=data.deployment_id, created_at=backend.clock.now())
     async with gov.store.transaction() as tx:
-        await tx.put_push_subscription(rec)
+        await tx.push.put(rec)
     await gov.log_action(s.user, "push.subscribe", None, {"device": data.device[:40]})
     return PushSubscriptionOut(endpoint=rec.endpoint, device=rec.device,
                                deployment_id=rec.deployment_id, created_at=rec.created_at)
@@ -46,7 +46,7 @@ async def unsubscribe(request: Request[Any, Any, Any],
     """Forget one of the officer's own subscriptions (404 if it is not theirs)."""
     backend, s = context(request)
     async with backend.governance.store.transaction() as tx:
-        gone = await tx.delete_push_subscription(endpoint, s.user)
+        gone = await tx.push.delete(endpoint, s.user)
     if not gone:
         raise HTTPException(status_code=404, detail="no such subscription of yours")
     await backend.governance.log_action(s.user, "push.unsubscribe")

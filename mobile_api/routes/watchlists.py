@@ -13,8 +13,8 @@ from litestar.exceptions import HTTPException
 from litestar.params import Body
 
 from kernel.domain.errors import DomainError, NotFound
+from kernel.domain.records import Category, ListKind
 from kernel.domain.watchlists import EntryInput, clean_accept_reason
-from kernel.protocols.store import Category, ListKind
 from mobile_api.backend import ApiBackend
 from mobile_api.schemas import (
     BlueWalkIn,
@@ -126,7 +126,7 @@ async def add_photos(entry_id: str, request: Request[Any, Any, Any],
     statuses as for a new entry."""
     backend, s = context(request)
     async with backend.governance.store.transaction() as tx:
-        rec = await tx.get_entry(entry_id)
+        rec = await tx.watchlists.get_entry(entry_id)
     if rec is None:
         raise NotFound(f"no watch-list entry {entry_id}")
     return await _enrol_all(backend, rec.deployment_id, list(data.photos or []), s.user,

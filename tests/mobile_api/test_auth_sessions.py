@@ -9,7 +9,7 @@ import pytest
 
 from kernel.auth.lockout import LockoutPolicy, after_failure, lock_seconds, locked_for
 from kernel.auth.passwords import Passwords, WeakPassword, check_policy
-from kernel.protocols.store import LoginFailures
+from kernel.domain.records import LoginFailures
 from tests.mobile_api.conftest import PASSWORD, LiveApi
 
 
@@ -55,7 +55,7 @@ def test_login_cookie_flags_and_audit_r23_r19(live_api: LiveApi) -> None:
 
     async def actions() -> list[str]:
         async with live_api.gov.store.transaction() as tx:
-            return [a.action for a in await tx.audit_page(0, 10_000)]
+            return [a.action for a in await tx.audit.page(0, 10_000)]
 
     seen = live_api.call(actions())
     assert "auth.login" in seen and "auth.login_failed" in seen

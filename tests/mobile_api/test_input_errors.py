@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kernel.protocols.store import AuditRecord
+from kernel.domain.records import AuditRecord
 from tests.mobile_api.conftest import FACES, LiveApi
 
 
@@ -115,7 +115,7 @@ def test_r10_r19_soft_refusal_accepted_with_reason(live_api: LiveApi) -> None:
 
 async def _audit(api: LiveApi) -> list[AuditRecord]:
     async with api.gov.store.transaction() as tx:
-        return list(await tx.audit_page(0, 100_000))
+        return list(await tx.audit.page(0, 100_000))
 
 
 def test_r10_hostile_accept_reasons_are_4xx_never_500(live_api: LiveApi) -> None:

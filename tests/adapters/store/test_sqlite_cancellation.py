@@ -24,7 +24,7 @@ async def test_cancel_during_begin_leaves_store_usable(tmp_path: Path) -> None:
     for _ in range(20):
         async def one() -> None:
             async with store.transaction() as tx:
-                await tx.list_deployments()
+                await tx.deployments.all()
 
         task = asyncio.create_task(one())
         await asyncio.sleep(0)  # let it queue BEGIN, then cancel it mid-await
@@ -33,5 +33,5 @@ async def test_cancel_during_begin_leaves_store_usable(tmp_path: Path) -> None:
     # A jammed connection would fail here ("transaction within a transaction") or hang.
     async with asyncio.timeout(10):
         async with store.transaction() as tx:
-            assert await tx.list_deployments() == []
+            assert await tx.deployments.all() == []
         await store.close()

@@ -262,7 +262,7 @@ async def test_deployment_whole_life(gov: Governance, engine: Any, clock: Manual
 
     # R17: every deletion left a disposal record without personal data
     async with gov.store.transaction() as tx:
-        records = await tx.list_disposals(dep.id)
+        records = await tx.disposals.all(dep.id)
     assert sum(d.count for d in records if d.kind == "alert") == 6
     assert all(set(d.__struct_fields__) == {"at", "deployment_id", "kind", "count", "rule",
                                            "actor"} for d in records)

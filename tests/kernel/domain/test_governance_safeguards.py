@@ -19,10 +19,10 @@ from kernel.domain.crypto import KeyRing
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.errors import DomainError, KeyUnavailable, NotFound
 from kernel.domain.governance import Governance
+from kernel.domain.records import BlobRecord
 from kernel.domain.watchlists import EntryInput
 from kernel.errors import StoreError
 from kernel.protocols.engine import Enrolment, FaceFound, Quality, Rejection
-from kernel.protocols.store import BlobRecord
 from tests.kernel.domain.conftest import TABLES, rows
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -85,7 +85,7 @@ async def test_enrol_stores_and_records_rejections(gov: Governance, tmp_path: Pa
     assert (res.ok, res.rejection) == (False, "blurred")
     assert rows(tmp_path / "pinchpoint.db")["blobs"] == 0
     async with gov.store.transaction() as tx:
-        last = await tx.last_audit()
+        last = await tx.audit.last()
     assert last is not None and last.action == "watchlist.enrol_rejected"
     assert last.details == {"reason": "blurred", "list": "watch", "gates": [],
                             "acceptable": False, "accept_refused": False}
@@ -108,7 +108,7 @@ async def _draft(gov: Governance) -> str:
 
 async def _audit_rows(gov: Governance) -> list[Any]:
     async with gov.store.transaction() as tx:
-        return await tx.audit_page(0, 1000)
+        return await tx.audit.page(0, 1000)
 
 
 async def test_r10_r19_soft_refusal_accepted_with_reason(gov: Governance,
@@ -296,7 +296,7 @@ async def test_outbox_only_confirmed_watch_alerts(gov: Governance, clock: Manual
     for alert_id in (cand.id, rej.id, blue.id):
         with pytest.raises(StoreError, match="R5"):
             async with gov.store.transaction() as tx:
-                await tx.insert_outbox(alert_id, clock.now())
+                await tx.outbox.insert(alert_id, clock.now())
     assert await gov.outbox.pending(0, 10) == []
     ok = await gov.alerts.create_candidate(dep_id, ids["a"], "cam", 0.9, clock.now(), b"f", b"t")
     await gov.alerts.confirm(ok.id, "op")
@@ -316,7 +316,7 @@ async def test_no_face_stored_without_a_match(gov: Governance, clock: ManualCloc
             await gov.alerts.create_candidate(dep_id, entry, "cam", 0.9, clock.now(),
                                               b"f", b"t")
     async with gov.store.transaction() as tx:
-        assert await tx.list_alerts(dep_id) == []
+        assert await tx.alerts.in_deployment(dep_id) == []
     # below the domain, the composite foreign key refuses the same
     good = await gov.alerts.create_candidate(dep_id, ids["a"], "cam", 0.9, clock.now(),
                                              b"f", b"t")
@@ -325,8 +325,11 @@ async def test_no_face_stored_without_a_match(gov: Governance, clock: ManualCloc
     with pytest.raises(StoreError, match="not an entry"):
         async with gov.store.transaction() as tx:
             assert isinstance(tx, SqliteTx)
-            await tx.insert_alert(forged)
-    # the only store methods that take images are insert_blob (sealed, for an alert or an
+            await tx.alerts.insert(forged)
+    # the only store methods that take images are blobs.insert (sealed, for an alert or an
     # entry) and the counts: nothing takes a raw crop or template
-    assert sorted(m for m in dir(SqliteTx) if "face" in m or "template" in m) == [
-        "add_face_counts", "clear_template", "list_face_counts"]
+    async with gov.store.transaction() as tx:
+        methods = [f"{name}.{m}" for name, repo in vars(tx).items() if not name.startswith("_")
+                   for m in dir(repo) if not m.startswith("_")]
+    assert sorted(m for m in methods if "face" in m or "template" in m) == [
+        "statistics.add_face_counts", "statistics.face_counts", "watchlists.clear_template"]

@@ -1,0 +1,78 @@
+"""``tx.alerts`` on SQLite: table ``alerts``. The composite foreign key (entry, deployment)
+refuses an alert whose entry is not in its deployment (R3)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from adapters.store.sqlite_repositories.base import SqliteRepository, dt, req_dt, ts
+from kernel.domain.records import AlertRecord, ListKind
+from kernel.errors import StoreError
+
+_ALERT_COLS = ("deployment_id, entry_id, list, category, camera_id, score, captured_at,"
+               " created_at, state, face_blob, torso_blob, decided_by, decided_at, outcome,"
+               " outcome_by, outcome_at, hold, hold_by, hold_at, released_by, released_at,"
+               " id")
+
+
+def _alert_row(rec: AlertRecord) -> tuple[Any, ...]:
+    return (rec.deployment_id, rec.entry_id, rec.list, rec.category, rec.camera_id,
+            rec.score, ts(rec.captured_at), ts(rec.created_at), rec.state, rec.face_blob,
+            rec.torso_blob, rec.decided_by, ts(rec.decided_at), rec.outcome,
+            rec.outcome_by, ts(rec.outcome_at), int(rec.hold), rec.hold_by,
+            ts(rec.hold_at), rec.released_by, ts(rec.released_at), rec.id)
+
+
+def _alert(r: sqlite3.Row) -> AlertRecord:
+    return AlertRecord(
+        id=r["id"], deployment_id=r["deployment_id"], entry_id=r["entry_id"],
+        list=r["list"], category=r["category"], camera_id=r["camera_id"], score=r["score"],
+        captured_at=req_dt(r["captured_at"]), created_at=req_dt(r["created_at"]),
+        state=r["state"], face_blob=r["face_blob"], torso_blob=r["torso_blob"],
+        decided_by=r["decided_by"], decided_at=dt(r["decided_at"]), outcome=r["outcome"],
+        outcome_by=r["outcome_by"], outcome_at=dt(r["outcome_at"]), hold=bool(r["hold"]),
+        hold_by=r["hold_by"], hold_at=dt(r["hold_at"]), released_by=r["released_by"],
+        released_at=dt(r["released_at"]))
+
+
+class SqliteAlerts(SqliteRepository):
+    """:class:`kernel.protocols.store.AlertRepository` on SQLite."""
+
+    async def insert(self, rec: AlertRecord) -> None:
+        try:
+            await self._run(f"INSERT INTO alerts ({_ALERT_COLS}) VALUES"
+                            f" ({','.join('?' * 22)})", _alert_row(rec))
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"alert refused: entry {rec.entry_id} is not an entry of "
+                             f"deployment {rec.deployment_id} ({exc})") from None
+
+    async def update(self, rec: AlertRecord) -> None:
+        sets = ", ".join(f"{c.strip()}=?" for c in _ALERT_COLS.split(",")[:-1])
+        await self._run(f"UPDATE alerts SET {sets} WHERE id=?", _alert_row(rec))
+
+    async def get(self, alert_id: str) -> AlertRecord | None:
+        r = await self._one("SELECT * FROM alerts WHERE id=?", (alert_id,))
+        return None if r is None else _alert(r)
+
+    async def in_deployment(self, deployment_id: str) -> list[AlertRecord]:
+        rows = await self._all("SELECT * FROM alerts WHERE deployment_id=?"
+                               " ORDER BY created_at, id", (deployment_id,))
+        return [_alert(r) for r in rows]
+
+    async def delete(self, alert_ids: list[str]) -> int:
+        return await self._delete_in("alerts", "id", alert_ids)
+
+    async def in_states(self, deployment_id: str | None, states: list[str],
+                        list_kind: ListKind = "watch") -> list[AlertRecord]:
+        # officers' list: R5 enforced in the query
+        if not states:
+            return []
+        marks = ",".join("?" * len(states))
+        sql = f"SELECT * FROM alerts WHERE list=? AND state IN ({marks})"
+        params: list[Any] = [list_kind, *states]
+        if deployment_id is not None:
+            sql += " AND deployment_id=?"
+            params.append(deployment_id)
+        rows = await self._all(sql + " ORDER BY created_at, id", params)
+        return [_alert(r) for r in rows]

@@ -1,0 +1,40 @@
+"""``tx.push`` on SQLite: table ``push_subscriptions`` (keyed by endpoint)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from adapters.store.sqlite_repositories.base import SqliteRepository, req_dt, ts
+from kernel.domain.records import PushSubscriptionRecord
+
+
+def _push(r: sqlite3.Row) -> PushSubscriptionRecord:
+    return PushSubscriptionRecord(endpoint=r["endpoint"], user=r["user_name"],
+                                  p256dh=r["p256dh"], auth=r["auth"], device=r["device"],
+                                  deployment_id=r["deployment_id"],
+                                  created_at=req_dt(r["created_at"]))
+
+
+class SqlitePushSubscriptions(SqliteRepository):
+    """:class:`kernel.protocols.store.PushSubscriptionRepository` on SQLite."""
+
+    async def put(self, rec: PushSubscriptionRecord) -> None:
+        await self._run("INSERT OR REPLACE INTO push_subscriptions (endpoint, user_name, p256dh,"
+                        " auth, device, deployment_id, created_at) VALUES (?,?,?,?,?,?,?)",
+                        (rec.endpoint, rec.user, rec.p256dh, rec.auth, rec.device,
+                         rec.deployment_id, ts(rec.created_at)))
+
+    async def delete(self, endpoint: str, name: str | None = None) -> int:
+        if name is None:
+            return await self._run("DELETE FROM push_subscriptions WHERE endpoint=?",
+                                   (endpoint,))
+        return await self._run("DELETE FROM push_subscriptions WHERE endpoint=? AND"
+                               " user_name=?", (endpoint, name))
+
+    async def all(self, name: str | None = None) -> list[PushSubscriptionRecord]:
+        if name is None:
+            rows = await self._all("SELECT * FROM push_subscriptions ORDER BY created_at")
+        else:
+            rows = await self._all("SELECT * FROM push_subscriptions WHERE user_name=?"
+                                   " ORDER BY created_at", (name,))
+        return [_push(r) for r in rows]

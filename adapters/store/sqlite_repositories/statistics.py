@@ -1,0 +1,25 @@
+"""``tx.statistics`` on SQLite: table ``face_counts``."""
+
+from __future__ import annotations
+
+from adapters.store.sqlite_repositories.base import SqliteRepository, req_dt, ts
+from kernel.domain.records import FaceCount
+
+
+class SqliteStatistics(SqliteRepository):
+    """:class:`kernel.protocols.store.StatisticsRepository` on SQLite."""
+
+    async def add_face_counts(self, rec: FaceCount) -> None:
+        await self._run("INSERT INTO face_counts (deployment_id, camera_id, minute, seen,"
+                        " matched) VALUES (?,?,?,?,?) ON CONFLICT(deployment_id, camera_id,"
+                        " minute) DO UPDATE SET seen=seen+excluded.seen,"
+                        " matched=matched+excluded.matched",
+                        (rec.deployment_id, rec.camera_id, ts(rec.minute), rec.seen,
+                         rec.matched))
+
+    async def face_counts(self, deployment_id: str) -> list[FaceCount]:
+        rows = await self._all("SELECT * FROM face_counts WHERE deployment_id=?"
+                               " ORDER BY camera_id, minute", (deployment_id,))
+        return [FaceCount(deployment_id=r["deployment_id"], camera_id=r["camera_id"],
+                          minute=req_dt(r["minute"]), seen=r["seen"], matched=r["matched"])
+                for r in rows]
