@@ -157,8 +157,8 @@ def markdown(report: WalkpastReport, generated: str) -> str:
         + ", ".join(f"{k} {v}" for k, v in t.items()) + ".",
         "",
         "Every frame is analysed in order (the file camera waits for the pipeline), stamped "
-        "with its time in the clip. At a threshold *t* a track raises the best entry scoring "
-        "≥ *t* that it has not raised yet, and a camera raises an entry at most once per "
+        "with its time in the clip. At a threshold *t* a track raises its best entry if that "
+        "scores ≥ *t* and it has not raised it yet, and a camera raises an entry at most once per "
         "repeat window. A listed pass is found by an alert of its own identity from a track on "
         "its face; every other alert is false. Latency: from the pass's first frame to the "
         "frame whose step raised it, plus that frame's measured processing time.",

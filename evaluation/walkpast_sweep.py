@@ -3,11 +3,12 @@ evidence at every threshold, exactly as the live matcher decides, and score the 
 the clip's truth.
 
 Decision rule (the live pipeline's, :mod:`kernel.pipeline.live`): at threshold *t* a decision
-step of a track raises the best of its entries scoring ≥ *t* that the track has not raised yet
-(so a track raises at its first step whose top score is ≥ *t*, each entry at most once); and a
-camera does not raise the same entry again within ``repeat_s`` seconds (a track
-that broke must not raise a second candidate for the same pass). An entry counted as raised by
-a track stays raised even when the repeat rule held its candidate back, as live.
+step of a track raises its best entry if that scores ≥ *t* and the track has not raised it yet
+(so a track raises at its first step whose top score is ≥ *t*, each entry at most once, and a
+runner-up only once it has become the best); and a camera does not raise the same entry again
+within ``repeat_s`` seconds (a track that broke must not raise a second candidate for the same
+pass). An entry counted as raised by a track stays raised even when the repeat rule held its
+candidate back, as live.
 
 Scoring: an alert belongs to the pass whose face box at that frame overlaps the step's box best
 (IoU ≥ :data:`MIN_IOU`), else to the pass its track overlapped most often, else to none. A
@@ -102,9 +103,9 @@ def decide(steps: Iterable[Step], threshold: float, repeat_s: float, fps: float)
     last: dict[tuple[str, str], float] = {}
     for step in sorted(steps, key=lambda s: (s.frame, s.camera_id, s.track)):
         done = raised[(step.camera_id, step.track)]
-        # The best entry at or above the threshold that this track has not raised yet.
-        pick = next(((i, v) for i, v in step.scores if v >= threshold and i not in done), None)
-        if pick is None:
+        # The step's best entry, if it clears the threshold and this track has not raised it.
+        pick = step.scores[0] if step.scores else None
+        if pick is None or pick[1] < threshold or pick[0] in done:
             continue
         identity, score = pick
         done.add(identity)

@@ -288,3 +288,16 @@ def test_cfp_set_enrols_frontal_and_walks_others(shared_data: Path) -> None:
             assert {kind for _, kind in w.photos} == {"frontal", "profile"}
         else:
             assert all(kind.split(":")[1] not in devset.gallery for _, kind in w.photos)
+
+
+def test_sweep_raises_a_runner_up_only_once_it_is_the_best() -> None:
+    """The live rule: a step raises its best entry only. A's track scores the look-alike C
+    above the threshold too, just below A: no alert for C until C is best."""
+    steps = [
+        Step("c", 1, 5, _box(0), (("A", 0.95), ("C", 0.94)), 0.05),
+        Step("c", 1, 6, _box(0), (("A", 0.96), ("C", 0.945)), 0.05),
+        Step("c", 1, 7, _box(0), (("C", 0.97), ("A", 0.96)), 0.05),
+    ]
+    assert [a.identity for a in decide(steps, 0.94, 5.0, 10)] == ["A", "C"]
+    assert [a.step.frame for a in decide(steps, 0.94, 5.0, 10)] == [5, 7]
+    assert [a.identity for a in decide(steps[:2], 0.90, 5.0, 10)] == ["A"]

@@ -371,3 +371,40 @@ async def test_embedding_budget_degrades_overload_instead_of_spiralling() -> Non
         msgspec.convert({"embed_per_frame": 0}, TrackerSettings)
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"embed_per_frame": float("nan")}, TrackerSettings)
+
+
+async def test_a_track_raises_its_best_entry_not_a_look_alike_that_also_clears() -> None:
+    """R4/R14: a listed walker whose fused evidence clears the threshold for their own entry
+    and, just below it, for a look-alike's raises one candidate: their own. The look-alike's
+    entry is raised only if the evidence comes to favour it (here never)."""
+    rng = np.random.default_rng(21)
+    person = unit(rng.standard_normal(DIM))
+    look_alike = unit(person + 0.35 * unit(rng.standard_normal(DIM)))
+    wl = watchlist({"OWN": [noisy(person, 0.1, rng)], "ALIKE": [look_alike]}, threshold=0.85)
+    observer = Observer()
+    pipe, engine, sink = pipeline(wl, TrackerSettings(embed_interval_s=0.0), observer)
+    await play(pipe, script(engine, [Walker(person, 0, 30, sigma=0.2)], 30, rng))
+    scores = {entry: s for e in observer.steps for _, entry, s in e.scores}
+    assert scores["ALIKE"] >= 0.85  # the runner-up clears the threshold too ...
+    assert all(e.scores[0][1] == "OWN" for e in observer.steps)
+    assert [c.entry_id for c in sink.raised] == ["OWN"]  # ... and is not raised
+
+
+async def test_a_track_raises_a_second_entry_once_its_evidence_favours_it() -> None:
+    """Two people share one track (the tracker missed a swap): the first is raised, and the
+    second once the fused evidence has turned to them, not while it is the runner-up."""
+    rng = np.random.default_rng(23)
+    first, second = unit(rng.standard_normal(DIM)), unit(rng.standard_normal(DIM))
+    wl = watchlist({"A": [first], "B": [second]}, threshold=0.5)
+    observer = Observer()
+    pipe, engine, sink = pipeline(
+        wl, TrackerSettings(embed_interval_s=0.0, split_below=-1.0, fuse_max=64), observer)
+    frames = script(engine, [Walker(first, 0, 10, sigma=0.1)], 10, rng)
+    frames += script(engine, [Walker(second, 0, 20, sigma=0.1)], 20, rng)
+    frames = [Frame(f.camera_id, i, 1.8e9 + i * 0.1, 1000.0 + i * 0.1, f.image)
+              for i, f in enumerate(frames)]
+    await play(pipe, frames)
+    assert [c.entry_id for c in sink.raised] == ["A", "B"]
+    first_b = next(i for i, e in enumerate(observer.steps) if e.scores[0][1] == "B")
+    raised_b = next(c for c in sink.raised if c.entry_id == "B")
+    assert raised_b.frame_monotonic == observer.steps[first_b].frame_monotonic
