@@ -1,9 +1,11 @@
 """Turns committed candidate and alert changes into live-feed events (R4, R5, R21).
 
-The watcher reads the store, so it announces only what is committed (persist before
-announce), whoever committed it: the pipeline's candidates, the operator's decisions made
-through this API (which wake it at once with :meth:`FeedWatcher.poke`) or another process. A
-slow poll catches the rest, so a new candidate reaches the operator within ``poll`` seconds.
+The watcher reads the committed alerts through the domain
+(:meth:`kernel.domain.alerts.Alerts.of_live_deployments`), so it announces only what is
+committed (persist before announce), whoever committed it: the pipeline's candidates, the
+operator's decisions made through this API (which wake it at once with
+:meth:`FeedWatcher.poke`) or another process. A slow poll catches the rest, so a new
+candidate reaches the operator within ``poll`` seconds.
 
 Topics: ``candidate`` (a new watch-list candidate), ``test`` (a blue-list test event),
 ``decision`` (a candidate confirmed or rejected) for the operator; ``alert`` (a confirmed
@@ -54,9 +56,7 @@ class FeedWatcher:
         """Publish what changed since the last scan; returns how many events went out. The
         first scan only learns the current state (clients fetch lists over REST anyway)."""
         async with self._lock:
-            async with self.governance.store.transaction() as tx:
-                live = [d.id for d in await tx.deployments.all() if d.state == "live"]
-                alerts = [a for d in live for a in await tx.alerts.in_deployment(d)]
+            alerts = await self.governance.alerts.of_live_deployments()
             published = 0
             seen: dict[str, str] = {}
             for a in alerts:

@@ -8,7 +8,12 @@ The only way a face image enters storage is :meth:`Alerts.create_candidate`, whi
 entry id that exists and belongs to the deployment (the store's composite foreign key enforces
 it a second time): no API stores a face without a watch-list match (R3). The candidate, its
 encrypted crops and its audit row are committed in one transaction before the caller announces
-it; :meth:`Alerts.confirm` writes the alert and its outbox row in one transaction.
+it; :meth:`Alerts.confirm` writes the alert and its outbox row in one transaction, and
+:meth:`Alerts.reject` the rejection with its reason's audit row.
+
+What officers see is decided here, not by a caller's query (R5): :meth:`Alerts.listing_for`
+and :meth:`Alerts.get_for` give an officer confirmed watch-list alerts only, whatever else is
+asked.
 
 Legal hold (R14): the outcomes ``arrested``, ``stopped_identity_confirmed`` and
 ``other_action`` may lead to criminal-justice use (evidence of the stop, a summons, a
@@ -22,12 +27,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kernel.auth.roles import Role
 from kernel.domain import audit
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
 from kernel.domain.outbox import Outbox
-from kernel.domain.records import AlertRecord, Outcome
+from kernel.domain.records import AlertRecord, AlertState, Outcome
 from kernel.protocols.store import StoreTx
 
 OUTCOMES: tuple[Outcome, ...] = ("not_stopped", "stopped_identity_confirmed",
@@ -35,6 +41,8 @@ OUTCOMES: tuple[Outcome, ...] = ("not_stopped", "stopped_identity_confirmed",
 HOLD_OUTCOMES: frozenset[str] = frozenset({"arrested", "stopped_identity_confirmed",
                                            "other_action"})
 """Outcomes that put an alert on legal hold automatically (R14)."""
+WATCH_STATES: tuple[AlertState, ...] = ("candidate", "confirmed", "rejected")
+"""The states of a watch-list alert (a blue-list event is ``test``)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,41 @@ class Alerts:
             await load(tx, deployment_id)
             return await tx.alerts.in_deployment(deployment_id)
 
+    async def listing_for(self, role: Role, deployment_id: str | None = None,
+                          state: AlertState | None = None) -> list[AlertRecord]:
+        """Watch-list alerts of one deployment (or all) as ``role`` may see them, oldest
+        first. R5: an officer gets confirmed alerts only, whatever ``state`` asks; any other
+        role gets every watch-list alert, or those in ``state``."""
+        states: list[str] = (["confirmed"] if role == "officer"
+                             else [state] if state else list(WATCH_STATES))
+        async with self.ctx.store.transaction() as tx:
+            return await tx.alerts.in_states(deployment_id, states)
+
+    async def get_for(self, role: Role, alert_id: str) -> AlertRecord:
+        """One alert as ``role`` may see it. R5: for an officer an alert that is not a
+        confirmed watch-list alert does not exist (:class:`NotFound`, as for a wrong id)."""
+        rec = await self.get(alert_id)
+        if role == "officer" and (rec.state != "confirmed" or rec.list != "watch"):
+            raise NotFound(f"no alert {alert_id}")
+        return rec
+
+    async def candidates(self, deployment_id: str | None = None) -> list[AlertRecord]:
+        """The operator's queue: undecided watch-list candidates, oldest first (R4)."""
+        async with self.ctx.store.transaction() as tx:
+            return await tx.alerts.in_states(deployment_id, ["candidate"])
+
+    async def blue_test_events(self, deployment_id: str) -> list[AlertRecord]:
+        """Blue-list test events of a deployment, oldest first (R21)."""
+        async with self.ctx.store.transaction() as tx:
+            return await tx.alerts.in_states(deployment_id, ["test"], "blue")
+
+    async def of_live_deployments(self) -> list[AlertRecord]:
+        """Every alert (any state, either list) of every live deployment, read in one
+        transaction: what the live feed compares with what it announced."""
+        async with self.ctx.store.transaction() as tx:
+            live = [d.id for d in await tx.deployments.all() if d.state == "live"]
+            return [a for d in live for a in await tx.alerts.in_deployment(d)]
+
     async def confirm(self, alert_id: str, actor: str) -> AlertRecord:
         """candidate → confirmed (R5) and queue its notice for the sinks, atomically."""
         async with self.ctx.store.transaction() as tx:
@@ -131,8 +174,11 @@ class Alerts:
         self.outbox.notify()
         return rec
 
-    async def reject(self, alert_id: str, actor: str) -> AlertRecord:
-        """candidate → rejected (R5): nothing reaches officers."""
+    async def reject(self, alert_id: str, actor: str, reason: str | None = None
+                     ) -> AlertRecord:
+        """candidate → rejected (R5): nothing reaches officers. ``reason`` (a code, never
+        free text about a person) is audited as ``alert.reject_reason`` in the same
+        transaction: a rejection never lacks its reason, a reason never lacks its rejection."""
         async with self.ctx.store.transaction() as tx:
             rec = await load_alert(tx, alert_id)
             if rec.state != "candidate":
@@ -142,6 +188,10 @@ class Alerts:
             await tx.alerts.update(rec)
             await audit.append(tx, self.ctx.clock, actor, "alert.reject",
                                {"deployment": rec.deployment_id, "alert": rec.id})
+            if reason is not None:
+                await audit.append(tx, self.ctx.clock, actor, "alert.reject_reason",
+                                   {"deployment": rec.deployment_id, "alert": rec.id},
+                                   {"reason": reason})
         return rec
 
     async def record_outcome(self, alert_id: str, outcome: Outcome, actor: str) -> AlertRecord:

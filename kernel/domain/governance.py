@@ -15,6 +15,7 @@ from kernel.domain.context import DomainContext
 from kernel.domain.crypto import KeyRing
 from kernel.domain.deployments import Deployments
 from kernel.domain.outbox import Outbox
+from kernel.domain.push import PushSubscriptions
 from kernel.domain.reports import Reports
 from kernel.domain.retention import Retention
 from kernel.domain.watchlists import WatchLists
@@ -25,7 +26,7 @@ from kernel.protocols.store import Store
 
 class Governance:
     """The services over one store: ``deployments``, ``watchlists``, ``alerts``, ``outbox``,
-    ``retention``, ``reports``; plus :meth:`verify_audit` and :meth:`log_action`."""
+    ``retention``, ``reports``, ``push``; plus :meth:`verify_audit` and :meth:`log_action`."""
 
     def __init__(self, store: Store, keys: KeyRing, clock: Clock) -> None:
         self.ctx = DomainContext(store=store, keys=keys, clock=clock)
@@ -36,6 +37,7 @@ class Governance:
         self.alerts = Alerts(self.ctx, self.outbox)
         self.retention = Retention(self.ctx, self.deployments)
         self.reports = Reports(self.ctx, self.alerts, self.watchlists)
+        self.push = PushSubscriptions(self.ctx)
 
     async def verify_audit(self) -> audit.AuditReport:
         """Check the whole audit chain (R19)."""

@@ -232,6 +232,11 @@ class Retention:
             await tx.watchlists.delete_entries(ids)
             await tx.blobs.delete(blobs)
 
+    async def disposals(self, deployment_id: str | None = None) -> list[DisposalRecord]:
+        """The disposal records (R17), all or one deployment's, in the order written."""
+        async with self.ctx.store.transaction() as tx:
+            return await tx.disposals.all(deployment_id)
+
     async def wipe(self, deployment_id: str, actor: str) -> list[DisposalRecord]:
         """Destroy everything of a deployment at once, including its data key (R16, R24).
 

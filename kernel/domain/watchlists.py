@@ -323,6 +323,11 @@ class WatchLists:
                                 "entries": rec.entries})
             return rec
 
+    async def entry(self, entry_id: str) -> EntryRecord:
+        """One entry (its personal details stay sealed), or :class:`NotFound`."""
+        async with self.ctx.store.transaction() as tx:
+            return await load_entry(tx, entry_id)
+
     async def last_review(self, deployment_id: str) -> ReviewRecord | None:
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)

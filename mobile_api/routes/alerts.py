@@ -19,15 +19,12 @@ from mobile_api.backend import ApiBackend
 from mobile_api.schemas import AlertOut, HoldIn, OutcomeIn, RejectIn
 from mobile_api.views import NO_STORE, alert_out, context
 
-WATCH_STATES = ["candidate", "confirmed", "rejected"]
 ImageKind = Literal["face", "torso", "watchlist"]
 
 
 async def _visible(backend: ApiBackend, session: Session, alert_id: str) -> AlertRecord:
-    rec = await backend.governance.alerts.get(alert_id)
-    if session.role == "officer" and (rec.state != "confirmed" or rec.list != "watch"):
-        raise NotFound(f"no alert {alert_id}")  # R5: unconfirmed ones do not exist for officers
-    return rec
+    # R5: unconfirmed ones do not exist for officers (decided by the domain)
+    return await backend.governance.alerts.get_for(session.role, alert_id)
 
 
 @get("/api/candidates", tags=["candidates"])
@@ -35,8 +32,7 @@ async def candidates(request: Request[Any, Any, Any], deployment_id: str | None 
                      ) -> Response[list[AlertOut]]:
     """The operator's queue: undecided watch-list candidates, oldest first (R4)."""
     backend, _ = context(request)
-    async with backend.governance.store.transaction() as tx:
-        recs = await tx.alerts.in_states(deployment_id, ["candidate"])
+    recs = await backend.governance.alerts.candidates(deployment_id)
     return Response([alert_out(a) for a in recs], headers=NO_STORE)
 
 
@@ -53,11 +49,7 @@ async def confirm(alert_id: str, request: Request[Any, Any, Any]) -> AlertOut:
 async def reject(alert_id: str, data: RejectIn, request: Request[Any, Any, Any]) -> AlertOut:
     """Reject a candidate with a reason code (R5); nothing reaches officers."""
     backend, s = context(request)
-    gov = backend.governance
-    rec = await gov.alerts.reject(alert_id, s.user)
-    await gov.log_action(s.user, "alert.reject_reason",
-                         {"deployment": rec.deployment_id, "alert": rec.id},
-                         {"reason": data.reason})
+    rec = await backend.governance.alerts.reject(alert_id, s.user, data.reason)
     backend.watcher.poke()
     return alert_out(rec)
 
@@ -67,8 +59,7 @@ async def test_events(deployment_id: str, request: Request[Any, Any, Any]
                       ) -> Response[list[AlertOut]]:
     """Blue-list test events of a deployment (R21)."""
     backend, _ = context(request)
-    async with backend.governance.store.transaction() as tx:
-        recs = await tx.alerts.in_states(deployment_id, ["test"], "blue")
+    recs = await backend.governance.alerts.blue_test_events(deployment_id)
     return Response([alert_out(a) for a in recs], headers=NO_STORE)
 
 
@@ -80,11 +71,8 @@ async def alerts(request: Request[Any, Any, Any], deployment_id: str | None = No
     """Officers: confirmed alerts only (R5, in the query). Operator and commander: all
     watch-list alerts, or those of one ``state``."""
     backend, s = context(request)
-    # R5: for an officer the state is fixed here, whatever the query string says
-    states: list[str] = (["confirmed"] if s.role == "officer"
-                         else [str(status)] if status else WATCH_STATES)
-    async with backend.governance.store.transaction() as tx:
-        recs = await tx.alerts.in_states(deployment_id, states)
+    # R5: for an officer the domain fixes the state, whatever the query string says
+    recs = await backend.governance.alerts.listing_for(s.role, deployment_id, status)
     return Response([alert_out(a) for a in recs], headers=NO_STORE)
 
 

@@ -8,7 +8,6 @@ from litestar import Request, delete, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 
-from kernel.domain.records import PushSubscriptionRecord
 from mobile_api.schemas import PushSubscriptionIn, PushSubscriptionOut, VapidKeyOut
 from mobile_api.views import context
 
@@ -27,15 +26,10 @@ async def subscribe(data: PushSubscriptionIn, request: Request[Any, Any, Any]
                     ) -> PushSubscriptionOut:
     """Register (or refresh) this device's subscription for the logged-in officer."""
     backend, s = context(request)
-    gov = backend.governance
-    if data.deployment_id is not None:
-        await gov.deployments.get(data.deployment_id)  # 404 for an unknown deployment
-    rec = PushSubscriptionRecord(endpoint=data.endpoint, user=s.user, p256dh=data.keys.p256dh,
-                                 auth=data.keys.auth, device=data.device,
-                                 deployment_id=data.deployment_id, created_at=backend.clock.now())
-    async with gov.store.transaction() as tx:
-        await tx.push.put(rec)
-    await gov.log_action(s.user, "push.subscribe", None, {"device": data.device[:40]})
+    # 404 for an unknown deployment
+    rec = await backend.governance.push.subscribe(
+        s.user, endpoint=data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth,
+        device=data.device, deployment_id=data.deployment_id)
     return PushSubscriptionOut(endpoint=rec.endpoint, device=rec.device,
                                deployment_id=rec.deployment_id, created_at=rec.created_at)
 
@@ -45,11 +39,8 @@ async def unsubscribe(request: Request[Any, Any, Any],
                       endpoint: Annotated[str, Parameter(max_length=2000)]) -> None:
     """Forget one of the officer's own subscriptions (404 if it is not theirs)."""
     backend, s = context(request)
-    async with backend.governance.store.transaction() as tx:
-        gone = await tx.push.delete(endpoint, s.user)
-    if not gone:
+    if not await backend.governance.push.unsubscribe(endpoint, s.user):
         raise HTTPException(status_code=404, detail="no such subscription of yours")
-    await backend.governance.log_action(s.user, "push.unsubscribe")
 
 
 HANDLERS = [vapid_key, subscribe, unsubscribe]

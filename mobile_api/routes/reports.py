@@ -64,8 +64,7 @@ async def retention(deployment_id: str, request: Request[Any, Any, Any]) -> Rete
     gov = backend.governance
     dep = await gov.deployments.get(deployment_id)
     alerts = await gov.alerts.list_for(deployment_id)
-    async with gov.store.transaction() as tx:
-        disposals = await tx.disposals.all(deployment_id)
+    disposals = await gov.retention.disposals(deployment_id)
     due = dep.ended_at + RETENTION if dep.ended_at is not None else None
     return RetentionOut(
         deployment_id=dep.id, state=dep.state,

@@ -125,10 +125,7 @@ async def add_photos(entry_id: str, request: Request[Any, Any, Any],
     """More photos for an existing entry (several photos per entry, R8), each checked (R10);
     statuses as for a new entry."""
     backend, s = context(request)
-    async with backend.governance.store.transaction() as tx:
-        rec = await tx.watchlists.get_entry(entry_id)
-    if rec is None:
-        raise NotFound(f"no watch-list entry {entry_id}")
+    rec = await backend.governance.watchlists.entry(entry_id)  # NotFound: 404
     return await _enrol_all(backend, rec.deployment_id, list(data.photos or []), s.user,
                             None, entry_id, data.accept_reason)
 

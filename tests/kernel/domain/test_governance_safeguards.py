@@ -19,7 +19,7 @@ from kernel.domain.crypto import KeyRing
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.errors import DomainError, KeyUnavailable, NotFound
 from kernel.domain.governance import Governance
-from kernel.domain.records import BlobRecord
+from kernel.domain.records import BlobRecord, UserRecord
 from kernel.domain.watchlists import EntryInput
 from kernel.errors import StoreError
 from kernel.protocols.engine import Enrolment, FaceFound, Quality, Rejection
@@ -333,3 +333,126 @@ async def test_no_face_stored_without_a_match(gov: Governance, clock: ManualCloc
                    for m in dir(repo) if not m.startswith("_")]
     assert sorted(m for m in methods if "face" in m or "template" in m) == [
         "statistics.add_face_counts", "statistics.face_counts", "watchlists.clear_template"]
+
+
+async def _audit_actions(gov: Governance) -> list[tuple[str, dict[str, object]]]:
+    async with gov.store.transaction() as tx:
+        return [(r.action, r.details) for r in await tx.audit.page(0, 10_000)]
+
+
+async def test_r5_officer_listing_never_shows_unconfirmed(gov: Governance,
+                                                          clock: ManualClock) -> None:
+    """R5: the domain, not a caller's query, decides what an officer sees: confirmed
+    watch-list alerts only, in the list and one by one, whatever state or id is asked for."""
+    dep_id, ids = await _live(gov, clock)
+    other_id, other_ids = await _live(gov, clock)
+
+    async def candidate(dep: str, entry: str) -> str:
+        rec = await gov.alerts.create_candidate(dep, entry, "cam", 0.9, clock.now(),
+                                                b"f", b"t")
+        return rec.id
+
+    confirmed, rejected, pending = [await candidate(dep_id, ids["a"]) for _ in range(3)]
+    test_event = await candidate(dep_id, ids["blue"])
+    elsewhere = await candidate(other_id, other_ids["b"])
+    await gov.alerts.confirm(confirmed, "op")
+    await gov.alerts.confirm(elsewhere, "op")
+    await gov.alerts.reject(rejected, "op", "not_the_person")
+
+    async def officer(deployment_id: str | None, state: Any = None) -> list[str]:
+        return [a.id for a in await gov.alerts.listing_for("officer", deployment_id, state)]
+
+    assert await officer(dep_id) == [confirmed]
+    # hostile: an officer asking for candidates, rejections or test events gets confirmed ones
+    for state in ("candidate", "rejected", "test"):
+        assert await officer(dep_id, state) == [confirmed]
+    assert sorted(await officer(None, "candidate")) == sorted([confirmed, elsewhere])
+    for hidden in (pending, rejected, test_event):
+        with pytest.raises(NotFound, match=f"no alert {hidden}"):
+            await gov.alerts.get_for("officer", hidden)
+    assert (await gov.alerts.get_for("officer", confirmed)).state == "confirmed"
+    # the operator sees the whole watch list (never a blue-list test event here)
+    operator = await gov.alerts.listing_for("operator", dep_id)
+    assert sorted(a.id for a in operator) == sorted([confirmed, rejected, pending])
+    assert [a.id for a in await gov.alerts.listing_for("operator", dep_id, "candidate")] == [
+        pending]
+    assert (await gov.alerts.get_for("operator", pending)).state == "candidate"
+    assert [a.id for a in await gov.alerts.candidates(dep_id)] == [pending]
+    assert [a.id for a in await gov.alerts.blue_test_events(dep_id)] == [test_event]
+    live = {a.id for a in await gov.alerts.of_live_deployments()}
+    assert live == {confirmed, rejected, pending, test_event, elsewhere}
+    await gov.deployments.end(other_id, "cmd")
+    assert elsewhere not in {a.id for a in await gov.alerts.of_live_deployments()}
+
+
+async def test_r5_reject_with_reason_is_one_transaction(gov: Governance, clock: ManualClock,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """R5, R19: a rejection and its reason's audit row commit together: a failure writing
+    the reason leaves the candidate undecided, and a refused rejection audits no reason."""
+    dep_id, ids = await _live(gov, clock)
+    alert = await gov.alerts.create_candidate(dep_id, ids["a"], "cam", 0.9, clock.now(),
+                                              b"f", b"t")
+    before = await _audit_actions(gov)
+
+    from kernel.domain import audit
+    real_append = audit.append
+
+    async def failing_append(tx: Any, clk: Any, actor: str, action: str,
+                             *args: Any) -> Any:
+        if action == "alert.reject_reason":
+            raise RuntimeError("disk full")
+        return await real_append(tx, clk, actor, action, *args)
+
+    monkeypatch.setattr(audit, "append", failing_append)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await gov.alerts.reject(alert.id, "op", "not_the_person")
+    monkeypatch.undo()
+    assert (await gov.alerts.get(alert.id)).state == "candidate"
+    assert await _audit_actions(gov) == before
+
+    rec = await gov.alerts.reject(alert.id, "op", "not_the_person")
+    assert rec.state == "rejected"
+    after = await _audit_actions(gov)
+    assert after[len(before):] == [("alert.reject", {}),
+                                   ("alert.reject_reason", {"reason": "not_the_person"})]
+    # hostile: rejecting it again (or a confirmed alert) is refused with no reason row
+    confirmed = await gov.alerts.create_candidate(dep_id, ids["b"], "cam", 0.9, clock.now(),
+                                                  b"f", b"t")
+    await gov.alerts.confirm(confirmed.id, "op")
+    marker = await _audit_actions(gov)
+    for alert_id in (alert.id, confirmed.id):
+        with pytest.raises(DomainError, match="only a candidate"):
+            await gov.alerts.reject(alert_id, "op", "duplicate")
+    assert await _audit_actions(gov) == marker
+    assert (await gov.alerts.get(confirmed.id)).state == "confirmed"
+
+
+async def test_r6_push_subscriptions_are_user_scoped_and_audited(gov: Governance,
+                                                                 clock: ManualClock) -> None:
+    """R6, R19: a device subscribes to a known deployment (or all), re-subscribing replaces
+    it by endpoint; only its owner unsubscribes it; each change is audited, a refusal not."""
+    dep_id, _ = await _live(gov, clock)
+    async with gov.store.transaction() as tx:
+        for name in ("ann", "bob"):
+            await tx.accounts.insert(UserRecord(
+                name=name, role="officer", password_hash="x", enabled=True,
+                created_at=clock.now(), created_by="admin", password_changed_at=clock.now()))
+    before = await _audit_actions(gov)
+    with pytest.raises(NotFound, match="no deployment nope"):
+        await gov.push.subscribe("ann", endpoint="https://push/1", p256dh="k", auth="a",
+                                 device="tablet", deployment_id="nope")
+    assert await _audit_actions(gov) == before
+    rec = await gov.push.subscribe("ann", endpoint="https://push/1", p256dh="k", auth="a",
+                                   device="tablet", deployment_id=dep_id)
+    assert (rec.user, rec.deployment_id, rec.created_at) == ("ann", dep_id, clock.now())
+    await gov.push.subscribe("ann", endpoint="https://push/1", p256dh="k2", auth="a2",
+                             device="phone", deployment_id=None)
+    async with gov.store.transaction() as tx:
+        [only] = await tx.push.all()
+    assert (only.device, only.deployment_id) == ("phone", None)
+    assert not await gov.push.unsubscribe("https://push/1", "bob")  # not bob's
+    assert await gov.push.unsubscribe("https://push/1", "ann")
+    assert not await gov.push.unsubscribe("https://push/1", "ann")
+    assert [a for a, _ in (await _audit_actions(gov))[len(before):]] == [
+        "push.subscribe", "push.subscribe", "push.unsubscribe"]
