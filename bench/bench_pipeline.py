@@ -55,6 +55,7 @@ from adapters.engine.onnx import OnnxEngine, OnnxEngineConfig  # noqa: E402
 from demo.scenario import live_deployment, walkpast_clip  # noqa: E402
 from kernel import config as config_module  # noqa: E402
 from kernel.domain.governance import Governance  # noqa: E402
+from kernel.pipeline.candidates import CandidateRecorder  # noqa: E402
 from kernel.protocols.engine import FaceEngine  # noqa: E402
 from kernel.runtime import Runtime  # noqa: E402
 from kernel.testing.camera_contract import make_context  # noqa: E402
@@ -157,13 +158,13 @@ def cpu_seconds() -> float:
 
 
 class CommitTimer:
-    """Times the matching session's ``raise_candidate`` (JPEGs already made: the SQLite
+    """Times the candidate recorder's ``raise_candidate`` (JPEGs already made: the SQLite
     commit of the candidate and its images), which the pipeline awaits in order."""
 
-    def __init__(self, matching: Any) -> None:
+    def __init__(self, recorder: CandidateRecorder) -> None:
         self.total = 0.0
         self.count = 0
-        original = matching.raise_candidate
+        original = recorder.raise_candidate
 
         async def timed(evidence: Any) -> None:
             t0 = time.perf_counter()
@@ -173,8 +174,7 @@ class CommitTimer:
                 self.total += time.perf_counter() - t0
                 self.count += 1
 
-        matching.raise_candidate = timed
-        matching.pipeline.candidates = matching  # the pipeline looks the method up per call
+        recorder.raise_candidate = timed  # type: ignore[method-assign]
 
     def mean_ms(self) -> float | None:
         return round(self.total / self.count * 1000, 1) if self.count else None
@@ -202,7 +202,8 @@ async def run_pipeline(args: argparse.Namespace, cameras: int, clip: Path, model
                        pipe.stats.candidates, pipe.stats.tracks, pipe.stats.embed_deferred)
         start_dropped = {c: rt.frames.slot(c).dropped for c in ids}
         pipe.latencies.clear()
-        commits = CommitTimer(rt.matching)
+        assert rt.candidates is not None
+        commits = CommitTimer(rt.candidates)
         cpu0, threads0, t0 = cpu_seconds(), thread_cpu(), time.perf_counter()
         waits0 = thread_cpu(1)
         await asyncio.sleep(args.seconds)

@@ -104,7 +104,7 @@ async def run_demo(config: Config, seconds: float | None, data: Path | None = No
     runtime = Runtime(config)
     if config.engine is None:
         raise ConfigError("the demo needs an [engine] section in the config")
-    engine = runtime.build(config.engine)
+    engine = runtime.build_engine(config.engine)
     clip = _clip_path(config)
     if clip is not None and not clip.is_file():
         print(f"making the walk-past clip {clip} …", flush=True)
@@ -120,8 +120,8 @@ async def run_demo(config: Config, seconds: float | None, data: Path | None = No
 
     async def started() -> None:
         await runtime.ready.wait()
-        assert runtime.engine and runtime.governance and runtime.matching
-        runtime.matching.listeners.append(_on_candidate)
+        assert runtime.engine and runtime.governance and runtime.matching and runtime.candidates
+        runtime.candidates.listeners.append(_on_candidate)
         dep = await ensure_deployment(runtime.governance, runtime.engine)
         await runtime.matching.refresh()
         users = await ensure_users(runtime.governance)

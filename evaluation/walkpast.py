@@ -174,10 +174,7 @@ class _PacedCamera:
     def __init__(self, inner: CameraSource, pacer: _Pacer) -> None:
         self.inner = inner
         self.pacer = pacer
-
-    @property
-    def stats(self) -> CameraStats:
-        return self.inner.stats
+        self.stats: CameraStats = inner.stats  # the same object: the inner camera updates it
 
     async def recv(self) -> Frame:
         pacer = self.pacer
@@ -211,9 +208,8 @@ class _PacedRuntime(Runtime):
         super().__init__(config)
         self.pacer = pacer
 
-    def build(self, section: AdapterSection) -> Any:
-        adapter = super().build(section)
-        return _PacedCamera(adapter, self.pacer) if section.kind == "camera" else adapter
+    def build_camera(self, section: AdapterSection) -> CameraSource:
+        return _PacedCamera(super().build_camera(section), self.pacer)
 
 
 class _Recorder:
@@ -294,6 +290,7 @@ async def run_live(clip: Path, truth: Truth, photos: dict[str, list[Path]], base
         try:
             await runtime.start()
             assert runtime.pipeline is not None and runtime.matching is not None
+            assert runtime.candidates is not None
             pipeline = runtime.pipeline
             pipeline.observer = recorder
 
@@ -307,7 +304,7 @@ async def run_live(clip: Path, truth: Truth, photos: dict[str, list[Path]], base
                 raised.append(record)
 
             runtime.consumer = paced
-            runtime.matching.listeners.append(on_candidate)
+            runtime.candidates.listeners.append(on_candidate)
             _, names, refused = await _enrol_gallery(runtime, photos, None)
             await runtime.matching.refresh()
             if pipeline.watchlist is None:

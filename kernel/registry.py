@@ -14,20 +14,35 @@ imported by the HTTP service either: it names a route factory in the entry-point
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Literal, cast, overload
 
 import msgspec
 
 from kernel.errors import AdapterNotFound, ConfigError
+from kernel.protocols.adapter import AdapterClass
+from kernel.protocols.camera import CameraSource
+from kernel.protocols.engine import FaceEngine
+from kernel.protocols.index import VectorIndex
+from kernel.protocols.sink import AlertSink
+from kernel.protocols.store import Store
 
 GROUP = "pinchpoint.adapters"
 ROUTES_GROUP = "pinchpoint.http_routes"
 KINDS = ("camera", "engine", "index", "store", "sink", "service")
 
-_extra: dict[str, Any] = {}
+SEAMS: dict[str, type] = {
+    "camera": CameraSource, "engine": FaceEngine, "index": VectorIndex, "store": Store,
+    "sink": AlertSink,
+}
+"""The Protocol an adapter of each kind implements (all ``runtime_checkable``): what
+:func:`check` holds a constructed adapter to. ``service`` is checked by the runtime against
+:class:`kernel.protocols.service.Service`, whose context names the domain (which loads its
+store through this registry): naming it here would make an import cycle."""
+
+_extra: dict[str, object] = {}
 
 
-def register(kind: str, name: str, cls: Any) -> None:
+def register(kind: str, name: str, cls: object) -> None:
     """Register an adapter class in-process (tests, notebooks). Entry points are the normal way."""
     if kind not in KINDS:
         raise ValueError(f"unknown adapter kind {kind!r}; kinds are {', '.join(KINDS)}")
@@ -52,11 +67,26 @@ def _entry_point(key: str) -> EntryPoint | None:
     return None
 
 
-def load(kind: str, name: str) -> Any:
-    """The adapter class registered as ``kind.name``.
+@overload
+def load(kind: Literal["camera"], name: str) -> AdapterClass[CameraSource]: ...
+@overload
+def load(kind: Literal["engine"], name: str) -> AdapterClass[FaceEngine]: ...
+@overload
+def load(kind: Literal["index"], name: str) -> AdapterClass[VectorIndex]: ...
+@overload
+def load(kind: Literal["store"], name: str) -> AdapterClass[Store]: ...
+@overload
+def load(kind: Literal["sink"], name: str) -> AdapterClass[AlertSink]: ...
+@overload
+def load(kind: str, name: str) -> AdapterClass[object]: ...
+def load(kind: str, name: str) -> AdapterClass[object]:
+    """The adapter class registered as ``kind.name``, typed by its kind's seam: calling it
+    with ``(config, context)`` gives a :data:`SEAMS` ``[kind]`` (check it with :func:`check`;
+    a ``service`` is an ``object`` until the runtime checks it).
 
     Raises :class:`AdapterNotFound` listing the names that do exist, so a typo in config is
-    answered with the alternatives.
+    answered with the alternatives, and :class:`ConfigError` for a class with no msgspec
+    ``Config``.
     """
     key = f"{kind}.{name}"
     if key in _extra:
@@ -73,7 +103,25 @@ def load(kind: str, name: str) -> Any:
     config_type = getattr(cls, "Config", None)
     if not (isinstance(config_type, type) and issubclass(config_type, msgspec.Struct)):
         raise ConfigError(f"{kind} adapter {name!r} has no msgspec Struct 'Config' attribute")
-    return cls
+    return cast(AdapterClass[object], cls)
+
+
+def check(kind: str, name: str, adapter: object) -> None:
+    """Raise :class:`ConfigError` unless ``adapter`` (built from ``kind.name``) has every
+    method of its kind's seam: an integrator's class missing one is named at start-up, with
+    what it lacks, not on the first frame."""
+    seam = SEAMS.get(kind)
+    if seam is None or isinstance(adapter, seam):
+        return
+    missing = sorted(m for m in _members(seam) if not hasattr(adapter, m))
+    raise ConfigError(f"{kind} adapter {name!r} ({type(adapter).__qualname__}) does not "
+                      f"implement {seam.__name__}: missing {', '.join(missing) or 'attributes'}")
+
+
+def _members(seam: type) -> list[str]:
+    """The methods and attributes a Protocol declares in its own body."""
+    names = {n for n, v in vars(seam).items() if callable(v) and not n.startswith("_")}
+    return sorted(names | set(getattr(seam, "__annotations__", {})))
 
 
 def http_routes() -> list[object]:

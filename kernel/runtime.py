@@ -11,9 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
-import msgspec
 from threadpoolctl import threadpool_limits
 
 from kernel import registry
@@ -22,39 +20,28 @@ from kernel.config import AdapterSection, Config
 from kernel.delivery.dispatcher import Dispatcher
 from kernel.delivery.store_outbox import StoreOutbox
 from kernel.delivery.store_subscriptions import StorePushSubscriptions
+from kernel.delivery.subscriptions import PushSubscriptions
 from kernel.domain.governance import Governance, open_governance
+from kernel.errors import ConfigError
 from kernel.events import EventBus
 from kernel.executor import BoundedExecutor
 from kernel.frames import Frame
-from kernel.pipeline.live import CandidateEvidence, LivePipeline
+from kernel.health import CameraHealth
+from kernel.pipeline.candidates import CandidateRecorder
+from kernel.pipeline.live import LivePipeline
 from kernel.pipeline.session import MatchingSession
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.camera import CameraClosed, CameraSource, CameraStats
 from kernel.protocols.engine import FaceEngine
-from kernel.protocols.service import Service
+from kernel.protocols.index import VectorIndex
+from kernel.protocols.service import Service, ServiceContext
+from kernel.protocols.sink import AlertSink
 from kernel.slots import FairScheduler
-from kernel.supervisor import Backoff, Finished, Supervisor, TaskStatus
+from kernel.supervisor import Backoff, Finished, Supervisor
 
 log = logging.getLogger("pinchpoint.runtime")
 
 FrameConsumer = Callable[[list[tuple[str, Frame]]], Awaitable[None]]
-
-
-class CameraHealth(msgspec.Struct):
-    """One camera as the operator's health strip shows it."""
-
-    camera_id: str
-    task: TaskStatus
-    stats: CameraStats
-    dropped: int
-    processed: int
-
-
-class _NoCandidates:
-    """Placeholder sink until the matching session takes over (it replaces it at once)."""
-
-    async def raise_candidate(self, evidence: CandidateEvidence) -> None:
-        raise RuntimeError("matching session not attached")
 
 
 class Runtime:
@@ -76,12 +63,19 @@ class Runtime:
         self.consumer: FrameConsumer | None = None
         self.governance: Governance | None = None
         self.engine: FaceEngine | None = None
+        self.candidates: CandidateRecorder | None = None
         self.pipeline: LivePipeline | None = None
         self.matching: MatchingSession | None = None
         self.events = EventBus()
         """Live-feed events for the API (published after commits only)."""
-        self.sinks: dict[str, Any] = {}
+        self.sinks: dict[str, AlertSink] = {}
         self.dispatcher: Dispatcher | None = None
+        self._service_governance: Governance | None = None
+        """Opened for the services when the runtime itself runs no governed core."""
+        self._service_engine: FaceEngine | None = None
+        """Built for the services on first use when the runtime runs no pipeline."""
+        self._governance_lock = asyncio.Lock()
+        self._engine_lock = asyncio.Lock()
         self._stopped = False
         self.ready = asyncio.Event()
         """Set once :meth:`start` has opened everything and started every task."""
@@ -89,19 +83,90 @@ class Runtime:
         self.backoff = Backoff(initial=sup.restart_initial, maximum=sup.restart_max,
                                stable=sup.stable)
 
-    def context(self, name: str, kind: str) -> AdapterContext:
+    def context(self, name: str, kind: str,
+                push_subscriptions: PushSubscriptions | None = None) -> AdapterContext:
         return AdapterContext(
             name=name,
             data_dir=self.config.data_dir,
             executor=self.executor,
             clock=self.clock,
             log=logging.getLogger(f"pinchpoint.{kind}.{name}"),
+            push_subscriptions=push_subscriptions,
         )
 
-    def build(self, section: AdapterSection) -> Any:
-        """Construct the adapter that a config section names."""
+    # -- the composition root: one typed builder per seam -------------------------------
+    def _construct(self, section: AdapterSection, kind: str,
+                   push_subscriptions: PushSubscriptions | None = None) -> object:
+        if section.kind != kind:
+            raise ConfigError(f"section {section.name!r} configures a {section.kind} adapter, "
+                              f"not the {kind} asked for")
         cls = registry.load(section.kind, section.type)
-        return cls(section.settings, self.context(section.name, section.kind))
+        adapter = cls(section.settings, self.context(section.name, kind, push_subscriptions))
+        registry.check(kind, section.type, adapter)
+        return adapter
+
+    def build_camera(self, section: AdapterSection) -> CameraSource:
+        """The camera a ``[[cameras]]`` section names (checked against the seam)."""
+        camera = self._construct(section, "camera")
+        assert isinstance(camera, CameraSource)
+        return camera
+
+    def build_engine(self, section: AdapterSection) -> FaceEngine:
+        """The face engine an ``[engine]`` section names (checked against the seam)."""
+        engine = self._construct(section, "engine")
+        assert isinstance(engine, FaceEngine)
+        return engine
+
+    def build_index(self, section: AdapterSection) -> VectorIndex:
+        """A fresh vector index of the ``[index]`` section's type."""
+        index = self._construct(section, "index")
+        assert isinstance(index, VectorIndex)
+        return index
+
+    def build_sink(self, section: AdapterSection,
+                   push_subscriptions: PushSubscriptions | None = None) -> AlertSink:
+        """The alert sink a ``[[sinks]]`` section names; its context carries the store's push
+        subscriptions (a sink that wakes devices reads them there)."""
+        sink = self._construct(section, "sink", push_subscriptions)
+        assert isinstance(sink, AlertSink)
+        return sink
+
+    def build_service(self, section: AdapterSection) -> Service:
+        """The service a ``[[services]]`` section names (checked against the seam)."""
+        service = self._construct(section, "service")
+        if not isinstance(service, Service):
+            raise ConfigError(f"service adapter {section.type!r} "
+                              f"({type(service).__qualname__}) does not implement Service: "
+                              "missing serve")
+        return service
+
+    def service_context(self) -> ServiceContext:
+        """What a service may use of this runtime (:class:`ServiceContext`)."""
+        return ServiceContext(config=self.config, clock=self.clock, executor=self.executor,
+                              governance=self._governance_for_services,
+                              engine=self._engine_for_services, events=self.events,
+                              health=self.health)
+
+    async def _governance_for_services(self) -> Governance:
+        if self.governance is not None:
+            return self.governance
+        async with self._governance_lock:
+            if self._service_governance is None:
+                self._service_governance = await open_governance(
+                    self.config, self.clock, executor=self.executor)
+            return self._service_governance
+
+    async def _engine_for_services(self) -> FaceEngine:
+        if self.engine is not None:
+            return self.engine
+        async with self._engine_lock:
+            if self._service_engine is None:
+                if self.config.engine is None:
+                    raise LookupError("no [engine] configured")
+                # Loading the models takes a moment; the loop keeps serving meanwhile.
+                self._service_engine = await asyncio.to_thread(
+                    self.build_engine, self.config.engine)
+            return self._service_engine
 
     async def start(self) -> None:
         """Open the store, build the engine, start cameras, matching, retention, services and
@@ -119,14 +184,16 @@ class Runtime:
         if self.config.engine is not None:
             assert self.governance is not None
             # Loading the models takes a moment; the loop keeps serving meanwhile.
-            engine: FaceEngine = await asyncio.to_thread(self.build, self.config.engine)
+            engine = await asyncio.to_thread(self.build_engine, self.config.engine)
             self.engine = engine
-            self.pipeline = LivePipeline(engine, self.executor, self.clock,
-                                         _NoCandidates(), self.config.matching.tracker)
+            self.candidates = CandidateRecorder(self.governance)
+            self.pipeline = LivePipeline(engine, self.executor, self.clock, self.candidates,
+                                         self.config.matching.tracker)
             index = self.config.index or AdapterSection("index", "exact", "exact",
                                                         registry.load("index", "exact").Config())
             self.matching = MatchingSession(self.governance, self.pipeline,
-                                            lambda: self.build(index), self.config.matching)
+                                            lambda: self.build_index(index),
+                                            self.config.matching)
             await self.matching.refresh()
             self.consumer = self.pipeline
             self.supervisor.spawn("matching", self.matching.run, self.backoff)
@@ -145,7 +212,7 @@ class Runtime:
 
     def _camera_body(self, section: AdapterSection) -> Callable[[], Awaitable[None]]:
         async def body() -> None:
-            camera: CameraSource = self.build(section)
+            camera = self.build_camera(section)
             self.cameras[section.name] = camera
             try:
                 while True:
@@ -160,8 +227,8 @@ class Runtime:
 
     def _service_body(self, section: AdapterSection) -> Callable[[], Awaitable[None]]:
         async def body() -> None:
-            service: Service = self.build(section)
-            await service.serve(self)
+            service = self.build_service(section)
+            await service.serve(self.service_context())
 
         return body
 
@@ -182,11 +249,9 @@ class Runtime:
         """Build the sinks and run one outbox loop per sink (persist before deliver)."""
         if not self.config.sinks:
             return
+        subscriptions = StorePushSubscriptions(governance.store)
         for section in self.config.sinks:
-            sink = self.build(section)
-            if hasattr(sink, "use_subscriptions"):
-                sink.use_subscriptions(StorePushSubscriptions(governance.store))
-            self.sinks[section.name] = sink
+            self.sinks[section.name] = self.build_sink(section, subscriptions)
         self.dispatcher = Dispatcher(StoreOutbox(governance.store), self.sinks)
         self.dispatcher.spawn(self.supervisor, self.backoff)
         self.supervisor.spawn("outbox-wake", self._outbox_wake_body, self.backoff)
@@ -232,10 +297,12 @@ class Runtime:
         await self.supervisor.close()
         for sink in self.sinks.values():
             await sink.close()
-        if self.engine is not None:
-            await self.engine.close()
-        if self.governance is not None:
-            await self.governance.close()
+        for engine in (self.engine, self._service_engine):
+            if engine is not None:
+                await engine.close()
+        for governance in (self.governance, self._service_governance):
+            if governance is not None:
+                await governance.close()
         await asyncio.to_thread(self.executor.shutdown)
 
 

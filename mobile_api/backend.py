@@ -16,8 +16,8 @@ from kernel.clock import Clock
 from kernel.delivery.signed_urls import load_or_create_secret
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
+from kernel.health import CameraHealth
 from kernel.protocols.engine import FaceEngine
-from kernel.runtime import CameraHealth
 from mobile_api.feed_watcher import FeedWatcher
 from mobile_api.settings import ApiSettings
 

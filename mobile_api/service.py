@@ -2,10 +2,11 @@
 
 Config (``[[services]]`` with ``type = "http"``; keys of :class:`ApiSettings`): ``host``,
 ``port``, ``tls_cert``, ``tls_key`` default to ``[server]``. With a certificate and key the
-API is served over HTTPS only (R23). The service uses ``runtime.governance``,
-``runtime.events`` and ``runtime.engine`` when the runtime has them, and otherwise opens its
-own governance on the configured store and builds the ``[engine]`` on the first enrolment.
-Cancelling ``serve`` stops uvicorn at once (open SSE streams are cut).
+API is served over HTTPS only (R23). The service uses what its
+:class:`~kernel.protocols.service.ServiceContext` gives: the governed core, the live feed's
+events, the face engine (the runtime builds one on the first enrolment when it runs no
+pipeline) and the cameras' health. Cancelling ``serve`` stops uvicorn at once (open SSE
+streams are cut).
 """
 
 from __future__ import annotations
@@ -14,19 +15,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 import uvicorn
 
-from kernel.domain.governance import Governance, open_governance
 from kernel.protocols.adapter import AdapterContext
-from kernel.protocols.engine import FaceEngine
+from kernel.protocols.service import ServiceContext
 from mobile_api.app import create_app
 from mobile_api.backend import make_backend
 from mobile_api.settings import ApiSettings
-
-if TYPE_CHECKING:
-    from kernel.runtime import Runtime
 
 log = logging.getLogger("pinchpoint.service.http")
 
@@ -49,9 +46,9 @@ class HttpService:
         self.context = context
         self.server: uvicorn.Server | None = None
 
-    async def serve(self, runtime: Runtime) -> None:
+    async def serve(self, context: ServiceContext) -> None:
         """Serve until cancelled."""
-        server_cfg = runtime.config.server
+        server_cfg = context.config.server
         cfg = self.config
         host = cfg.host or server_cfg.host
         port = cfg.port if cfg.port is not None else server_cfg.port
@@ -59,26 +56,10 @@ class HttpService:
         key = cfg.tls_key or server_cfg.tls_key
         if bool(cert) != bool(key):
             raise ValueError("TLS needs both tls_cert and tls_key")
-        own: Governance | None = None
-        governance: Governance | None = getattr(runtime, "governance", None)
-        if governance is None:
-            governance = own = await open_governance(runtime.config, runtime.clock,
-                                                     executor=runtime.executor)
-        engine_box: dict[str, Any] = {"engine": getattr(runtime, "engine", None)}
-        engine_lock = asyncio.Lock()
-
-        async def engine() -> FaceEngine:
-            async with engine_lock:
-                if engine_box["engine"] is None:
-                    if runtime.config.engine is None:
-                        raise LookupError("no [engine] configured")
-                    engine_box["engine"] = runtime.build(runtime.config.engine)
-                built: FaceEngine = engine_box["engine"]
-                return built
-
-        backend = await make_backend(governance, cfg, runtime.config.data_dir,
-                                     events=getattr(runtime, "events", None), engine=engine,
-                                     health=runtime.health)
+        governance = await context.governance()
+        backend = await make_backend(governance, cfg, context.config.data_dir,
+                                     events=context.events, engine=context.engine,
+                                     health=context.health)
         app = create_app(backend)
         config = uvicorn.Config(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key,
                                 log_level="warning", lifespan="on", access_log=False,
@@ -95,9 +76,3 @@ class HttpService:
                 server.should_exit = True
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(serving, 5.0)
-            if own is not None:
-                await own.close()
-            built = engine_box["engine"]
-            if built is not None and getattr(runtime, "engine", None) is None:
-                with contextlib.suppress(Exception):
-                    await built.close()

@@ -59,9 +59,9 @@ def push_payload(notice: AlertNotice) -> str:
 class WebPushSink:
     """Sends encrypted, VAPID-signed Web Push wake-ups (pywebpush on a shared aiohttp session).
 
-    Subscriptions come from a :class:`PushSubscriptions` source handed to the constructor or
-    to :meth:`use_subscriptions` (the runtime binds the store's); delivering without one is
-    an error, never a silent drop.
+    Subscriptions come from the context's ``push_subscriptions`` (the runtime hands every sink
+    the store's) or a :class:`PushSubscriptions` source given to the constructor; delivering
+    without one is an error, never a silent drop.
     """
 
     class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -104,7 +104,8 @@ class WebPushSink:
         self._keys = vapid.load_or_create(keys_dir)
         # py_vapid's RFC 8292 ("vapid t=…,k=…") signer, built once around our key.
         self._vapid = Vapid02(private_key=self._keys.private_key)
-        self._subscriptions = subscriptions
+        # The store's, from the runtime (context); a test may hand its own.
+        self._subscriptions = subscriptions or context.push_subscriptions
         self._session: aiohttp.ClientSession | None = None
         self._attempt: _Attempt | None = None
 
@@ -112,10 +113,6 @@ class WebPushSink:
     def application_server_key(self) -> str:
         """The VAPID public key (base64url uncompressed point) for ``pushManager.subscribe``."""
         return self._keys.public_key_b64url
-
-    def use_subscriptions(self, subscriptions: PushSubscriptions) -> None:
-        """Bind the source of subscriptions (the store's, in production)."""
-        self._subscriptions = subscriptions
 
     async def deliver(self, notice: AlertNotice) -> None:
         """Wake every device subscribed to the notice's deployment."""

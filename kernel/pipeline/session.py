@@ -1,30 +1,26 @@
-"""Connects the live pipeline to the governed core.
+"""Connects the governed core's lists to the live pipeline.
 
 It watches which deployments are live, loads their watch and blue lists into a vector index
-for the matcher, turns the matcher's evidence into persisted candidates (before anyone hears
-of them), and writes the per-minute face counts — the only trace of everyone else (R3).
+for the matcher, and writes the per-minute face counts — the only trace of everyone else (R3).
+The matcher's evidence becomes candidates through :mod:`kernel.pipeline.candidates`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from kernel.config import MatchingConfig, valid_threshold
 from kernel.domain.governance import Governance
-from kernel.domain.records import AlertRecord
-from kernel.pipeline.live import CandidateEvidence, LivePipeline
+from kernel.pipeline.live import LivePipeline
 from kernel.pipeline.watchlist_index import IndexedEntry, LiveWatchlist
 from kernel.protocols.index import VectorIndex
 
 log = logging.getLogger("pinchpoint.matching")
 
-CandidateListener = Callable[[AlertRecord], Awaitable[None]]
-
-
 class MatchingSession:
-    """The pipeline's :class:`~kernel.pipeline.live.CandidateSink` and list loader."""
+    """Loads the live deployments' lists into the pipeline and flushes its face counts."""
 
     def __init__(
         self,
@@ -37,18 +33,7 @@ class MatchingSession:
         self.pipeline = pipeline
         self.make_index = make_index
         self.config = config
-        self.listeners: list[CandidateListener] = []
-        """Called after a candidate is committed (the live feed); never before."""
         self._loaded: tuple[tuple[str, int, float], ...] | None = None
-        pipeline.candidates = self
-
-    async def raise_candidate(self, evidence: CandidateEvidence) -> None:
-        record = await self.gov.alerts.create_candidate(
-            evidence.deployment_id, evidence.entry_id, evidence.camera_id, evidence.score,
-            evidence.captured_at, evidence.face_jpeg, evidence.torso_jpeg,
-        )
-        for listener in self.listeners:
-            await listener(record)
 
     async def refresh(self) -> None:
         """Load the live deployments' lists into a fresh index when they changed."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol, TypeVar
 
 import msgspec
 
 from kernel.clock import Clock
+from kernel.delivery.subscriptions import PushSubscriptions
 from kernel.executor import BoundedExecutor
+
+T_co = TypeVar("T_co", covariant=True)
 
 
 class AdapterContext(msgspec.Struct, frozen=True):
@@ -21,6 +24,8 @@ class AdapterContext(msgspec.Struct, frozen=True):
     - ``clock``: use it instead of ``time``/``datetime`` so tests can move time.
     - ``log``: a logger already named for this adapter. Never log anything that identifies a
       face (R3): no crops, templates, scores of non-matches, or names.
+    - ``push_subscriptions``: for sinks, the officers' devices' Web Push subscriptions (the
+      store's); ``None`` for other kinds. A sink that wakes devices reads them here.
     """
 
     name: str
@@ -28,11 +33,13 @@ class AdapterContext(msgspec.Struct, frozen=True):
     executor: BoundedExecutor
     clock: Clock
     log: logging.Logger
+    push_subscriptions: PushSubscriptions | None = None
 
 
-class AdapterClass(Protocol):
-    """The class-level contract: a typed ``Config`` and a ``(config, context)`` constructor."""
+class AdapterClass(Protocol[T_co]):
+    """The class-level contract: a typed ``Config`` and a ``(config, context)`` constructor
+    returning an adapter of the seam ``T_co`` (what :func:`kernel.registry.load` hands out)."""
 
     Config: ClassVar[type[msgspec.Struct]]
 
-    def __call__(self, config: Any, context: AdapterContext) -> Any: ...
+    def __call__(self, config: msgspec.Struct, context: AdapterContext, /) -> T_co: ...

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, get
 
-from kernel.runtime import CameraHealth
+from kernel.health import CameraHealth
 from mobile_api.views import context
 
 

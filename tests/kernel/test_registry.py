@@ -6,12 +6,17 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from kernel import config as config_module
 from kernel import registry
-from kernel.errors import AdapterNotFound
+from kernel.config import Config
+from kernel.errors import AdapterNotFound, ConfigError
+from kernel.runtime import Runtime
 
 HERE = Path(__file__).resolve().parent
 
@@ -82,3 +87,43 @@ def test_sigterm_stops_cleanly_within_5s(thirdparty_site: Path, tmp_path: Path) 
     assert stopped_in < 5.0
     assert "pinchpoint stopped" in err
     assert "did not stop" not in err
+
+
+def load_config_text(text: str) -> Config:
+    return config_module.parse(tomllib.loads(text))
+
+
+class _HalfACamera:
+    """An integrator's camera that forgot ``close`` (and its stats)."""
+
+    class Config(msgspec.Struct):
+        pass
+
+    def __init__(self, config: object, context: object) -> None:
+        pass
+
+    async def recv(self) -> None: ...
+
+
+def test_an_adapter_missing_a_seam_method_is_refused_at_build_naming_it(tmp_path: Path) -> None:
+    """issue 11: capabilities are declared by the seam, checked once at start-up; a class that
+    lacks one is named with what it lacks instead of failing on its first frame."""
+    registry.register("camera", "half", _HalfACamera)
+    try:
+        cfg = load_config_text(f'data_dir = "{tmp_path}"\n[[cameras]]\nid = "c1"\n'
+                               'type = "half"\n')
+        with pytest.raises(ConfigError) as info:
+            Runtime(cfg).build_camera(cfg.cameras[0])
+        message = str(info.value)
+        assert "does not implement CameraSource" in message
+        assert "close" in message and "stats" in message and "recv" not in message
+    finally:
+        registry.unregister("camera", "half")
+
+
+def test_a_section_is_built_only_as_its_own_kind(tmp_path: Path) -> None:
+    """A camera section handed to the engine builder (a wiring bug) is refused by name."""
+    cfg = load_config_text(f'data_dir = "{tmp_path}"\n[[cameras]]\nid = "c1"\ntype = "file"\n'
+                           'path = "x.mp4"\n')
+    with pytest.raises(ConfigError, match="configures a camera adapter, not the engine"):
+        Runtime(cfg).build_engine(cfg.cameras[0])

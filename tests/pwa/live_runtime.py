@@ -107,7 +107,7 @@ class LiveRuntime:
         self.url = f"http://127.0.0.1:{port}"
         probe = write_config(tmp, models, tmp / "none.mp4", port)
         assert probe.engine is not None
-        engine = Runtime(probe).build(probe.engine)
+        engine = Runtime(probe).build_engine(probe.engine)
         clip = make_clip(tmp / "walkpast.mp4", engine, ["obama2.jpg", "biden.jpg", "obama3.jpg"])
         self.config = write_config(tmp, models, clip, port)
         keys = self.config.data_dir / "keys"

@@ -93,7 +93,7 @@ def engine_for_clips(models_dir: Path, tmp_path: Path) -> Any:
     cfg = write_config(tmp_path, models_dir, tmp_path / "none.mp4")
     assert cfg.engine is not None
     rt = Runtime(cfg)
-    return rt.build(cfg.engine)
+    return rt.build_engine(cfg.engine)
 
 
 async def test_r3_non_matching_faces_leave_no_trace(
