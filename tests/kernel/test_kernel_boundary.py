@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -165,3 +166,35 @@ def test_the_composition_root_holds_no_any() -> None:
         names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         attrs = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
         assert "Any" not in names and "Any" not in attrs, module
+
+
+def _doc_paths(text: str) -> list[str]:
+    """Every file or folder docs/architecture.md names: ``a/b.py`` or ``a/b/`` from the
+    repository's root, and a bare ``c.py`` or ``c/`` in the folder of the last path named
+    before it (``kernel/adapter_kit/threaded.py · handoff.py``)."""
+    found: list[str] = []
+    base = ""
+    for line in text.splitlines():
+        for token in re.findall(r"[A-Za-z_][\w./-]*", line):
+            token = token.rstrip(".")
+            inner = token.rstrip("/")
+            if "/" in inner:
+                found.append(token)
+                base = token if token.endswith("/") else token.rsplit("/", 1)[0] + "/"
+            elif token.endswith("/") and (REPO / token).is_dir():
+                found.append(token)
+                base = token
+            elif token.endswith((".py", "/")) and base:
+                found.append(base + token)
+    return found
+
+
+def test_architecture_doc_names_only_files_that_exist() -> None:
+    """docs/architecture.md's picture names the files of each step: kept true here."""
+    text = (REPO / "docs" / "architecture.md").read_text()
+    paths = _doc_paths(text)
+    assert len(paths) > 30
+    missing = [p for p in paths if not (REPO / p).exists()]
+    assert missing == []
+    for package in ("kernel/", "adapters/", "mobile_api/", "evaluation/", "demo/", "modelkit/"):
+        assert f"`{package}`" in text, package
