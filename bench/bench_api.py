@@ -430,7 +430,6 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             seeded = await seed(rt, args.devices, args.alerts)
             log.info("seeded: %d officers, %d candidates", args.devices,
                         len(seeded.candidates))
-            await asyncio.sleep(1.0)  # the feed watcher has seen the candidates
             plan = {"url": base, "mqtt_host": "127.0.0.1", "mqtt_port": broker.port,
                     "topic": f"pinchpoint/{seeded.deployment}/alerts",
                     "officer_cookies": seeded.officer_cookies,

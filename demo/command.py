@@ -22,8 +22,8 @@ from kernel.auth.accounts import Accounts
 from kernel.auth.passwords import Passwords
 from kernel.cli.common import DATA_HELP, add_config_option, data_root, load_config
 from kernel.config import Config
+from kernel.domain.events import CandidateRaised, DomainEvent
 from kernel.domain.governance import Governance
-from kernel.domain.records import AlertRecord
 from kernel.errors import ConfigError
 from kernel.runtime import Runtime, run_until_stopped
 
@@ -93,10 +93,13 @@ async def ensure_users(gov: Governance) -> dict[str, str]:
     return out
 
 
-def _print_candidate(record: AlertRecord) -> None:
-    kind = "TEST EVENT (blue list)" if record.state == "test" else "CANDIDATE"
-    print(f"{record.captured_at:%H:%M:%S} {kind} {record.id}: camera {record.camera_id}, "
-          f"category {record.category}, score {record.score:.3f} — awaiting the operator",
+def _print_candidate(event: DomainEvent) -> None:
+    """Subscribed to the governed core's post-commit events: prints each raised candidate."""
+    if not isinstance(event, CandidateRaised):
+        return
+    kind = "TEST EVENT (blue list)" if event.list == "blue" else "CANDIDATE"
+    print(f"{event.captured_at:%H:%M:%S} {kind} {event.alert_id}: camera {event.camera_id}, "
+          f"category {event.category}, score {event.score:.3f} — awaiting the operator",
           flush=True)
 
 
@@ -120,8 +123,8 @@ async def run_demo(config: Config, seconds: float | None, data: Path | None = No
 
     async def started() -> None:
         await runtime.ready.wait()
-        assert runtime.engine and runtime.governance and runtime.matching and runtime.candidates
-        runtime.candidates.listeners.append(_on_candidate)
+        assert runtime.engine and runtime.governance and runtime.matching
+        runtime.governance.events.subscribe(_print_candidate)
         dep = await ensure_deployment(runtime.governance, runtime.engine)
         await runtime.matching.refresh()
         users = await ensure_users(runtime.governance)
@@ -131,9 +134,6 @@ async def run_demo(config: Config, seconds: float | None, data: Path | None = No
             print(f"console and officers' app: {url}", flush=True)
             for name, password in users.items():
                 print(f"  log in as {name:<10} password {password}", flush=True)
-
-    async def _on_candidate(record: AlertRecord) -> None:
-        _print_candidate(record)
 
     task = asyncio.create_task(started())
     try:

@@ -49,7 +49,7 @@ from evaluation.walkpast_truth import (
 )
 from kernel import config as config_module
 from kernel.config import AdapterSection, Config
-from kernel.domain.records import AlertRecord
+from kernel.domain.events import CandidateRaised, DomainEvent
 from kernel.errors import ConfigError
 from kernel.frames import Frame
 from kernel.pipeline.evidence import TrackEvidence
@@ -283,14 +283,13 @@ async def run_live(clip: Path, truth: Truth, photos: dict[str, list[Path]], base
     pacer = _Pacer(truth.fps)
     pacer.progress = progress
     recorder = _Recorder()
-    raised: list[AlertRecord] = []
+    raised: list[CandidateRaised] = []
     with tempfile.TemporaryDirectory(prefix="pinchpoint-walkpast-") as tmp:
         config = eval_config(base, clip, Path(tmp))
         runtime = _PacedRuntime(config, pacer)
         try:
             await runtime.start()
             assert runtime.pipeline is not None and runtime.matching is not None
-            assert runtime.candidates is not None
             pipeline = runtime.pipeline
             pipeline.observer = recorder
 
@@ -300,11 +299,13 @@ async def run_live(clip: Path, truth: Truth, photos: dict[str, list[Path]], base
                 finally:
                     pacer.done([f for _, f in batch])
 
-            async def on_candidate(record: AlertRecord) -> None:
-                raised.append(record)
+            def on_event(event: DomainEvent) -> None:
+                if isinstance(event, CandidateRaised):
+                    raised.append(event)
 
             runtime.consumer = paced
-            runtime.candidates.listeners.append(on_candidate)
+            assert runtime.governance is not None
+            runtime.governance.events.subscribe(on_event)
             _, names, refused = await _enrol_gallery(runtime, photos, None)
             await runtime.matching.refresh()
             if pipeline.watchlist is None:

@@ -12,6 +12,8 @@ anything published, e.g. after a server restart), it gets ``resync`` instead.
 
 Publish only what the domain has already committed (persist before announce): the bus never
 reads the store, and an event is a hint to refetch, carrying ids and non-personal facts only.
+Its publisher is :mod:`mobile_api.live_feed`, a subscriber of the domain's post-commit events
+(:mod:`kernel.domain.events`).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from kernel.delivery.dispatcher import Dispatcher
 from kernel.delivery.store_outbox import StoreOutbox
 from kernel.delivery.store_subscriptions import StorePushSubscriptions
 from kernel.delivery.subscriptions import PushSubscriptions
+from kernel.domain.events import AlertDecided, DomainEvent
 from kernel.domain.governance import Governance, open_governance
 from kernel.errors import ConfigError
 from kernel.events import EventBus
@@ -67,7 +68,8 @@ class Runtime:
         self.pipeline: LivePipeline | None = None
         self.matching: MatchingSession | None = None
         self.events = EventBus()
-        """Live-feed events for the API (published after commits only)."""
+        """The live feed's bus for the API: the HTTP service fills it from the governed
+        core's post-commit events (``governance.events``, :mod:`kernel.domain.events`)."""
         self.sinks: dict[str, AlertSink] = {}
         self.dispatcher: Dispatcher | None = None
         self._service_governance: Governance | None = None
@@ -252,16 +254,15 @@ class Runtime:
         subscriptions = StorePushSubscriptions(governance.store)
         for section in self.config.sinks:
             self.sinks[section.name] = self.build_sink(section, subscriptions)
-        self.dispatcher = Dispatcher(StoreOutbox(governance.store), self.sinks)
-        self.dispatcher.spawn(self.supervisor, self.backoff)
-        self.supervisor.spawn("outbox-wake", self._outbox_wake_body, self.backoff)
+        dispatcher = self.dispatcher = Dispatcher(StoreOutbox(governance.store), self.sinks)
+        dispatcher.spawn(self.supervisor, self.backoff)
 
-    async def _outbox_wake_body(self) -> None:
-        """Turn the domain's "confirmed and committed" signal into sink wake-ups."""
-        assert self.governance is not None and self.dispatcher is not None
-        while True:
-            await self.governance.outbox.wait()
-            self.dispatcher.notify()
+        def wake(event: DomainEvent) -> None:
+            # a confirmation committed its outbox row: the sinks deliver it now
+            if isinstance(event, AlertDecided) and event.state == "confirmed":
+                dispatcher.notify()
+
+        governance.events.subscribe(wake)
 
     async def _retention_body(self) -> None:
         assert self.governance is not None

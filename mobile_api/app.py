@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +17,7 @@ from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from mobile_api.backend import ApiBackend, accounts_for
 from mobile_api.errors import HANDLERS as ERROR_HANDLERS
-from mobile_api.feed_watcher import FeedWatcher
+from mobile_api.live_feed import announce
 from mobile_api.routes import (
     alerts,
     auth,
@@ -43,15 +41,16 @@ def _backend_from(governance: Governance, settings: ApiSettings) -> ApiBackend:
     bus = EventBus(settings.feed_buffer, settings.feed_queue)
     # no data dir known here: a random URL secret lives for this process only
     return ApiBackend(governance=governance, accounts=accounts_for(governance, settings),
-                      events=bus, watcher=FeedWatcher(governance, bus, settings.feed_poll_s),
-                      settings=settings, url_secret=secrets.token_bytes(32))
+                      events=bus, settings=settings, url_secret=secrets.token_bytes(32))
 
 
 def create_app(source: ApiBackend | Governance, settings: ApiSettings | None = None,
                *, debug: bool = False) -> Litestar:
     """The API over ``source``: an :class:`ApiBackend` (see :func:`make_backend`, what the
     ``service.http`` adapter builds) or a bare :class:`Governance` (no cameras, no engine,
-    a per-process URL secret: tests and embedding). The feed watcher runs with the app."""
+    a per-process URL secret: tests and embedding). While the app runs, the governed core's
+    post-commit events feed the live feed (:mod:`mobile_api.live_feed`), other processes'
+    commits included (followed every ``feed_poll_s`` seconds)."""
     if isinstance(source, Governance):
         backend = _backend_from(source, settings or ApiSettings())
     else:
@@ -60,13 +59,13 @@ def create_app(source: ApiBackend | Governance, settings: ApiSettings | None = N
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(backend.watcher.run(), name="api-feed-watcher")
+        gov = backend.governance
+        unsubscribe = gov.events.subscribe(lambda event: announce(backend.events, event))
         try:
-            yield
+            async with gov.events.follow(gov.store, settings.feed_poll_s):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            unsubscribe()
 
     handlers: list[object] = [h for m in ROUTE_MODULES for h in m.HANDLERS]
     # Adapters' own endpoints (WHIP ingest) come through the routes hook, never an import.

@@ -18,7 +18,6 @@ from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from kernel.health import CameraHealth
 from kernel.protocols.engine import FaceEngine
-from mobile_api.feed_watcher import FeedWatcher
 from mobile_api.settings import ApiSettings
 
 EngineProvider = Callable[[], Awaitable[FaceEngine]]
@@ -41,7 +40,6 @@ class ApiBackend:
     governance: Governance
     accounts: Accounts
     events: EventBus
-    watcher: FeedWatcher
     settings: ApiSettings
     url_secret: bytes
     vapid_public_key: str | None = None
@@ -83,6 +81,6 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
     vapid = settings.vapid_public_key or await asyncio.to_thread(_read_vapid, data_dir)
     return ApiBackend(
         governance=governance, accounts=accounts_for(governance, settings), events=bus,
-        watcher=FeedWatcher(governance, bus, settings.feed_poll_s), settings=settings,
+        settings=settings,
         url_secret=secret, vapid_public_key=vapid, engine=engine or _no_engine,
         health=health or (lambda: []))

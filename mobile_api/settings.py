@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 
@@ -32,8 +34,10 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     - ``vapid_public_key``: the Web Push application server key (base64url) for the PWA; when
       unset, ``<data_dir>/keys/vapid_public_key`` is read if present.
     - ``argon2_*``: Argon2id cost (RFC 9106 second recommendation by default).
-    - ``feed_poll_s``: how often committed candidates/alerts are looked for (besides the
-      immediate wake-up after the API's own decisions); ``feed_ping_s``: SSE keep-alive.
+    - ``feed_poll_s``: how often the commits of *other* processes (the ``pinchpoint`` CLI)
+      are looked for: one read of the audit chain's head, then only the new rows
+      (:meth:`kernel.domain.events.DomainEvents.follow`); this process's own commits reach
+      the feed at once. Positive, at most 60. ``feed_ping_s``: SSE keep-alive.
     """
 
     host: str | None = None
@@ -52,7 +56,7 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
-    feed_poll_s: float = 0.5
+    feed_poll_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
     feed_ping_s: float = 15.0
     feed_buffer: int = 1000
     feed_queue: int = 256

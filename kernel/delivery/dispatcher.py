@@ -8,9 +8,10 @@ skipped, nothing is lost. A notice is acknowledged only after delivery, so a cra
 cancellation between the two re-delivers it (at least once; sinks are idempotent per ``seq``).
 
 The dispatcher never invents a notice: it sends only what the outbox holds, and the outbox
-holds only confirmed alerts committed by the domain (persist before announce). After
-committing a confirmation the domain calls :meth:`Dispatcher.notify`, so delivery starts at
-once; a slow safety poll covers a missed wake-up (e.g. another process wrote the outbox).
+holds only confirmed alerts committed by the domain (persist before announce). After a
+confirmation commits, the domain publishes :class:`~kernel.domain.events.AlertDecided`, and the
+runtime's subscriber calls :meth:`Dispatcher.notify`, so delivery starts at once; a slow safety
+poll covers a missed wake-up (another process wrote the outbox while nothing here follows it).
 """
 
 from __future__ import annotations

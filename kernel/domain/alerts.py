@@ -7,9 +7,10 @@ confirmed and never reaches the outbox (R21).
 The only way a face image enters storage is :meth:`Alerts.create_candidate`, which requires an
 entry id that exists and belongs to the deployment (the store's composite foreign key enforces
 it a second time): no API stores a face without a watch-list match (R3). The candidate, its
-encrypted crops and its audit row are committed in one transaction before the caller announces
-it; :meth:`Alerts.confirm` writes the alert and its outbox row in one transaction, and
-:meth:`Alerts.reject` the rejection with its reason's audit row.
+encrypted crops and its audit row are committed in one transaction, and only then is its
+:class:`~kernel.domain.events.CandidateRaised` published; :meth:`Alerts.confirm` writes the
+alert and its outbox row in one transaction, and :meth:`Alerts.reject` the rejection with its
+reason's audit row, each then publishing :class:`~kernel.domain.events.AlertDecided`.
 
 What officers see is decided here, not by a caller's query (R5): :meth:`Alerts.listing_for`
 and :meth:`Alerts.get_for` give an officer confirmed watch-list alerts only, whatever else is
@@ -32,7 +33,7 @@ from kernel.domain import audit
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
-from kernel.domain.outbox import Outbox
+from kernel.domain.events import alert_event
 from kernel.domain.records import AlertRecord, AlertState, Outcome
 from kernel.protocols.store import StoreTx
 
@@ -64,9 +65,8 @@ async def load_alert(tx: StoreTx, alert_id: str) -> AlertRecord:
 class Alerts:
     """Creating candidates (pipeline) and deciding them (operator, officers)."""
 
-    def __init__(self, ctx: DomainContext, outbox: Outbox) -> None:
+    def __init__(self, ctx: DomainContext) -> None:
         self.ctx = ctx
-        self.outbox = outbox
 
     async def create_candidate(self, deployment_id: str, entry_id: str, camera_id: str,
                                score: float, captured_at: datetime | float,
@@ -101,11 +101,13 @@ class Alerts:
             await tx.blobs.insert(face)
             await tx.blobs.insert(torso)
             await tx.alerts.insert(rec)
-            await audit.append(tx, self.ctx.clock, "pipeline",
-                               "bluelist.detect" if entry.list == "blue" else "alert.candidate",
-                               {"deployment": deployment_id, "alert": rec.id,
-                                "entry": entry_id},
-                               {"camera": camera_id, "score": round(float(score), 4)})
+            row = await audit.append(
+                tx, self.ctx.clock, "pipeline",
+                "bluelist.detect" if entry.list == "blue" else "alert.candidate",
+                {"deployment": deployment_id, "alert": rec.id, "entry": entry_id},
+                {"camera": camera_id, "score": round(float(score), 4)})
+            self.ctx.events.stage(row)
+        self.ctx.events.publish(alert_event(row, rec))
         return rec
 
     async def get(self, alert_id: str) -> AlertRecord:
@@ -145,13 +147,6 @@ class Alerts:
         async with self.ctx.store.transaction() as tx:
             return await tx.alerts.in_states(deployment_id, ["test"], "blue")
 
-    async def of_live_deployments(self) -> list[AlertRecord]:
-        """Every alert (any state, either list) of every live deployment, read in one
-        transaction: what the live feed compares with what it announced."""
-        async with self.ctx.store.transaction() as tx:
-            live = [d.id for d in await tx.deployments.all() if d.state == "live"]
-            return [a for d in live for a in await tx.alerts.in_deployment(d)]
-
     async def confirm(self, alert_id: str, actor: str) -> AlertRecord:
         """candidate → confirmed (R5) and queue its notice for the sinks, atomically."""
         async with self.ctx.store.transaction() as tx:
@@ -168,10 +163,12 @@ class Alerts:
             await tx.alerts.update(rec)
             # R5 is checked here, where the outbox is filled (and by the store again)
             seq = await tx.outbox.insert(rec.id, now)
-            await audit.append(tx, self.ctx.clock, actor, "alert.confirm",
-                               {"deployment": rec.deployment_id, "alert": rec.id},
-                               {"outbox_seq": seq})
-        self.outbox.notify()
+            row = await audit.append(tx, self.ctx.clock, actor, "alert.confirm",
+                                     {"deployment": rec.deployment_id, "alert": rec.id},
+                                     {"outbox_seq": seq})
+            self.ctx.events.stage(row)
+        # after the commit: the outbox dispatcher and the officers' feed hear of it now
+        self.ctx.events.publish(alert_event(row, rec))
         return rec
 
     async def reject(self, alert_id: str, actor: str, reason: str | None = None
@@ -186,12 +183,14 @@ class Alerts:
                                         "can be rejected")
             rec.state, rec.decided_by, rec.decided_at = "rejected", actor, self.ctx.clock.now()
             await tx.alerts.update(rec)
-            await audit.append(tx, self.ctx.clock, actor, "alert.reject",
-                               {"deployment": rec.deployment_id, "alert": rec.id})
+            row = await audit.append(tx, self.ctx.clock, actor, "alert.reject",
+                                     {"deployment": rec.deployment_id, "alert": rec.id})
+            self.ctx.events.stage(row)
             if reason is not None:
                 await audit.append(tx, self.ctx.clock, actor, "alert.reject_reason",
                                    {"deployment": rec.deployment_id, "alert": rec.id},
                                    {"reason": reason})
+        self.ctx.events.publish(alert_event(row, rec))
         return rec
 
     async def record_outcome(self, alert_id: str, outcome: Outcome, actor: str) -> AlertRecord:
@@ -211,9 +210,11 @@ class Alerts:
                 rec.hold, rec.hold_by, rec.hold_at = True, actor, now
                 rec.released_by = rec.released_at = None
             await tx.alerts.update(rec)
-            await audit.append(tx, self.ctx.clock, actor, "alert.outcome",
-                               {"deployment": rec.deployment_id, "alert": rec.id},
-                               {"outcome": outcome, "previous": old, "legal_hold": held})
+            event = self.ctx.events.staged(await audit.append(
+                tx, self.ctx.clock, actor, "alert.outcome",
+                {"deployment": rec.deployment_id, "alert": rec.id},
+                {"outcome": outcome, "previous": old, "legal_hold": held}))
+        self.ctx.events.publish(event)
         return rec
 
     async def hold(self, alert_id: str, actor: str, reason: str = "") -> AlertRecord:
@@ -228,9 +229,10 @@ class Alerts:
             rec.hold, rec.hold_by, rec.hold_at = True, actor, self.ctx.clock.now()
             rec.released_by = rec.released_at = None
             await tx.alerts.update(rec)
-            await audit.append(tx, self.ctx.clock, actor, "alert.hold",
-                               {"deployment": rec.deployment_id, "alert": rec.id},
-                               {"reason": reason})
+            event = self.ctx.events.staged(await audit.append(
+                tx, self.ctx.clock, actor, "alert.hold",
+                {"deployment": rec.deployment_id, "alert": rec.id}, {"reason": reason}))
+        self.ctx.events.publish(event)
         return rec
 
     async def release(self, alert_id: str, actor: str) -> AlertRecord:
@@ -242,8 +244,10 @@ class Alerts:
             rec.hold = False
             rec.released_by, rec.released_at = actor, self.ctx.clock.now()
             await tx.alerts.update(rec)
-            await audit.append(tx, self.ctx.clock, actor, "alert.release",
-                               {"deployment": rec.deployment_id, "alert": rec.id})
+            event = self.ctx.events.staged(await audit.append(
+                tx, self.ctx.clock, actor, "alert.release",
+                {"deployment": rec.deployment_id, "alert": rec.id}))
+        self.ctx.events.publish(event)
         return rec
 
     async def images(self, alert_id: str) -> AlertImages:

@@ -1,11 +1,13 @@
-"""What every domain service is built from: the store, the key ring and the clock."""
+"""What every domain service is built from: the store, the key ring, the clock and the
+post-commit event path."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kernel.clock import Clock
 from kernel.domain.crypto import KeyRing
+from kernel.domain.events import DomainEvents
 from kernel.protocols.store import Store
 
 
@@ -16,3 +18,5 @@ class DomainContext:
     store: Store
     keys: KeyRing
     clock: Clock
+    events: DomainEvents = field(default_factory=DomainEvents)
+    """Where services publish what they committed, after the commit (:mod:`.events`)."""

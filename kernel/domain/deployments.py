@@ -4,7 +4,8 @@ without going live, to cancel it).
 
 Going live is refused before the window starts or after it ends, unless authorised, and
 unless the watch list was reviewed by a named user no more than 48 hours before and has not
-changed since (R9). Every transition is stored with who and when, and audited (R19).
+changed since (R9). Every transition is stored with who and when, and audited (R19), and
+announced after its commit (:class:`~kernel.domain.events.DeploymentChanged`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import msgspec
 from kernel.domain import audit
 from kernel.domain.context import DomainContext
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
+from kernel.domain.events import DomainEvent
 from kernel.domain.records import DeploymentRecord, DeploymentState, TransitionRecord
 from kernel.protocols.store import StoreTx
 
@@ -82,10 +84,10 @@ class Deployments:
         await self.ctx.keys.create(rec.id)
         async with self.ctx.store.transaction() as tx:
             await tx.deployments.insert(rec)
-            await audit.append(tx, self.ctx.clock, actor, "deployment.create",
-                               {"deployment": rec.id},
-                               {"starts_at": rec.starts_at.isoformat(),
-                                "ends_at": rec.ends_at.isoformat()})
+            event = self.ctx.events.staged(await audit.append(
+                tx, self.ctx.clock, actor, "deployment.create", {"deployment": rec.id},
+                {"starts_at": rec.starts_at.isoformat(), "ends_at": rec.ends_at.isoformat()}))
+        self.ctx.events.publish(event)
         return rec
 
     async def get(self, deployment_id: str) -> DeploymentRecord:
@@ -106,7 +108,10 @@ class Deployments:
             return await tx.deployments.transitions(deployment_id)
 
     async def _move(self, tx: StoreTx, rec: DeploymentRecord, to: DeploymentState,
-                    actor: str, details: dict[str, object] | None = None) -> DeploymentRecord:
+                    actor: str, details: dict[str, object] | None = None
+                    ) -> tuple[DeploymentRecord, DomainEvent | None]:
+        """Change state inside ``tx``; returns the record and the event to publish once
+        ``tx`` has committed."""
         if to not in _ALLOWED[rec.state]:
             raise TransitionRefused(f"deployment {rec.id} is {rec.state}; it cannot become {to}")
         now = self.ctx.clock.now()
@@ -119,14 +124,22 @@ class Deployments:
         await tx.deployments.update(rec)
         await tx.deployments.insert_transition(TransitionRecord(
             deployment_id=rec.id, from_state=old, to_state=to, actor=actor, at=now))
-        await audit.append(tx, self.ctx.clock, actor, f"deployment.{to}",
-                           {"deployment": rec.id}, {"from": old, **(details or {})})
+        row = await audit.append(tx, self.ctx.clock, actor, f"deployment.{to}",
+                                 {"deployment": rec.id}, {"from": old, **(details or {})})
+        return rec, self.ctx.events.staged(row)
+
+    def _published(self, moved: tuple[DeploymentRecord, DomainEvent | None]
+                   ) -> DeploymentRecord:
+        """After the commit of a :meth:`_move`: publish its event."""
+        rec, event = moved
+        self.ctx.events.publish(event)
         return rec
 
     async def authorise(self, deployment_id: str, actor: str) -> DeploymentRecord:
         """draft → authorised, by the user who authorises it (role checked by the API)."""
         async with self.ctx.store.transaction() as tx:
-            return await self._move(tx, await load(tx, deployment_id), "authorised", actor)
+            moved = await self._move(tx, await load(tx, deployment_id), "authorised", actor)
+        return self._published(moved)
 
     async def go_live(self, deployment_id: str, actor: str) -> DeploymentRecord:
         """authorised → live, within the window and with a fresh, current review (R9)."""
@@ -157,19 +170,22 @@ class Deployments:
             if review.entries == 0:
                 raise TransitionRefused(f"deployment {rec.id} cannot go live with an empty "
                                         "watch list")
-            return await self._move(tx, rec, "live", actor,
-                                    {"review_at": review.reviewed_at.isoformat(),
-                                     "watchlist_version": review.watchlist_version})
+            moved = await self._move(tx, rec, "live", actor,
+                                     {"review_at": review.reviewed_at.isoformat(),
+                                      "watchlist_version": review.watchlist_version})
+        return self._published(moved)
 
     async def end(self, deployment_id: str, actor: str) -> DeploymentRecord:
         """live (or authorised) → ended; the retention clock starts now (R12-R15)."""
         async with self.ctx.store.transaction() as tx:
-            return await self._move(tx, await load(tx, deployment_id), "ended", actor)
+            moved = await self._move(tx, await load(tx, deployment_id), "ended", actor)
+        return self._published(moved)
 
     async def close(self, deployment_id: str, actor: str) -> DeploymentRecord:
         """ended → closed: the command team has finished with it (retention goes on)."""
         async with self.ctx.store.transaction() as tx:
-            return await self._move(tx, await load(tx, deployment_id), "closed", actor)
+            moved = await self._move(tx, await load(tx, deployment_id), "closed", actor)
+        return self._published(moved)
 
     async def set_threshold(self, deployment_id: str, threshold: float | None,
                             actor: str) -> DeploymentRecord:

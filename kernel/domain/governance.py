@@ -26,15 +26,18 @@ from kernel.protocols.store import Store
 
 class Governance:
     """The services over one store: ``deployments``, ``watchlists``, ``alerts``, ``outbox``,
-    ``retention``, ``reports``, ``push``; plus :meth:`verify_audit` and :meth:`log_action`."""
+    ``retention``, ``reports``, ``push``; ``events``, what they committed; plus
+    :meth:`verify_audit` and :meth:`log_action`."""
 
     def __init__(self, store: Store, keys: KeyRing, clock: Clock) -> None:
         self.ctx = DomainContext(store=store, keys=keys, clock=clock)
         self.store = store
+        self.events = self.ctx.events
+        """The post-commit events of these services (:mod:`kernel.domain.events`)."""
         self.deployments = Deployments(self.ctx)
         self.watchlists = WatchLists(self.ctx)
         self.outbox = Outbox(self.ctx)
-        self.alerts = Alerts(self.ctx, self.outbox)
+        self.alerts = Alerts(self.ctx)
         self.retention = Retention(self.ctx, self.deployments)
         self.reports = Reports(self.ctx, self.alerts, self.watchlists)
         self.push = PushSubscriptions(self.ctx)

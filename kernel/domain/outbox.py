@@ -7,29 +7,16 @@ crash or a dead broker delays delivery but loses nothing and nothing unconfirmed
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from kernel.domain.context import DomainContext
 from kernel.protocols.sink import AlertNotice
 
 
 class Outbox:
-    """Pending notices, per-sink acknowledgements and a wake-up for dispatchers."""
+    """Pending notices and per-sink acknowledgements. A dispatcher hears of new rows from the
+    post-commit :class:`~kernel.domain.events.AlertDecided` (``state == "confirmed"``)."""
 
     def __init__(self, ctx: DomainContext) -> None:
         self.ctx = ctx
-        self._changed = asyncio.Event()
-
-    def notify(self) -> None:
-        """Called after a commit that added rows."""
-        self._changed.set()
-
-    async def wait(self, within: float | None = None) -> None:
-        """Return when rows were added since the last wait (or after ``within`` seconds)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), within)
-        self._changed.clear()
 
     async def pending(self, after_seq: int, limit: int = 100) -> list[AlertNotice]:
         """Notices with ``seq > after_seq``, oldest first."""

@@ -256,9 +256,10 @@ class Retention:
                                               actor=actor))
             for rec in records:
                 await tx.disposals.insert(rec)
-            await audit.append(tx, self.ctx.clock, actor, "deployment.wipe",
-                               {"deployment": deployment_id},
-                               {"disposals": [[r.kind, r.count] for r in records]})
+            event = self.ctx.events.staged(await audit.append(
+                tx, self.ctx.clock, actor, "deployment.wipe", {"deployment": deployment_id},
+                {"disposals": [[r.kind, r.count] for r in records]}))
+        self.ctx.events.publish(event)
         await self.ctx.keys.destroy(deployment_id)
         await self.ctx.store.compact()
         return records

@@ -265,14 +265,15 @@ class WatchLists:
             details_: dict[str, object] = {"list": kind, "key": key,
                                            "new_entry": entry is not None, "photos": photos,
                                            "found": gate.found}
-            await audit.append(tx, self.ctx.clock, actor, "watchlist.enrol", subjects,
-                               details_)
+            event = self.ctx.events.staged(await audit.append(
+                tx, self.ctx.clock, actor, "watchlist.enrol", subjects, details_))
             if below:
                 await audit.append(tx, self.ctx.clock, actor,
                                    "watchlist.enrol_accepted_below_gate", subjects,
                                    {"list": kind, "key": key, "gates": list(gates),
                                     "accept_reason": gate.accept_reason,
                                     "measurements": quality})
+        self.ctx.events.publish(event)
         done = "enrolled below the enrolment gate (accepted with a reason)" if below else \
             "enrolled"
         if gate.found == "padded":
@@ -299,9 +300,11 @@ class WatchLists:
             await tx.blobs.delete(blobs)
             if rec.list == "watch":
                 await self._bump(tx, rec.deployment_id)
-            await audit.append(tx, self.ctx.clock, actor, "watchlist.remove",
-                               {"deployment": rec.deployment_id, "entry": entry_id},
-                               {"list": rec.list, "photos": len(photos)})
+            event = self.ctx.events.staged(await audit.append(
+                tx, self.ctx.clock, actor, "watchlist.remove",
+                {"deployment": rec.deployment_id, "entry": entry_id},
+                {"list": rec.list, "photos": len(photos)}))
+        self.ctx.events.publish(event)
 
     async def review(self, deployment_id: str, reviewer: str) -> ReviewRecord:
         """Record that ``reviewer`` reviewed the watch list as it is now (R9)."""

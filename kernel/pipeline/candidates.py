@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from kernel.domain.governance import Governance
-from kernel.domain.records import AlertRecord
 from kernel.pipeline.live import CandidateEvidence
-
-CandidateListener = Callable[[AlertRecord], Awaitable[None]]
 
 
 class CandidateRecorder:
     """The pipeline's :class:`~kernel.pipeline.live.CandidateSink`: each match becomes a
     candidate alert in the governed core (encrypted evidence, audit row) in one commit.
 
-    Built before the pipeline and handed to it. ``listeners`` are called after the commit,
-    never before (the demo and the walk-past evaluation print or count candidates).
+    Built before the pipeline and handed to it. Who wants to hear of a candidate subscribes
+    to ``governance.events`` (:class:`~kernel.domain.events.CandidateRaised`, published after
+    the commit, never before): the live feed, the demo, the walk-past evaluation.
     """
 
     def __init__(self, governance: Governance) -> None:
         self.gov = governance
-        self.listeners: list[CandidateListener] = []
 
     async def raise_candidate(self, evidence: CandidateEvidence) -> None:
-        record = await self.gov.alerts.create_candidate(
+        await self.gov.alerts.create_candidate(
             evidence.deployment_id, evidence.entry_id, evidence.camera_id, evidence.score,
             evidence.captured_at, evidence.face_jpeg, evidence.torso_jpeg,
         )
-        for listener in self.listeners:
-            await listener(record)

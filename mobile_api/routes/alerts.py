@@ -41,7 +41,6 @@ async def confirm(alert_id: str, request: Request[Any, Any, Any]) -> AlertOut:
     """Confirm a candidate (R5): committed with its outbox row, then officers are told."""
     backend, s = context(request)
     rec = await backend.governance.alerts.confirm(alert_id, s.user)
-    backend.watcher.poke()  # after the commit: persist before announce
     return alert_out(rec)
 
 
@@ -50,7 +49,6 @@ async def reject(alert_id: str, data: RejectIn, request: Request[Any, Any, Any])
     """Reject a candidate with a reason code (R5); nothing reaches officers."""
     backend, s = context(request)
     rec = await backend.governance.alerts.reject(alert_id, s.user, data.reason)
-    backend.watcher.poke()
     return alert_out(rec)
 
 

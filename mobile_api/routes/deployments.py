@@ -48,7 +48,6 @@ async def go_live(deployment_id: str, request: Request[Any, Any, Any]) -> Deploy
     """authorised → live; refused (409) without a watch-list review of at most 48 h (R9)."""
     backend, s = context(request)
     rec = await backend.governance.deployments.go_live(deployment_id, s.user)
-    backend.watcher.poke()
     return deployment_out(rec)
 
 

@@ -172,7 +172,6 @@ async def seed(api: LiveApi) -> Seed:
     t = await gov.alerts.create_candidate(dep.id, s.blue_entry, "gate-1", 0.88, clock.now(),
                                           s.face, s.torso)
     s.test_event = t.id
-    await api.backend.watcher.scan()
     return s
 
 
