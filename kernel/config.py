@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from kernel import registry
+from kernel.domain.thresholds import CEILING, FLOOR, admissible, decidable, threshold_problem
 from kernel.errors import ConfigError
 from kernel.pipeline.tracker import TrackerSettings
 
@@ -53,8 +54,9 @@ class PipelineConfig(Strict, frozen=True):
     batch: int = 4
 
 
-Threshold = Annotated[float, msgspec.Meta(gt=0.0, le=1.0)]
-"""A cosine threshold: in (0, 1]. Zero or below would match almost anyone; NaN never matches."""
+Threshold = Annotated[float, msgspec.Meta(ge=FLOOR, le=CEILING)]
+"""A cosine match threshold: finite, in ``[FLOOR, 1]`` (:mod:`kernel.domain.thresholds`, the one
+place the range is defined). Zero or below would match almost anyone (R3)."""
 
 
 class MatchingConfig(Strict, frozen=True):
@@ -74,21 +76,31 @@ class MatchingConfig(Strict, frozen=True):
     counts_flush_s: float = 60.0
     tracker: TrackerSettings = TrackerSettings()
 
+    def __post_init__(self) -> None:
+        # The same invariants as every other threshold (kernel.domain.thresholds); msgspec's
+        # range check above already names the key, this also refuses a constructed value.
+        for key in ("threshold", "track_threshold"):
+            value = getattr(self, key)
+            if value is not None and (problem := threshold_problem(value)) is not None:
+                raise ValueError(f"matching.{key} {problem}")
+
     def decision_threshold(self, deployment_threshold: float | None) -> float:
         """The threshold a live deployment's tracks are decided at: the deployment's own
         ``match_threshold`` when it sets one (the technical lead tuned it for this deployment
         in the console, and the change is audited there, R19/R22); else ``track_threshold``;
-        else ``threshold``. A deployment value outside (0, 1] (the API accepts [-1, 1]) is not
-        used: at zero or below nearly every passer-by would become a candidate, crops and all
-        (R3), so it falls back as if unset."""
+        else ``threshold``. A stored deployment value that is not admissible (below the floor,
+        NaN, above 1: the domain refuses those, so only a damaged or hand-edited row has one)
+        is not used: it falls back as if unset. The result goes through
+        :func:`kernel.domain.thresholds.decidable`, so it is never below the floor."""
         if deployment_threshold is not None and valid_threshold(deployment_threshold):
-            return deployment_threshold
-        return self.threshold if self.track_threshold is None else self.track_threshold
+            return decidable(deployment_threshold)
+        return decidable(self.threshold if self.track_threshold is None
+                         else self.track_threshold)
 
 
 def valid_threshold(value: float) -> bool:
-    """Whether ``value`` is a usable cosine threshold: in (0, 1] (NaN is not)."""
-    return 0.0 < value <= 1.0
+    """Whether ``value`` is an admissible match threshold (finite, in ``[FLOOR, 1]``)."""
+    return admissible(value)
 
 
 class RetentionConfig(Strict, frozen=True):

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from kernel.auth.accounts import AccountError
 from kernel.auth.passwords import WeakPassword
 from kernel.domain.errors import DomainError, KeyUnavailable, NotFound, TransitionRefused
+from kernel.domain.thresholds import NotPermitted
 from kernel.errors import StoreError
 from mobile_api.backend import EngineUnavailable
 
@@ -38,7 +39,8 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     status = 404 if isinstance(exc, NotFound) else 409 if isinstance(
-        exc, TransitionRefused) else 410 if isinstance(exc, KeyUnavailable) else 422
+        exc, TransitionRefused) else 410 if isinstance(exc, KeyUnavailable) else 403 if (
+        isinstance(exc, NotPermitted)) else 422
     return _body(status, str(exc))
 
 

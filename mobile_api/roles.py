@@ -84,7 +84,9 @@ MATRIX: Final[dict[str, Access]] = {
     "GET /api/audit/verify": AUDITORS,
     # settings (R22)
     "GET /api/deployments/{deployment_id}/settings": WATCHLIST,
-    "PUT /api/deployments/{deployment_id}/settings": TECHNICAL,
+    # the technical lead tunes; on a LIVE deployment only the commander may (the domain
+    # refuses the technical role there: kernel.domain.thresholds)
+    "PUT /api/deployments/{deployment_id}/settings": WATCHLIST,
     # camera health
     "GET /api/health/cameras": HEALTH,
     # Web Push (R6)

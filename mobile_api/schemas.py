@@ -57,7 +57,7 @@ class DeploymentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     objectives: Text
     case_reference: Short
     command_team: Annotated[list[Short], msgspec.Meta(max_length=50)] = []
-    match_threshold: Annotated[float, msgspec.Meta(ge=-1.0, le=1.0)] | None = None
+    match_threshold: float | None = None
 
 
 class DeploymentOut(msgspec.Struct, kw_only=True):
@@ -246,7 +246,7 @@ class SettingsOut(msgspec.Struct, kw_only=True):
 
 
 class SettingsIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    match_threshold: Annotated[float, msgspec.Meta(ge=-1.0, le=1.0)] | None
+    match_threshold: float | None
 
 
 # push -------------------------------------------------------------------------------------

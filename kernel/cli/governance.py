@@ -21,6 +21,7 @@ from kernel import registry
 from kernel.cli.common import add_config_option, load_config
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.governance import Governance, open_governance
+from kernel.domain.thresholds import FLOOR, SettingRefused
 from kernel.domain.watchlists import EntryInput
 from kernel.executor import BoundedExecutor
 from kernel.protocols.adapter import AdapterContext
@@ -61,6 +62,15 @@ def _deployment(args: argparse.Namespace) -> Any:
         elif cmd == "show":
             _print({"deployment": await d.get(args.id),
                     "transitions": await d.transitions(args.id)})
+        elif cmd == "threshold":
+            # The same invariants as the API (kernel.domain.thresholds): a live deployment's
+            # threshold changes only ``--as`` an enabled commander account.
+            try:
+                value = None if args.value.lower() == "default" else float(args.value)
+            except ValueError:
+                raise SettingRefused(f"match threshold must be a number or 'default', not "
+                                     f"{args.value!r}") from None
+            _print(await d.set_threshold(args.id, value, who))
         elif cmd == "wipe":
             if not args.yes:
                 console.print("wipe destroys all data of the deployment; add --yes")
@@ -220,6 +230,10 @@ def register(subparsers: Any) -> None:
         if cmd == "wipe":
             p.add_argument("--yes", action="store_true")
     dep.add_parser("list")
+    th = dep.add_parser("threshold", help="set a deployment's match threshold (R22): a cosine "
+                        f"in [{FLOOR}, 1], or 'default'; on a live deployment --as a commander")
+    th.add_argument("id")
+    th.add_argument("value")
 
     wl = group("watchlist", "watch lists (R8-R10, R21)", "wl_cmd", _watchlist)
     e = wl.add_parser("enrol", help="enrol image files or directories, one entry per image "

@@ -20,6 +20,12 @@ from kernel.domain.context import DomainContext
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
 from kernel.domain.events import DomainEvent
 from kernel.domain.records import DeploymentRecord, DeploymentState, TransitionRecord
+from kernel.domain.thresholds import (
+    LIVE_CHANGE_ROLE,
+    NotPermitted,
+    SettingRefused,
+    check_threshold,
+)
 from kernel.protocols.store import StoreTx
 
 REVIEW_MAX_AGE = timedelta(hours=48)
@@ -72,8 +78,8 @@ class Deployments:
             raise DomainError("deployment window times must carry a timezone")
         if draft.ends_at <= draft.starts_at:
             raise DomainError("deployment window must end after it starts")
-        if draft.match_threshold is not None and not -1.0 <= draft.match_threshold <= 1.0:
-            raise DomainError("match threshold must be a cosine similarity in [-1, 1]")
+        if draft.match_threshold is not None:
+            check_threshold(draft.match_threshold)
         now = self.ctx.clock.now()
         rec = DeploymentRecord(
             id=secrets.token_hex(8), name=draft.name, authorising_officer=draft.authorising_officer,
@@ -189,17 +195,45 @@ class Deployments:
 
     async def set_threshold(self, deployment_id: str, threshold: float | None,
                             actor: str) -> DeploymentRecord:
-        """Set (or clear, None = engine default) the match threshold (R22), audited."""
-        if threshold is not None and not -1.0 <= threshold <= 1.0:
-            raise DomainError("match threshold must be a cosine similarity in [-1, 1]")
+        """Set (or clear, None = the configured default) the match threshold (R22), audited.
+
+        The value must pass :func:`kernel.domain.thresholds.check_threshold` (finite, in
+        ``[FLOOR, 1]``). On a live deployment the actor must be an enabled account with the
+        commander's role; an attempt refused on a live deployment is audited too (R19)."""
+        refusal: DomainError | None = None
+        try:
+            value = None if threshold is None else check_threshold(threshold)
+        except SettingRefused as exc:
+            refusal, value = exc, None
         async with self.ctx.store.transaction() as tx:
             rec = await load(tx, deployment_id)
             if rec.state in ("ended", "closed"):
                 raise TransitionRefused(f"deployment {rec.id} is {rec.state}; settings are "
                                         "frozen")
-            old = rec.match_threshold
-            rec.match_threshold = threshold
-            await tx.deployments.update(rec)
-            await audit.append(tx, self.ctx.clock, actor, "setting.match_threshold",
-                               {"deployment": rec.id}, {"old": old, "new": threshold})
-            return rec
+            role = None
+            if rec.state == "live":
+                user = await tx.accounts.get(actor)
+                role = user.role if user is not None and user.enabled else None
+                if refusal is None and role != LIVE_CHANGE_ROLE:
+                    refusal = NotPermitted(
+                        f"deployment {rec.id} is live: changing its match threshold needs "
+                        f"the {LIVE_CHANGE_ROLE}'s role (R22)")
+            elif refusal is not None:
+                raise refusal
+            if refusal is None:
+                old = rec.match_threshold
+                rec.match_threshold = value
+                await tx.deployments.update(rec)
+                await audit.append(tx, self.ctx.clock, actor, "setting.match_threshold",
+                                   {"deployment": rec.id},
+                                   {"old": old, "new": value, "state": rec.state,
+                                    **({"role": role} if role else {})})
+                return rec
+        # A refused change to a live deployment: recorded, then refused.
+        async with self.ctx.store.transaction() as tx:
+            await audit.append(tx, self.ctx.clock, actor, "setting.match_threshold_refused",
+                               {"deployment": deployment_id},
+                               {"requested": repr(threshold), "state": "live",
+                                "role": role, "reason": str(refusal)})
+        assert refusal is not None
+        raise refusal

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from kernel.config import MatchingConfig, valid_threshold
 from kernel.domain.governance import Governance
+from kernel.domain.thresholds import FLOOR
 from kernel.pipeline.live import LivePipeline
 from kernel.pipeline.watchlist_index import IndexedEntry, LiveWatchlist
 from kernel.protocols.index import VectorIndex
@@ -46,9 +47,9 @@ class MatchingSession:
             return
         for d in live:
             if d.match_threshold is not None and not valid_threshold(d.match_threshold):
-                log.warning("deployment %s: match threshold %r is outside (0, 1]; deciding at "
-                            "%.3f instead", d.id, d.match_threshold,
-                            self.config.decision_threshold(None))
+                log.warning("deployment %s: stored match threshold %r is not admissible "
+                            "(finite, in [%.2f, 1]); deciding at %.3f instead", d.id,
+                            d.match_threshold, FLOOR, self.config.decision_threshold(None))
         if not live:
             self.pipeline.set_watchlist(None)
             self._loaded = fingerprint

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 
@@ -9,6 +10,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from kernel.domain.thresholds import FLOOR
 from kernel.protocols.index import VectorIndex
 
 
@@ -33,13 +35,24 @@ class Match(msgspec.Struct, frozen=True):
     score: float
 
 
+def _guarded(threshold: float, floor: float) -> float:
+    """``threshold`` raised to ``floor``; NaN, infinite or above 1: infinity (no match)."""
+    if not math.isfinite(threshold) or threshold > 1.0:
+        return math.inf
+    return max(floor, threshold)
+
+
 class LiveWatchlist:
     """Templates of the live deployments (watch lists and blue lists) and their thresholds."""
 
-    def __init__(self, index: VectorIndex, thresholds: dict[str, float]) -> None:
+    def __init__(self, index: VectorIndex, thresholds: dict[str, float],
+                 *, floor: float = FLOOR) -> None:
         self.index = index
-        self.thresholds = thresholds
-        """Match threshold (cosine) per deployment id (R22)."""
+        self.thresholds = {d: _guarded(t, floor) for d, t in thresholds.items()}
+        """Match threshold (cosine) per deployment id (R22), never below ``floor`` whatever
+        was handed in (R3: the matcher does not decide below the calibrated floor of
+        :mod:`kernel.domain.thresholds`; NaN or above 1 decides nothing). ``floor`` is lowered
+        only by the unit tests of the fusion arithmetic on synthetic vectors."""
         self.entries: dict[int, IndexedEntry] = {}
         self.photos_per_entry = 0
         """The most photos (index keys) any one entry has: how deep :meth:`top` searches."""

@@ -180,7 +180,7 @@ def test_walkpast_end_to_end_finds_the_listed_walker(
     tiny_set: Path, eval_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    config = _config(tmp_path, eval_models_dir, 0.9)
+    config = _config(tmp_path, eval_models_dir, 0.93)
     code = main(["eval", "walkpast", str(tiny_set / "clip.mp4"), str(tiny_set / "truth.json"),
                  str(tiny_set / "gallery"), "--config", str(config), "--out", str(out),
                  "--quiet"])

@@ -60,7 +60,7 @@ async def go_live(gov: Governance, engine: FaceEngine, photos: Sequence[str] = (
     """A live deployment with ``photos`` on its watch list. These tests are about transport
     and reconnection, not calibration: the threshold sits well between the walkers' scores
     (≈0.95–0.97 listed, ≈0.82 not)."""
-    return await live_deployment(gov, engine, photos, name="integration", threshold=0.9)
+    return await live_deployment(gov, engine, photos, name="integration", threshold=0.93)
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float, what: str,

@@ -20,8 +20,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize("key", ["threshold", "track_threshold"])
-@pytest.mark.parametrize("value", ["-0.5", "0", "0.0", "1.5", "nan", "inf", "-inf", '"high"'])
-def test_hostile_thresholds_are_refused_naming_the_key(
+@pytest.mark.parametrize("value", ["-0.5", "0", "0.0", "0.5", "0.929", "1.5", "nan", "inf", "-inf",
+                                   '"high"'])
+def test_r3_r22_hostile_thresholds_are_refused_naming_the_key(
     tmp_path: Path, key: str, value: str
 ) -> None:
     with pytest.raises(ConfigError) as info:

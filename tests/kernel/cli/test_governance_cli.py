@@ -106,3 +106,23 @@ def test_r8_r10_r19_enrol_into_an_entry_and_accept_below_gate(tmp_path: Path,
     assert [g["below_gate"] for g in entry["photo_gates"]] == [[], [], ["too_small"]]
     assert entry["photo_gates"][2]["accept_reason"] == "only custody photo"
     assert cli(config, "audit", "verify").returncode == 0
+
+
+def test_r3_r22_cli_threshold_uses_the_domain_invariants(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('data_dir = "var"\n[store]\ntype = "sqlite"\n')
+    now = datetime.now(UTC)
+    made = cli(config, "deployment", "create", "--name", "Gate", "--authorising-officer",
+               "Supt X", "--location", "North gate",
+               "--starts", (now - timedelta(minutes=1)).isoformat(),
+               "--ends", (now + timedelta(hours=2)).isoformat(), "--objectives", "o",
+               "--case-reference", "C-1")
+    assert made.returncode == 0, made.stderr
+    dep = cli(config, "deployment", "list").stdout.split()[0]
+    for hostile in ("-1.0", "0", "0.5", "nan", "inf", "1.5", "high"):
+        done = cli(config, "deployment", "threshold", dep, hostile)
+        assert done.returncode == 5, (hostile, done.stdout, done.stderr)
+        assert "match threshold" in flat(done.stderr) and "Traceback" not in done.stderr
+    done = cli(config, "deployment", "threshold", dep, "0.95")
+    assert done.returncode == 0 and '"match_threshold": 0.95' in done.stdout, done.stderr
+    assert cli(config, "deployment", "threshold", dep, "default").returncode == 0

@@ -81,7 +81,8 @@ def test_fusion_weights_by_quality() -> None:
 
 
 def watchlist(entries: dict[str, Sequence[np.ndarray]], threshold: float) -> LiveWatchlist:
-    wl = LiveWatchlist(ExactIndex(ExactIndex.Config(dim=DIM)), {DEP: threshold})
+    # floor=0: the fusion arithmetic on synthetic vectors, not the calibrated floor (R3)
+    wl = LiveWatchlist(ExactIndex(ExactIndex.Config(dim=DIM)), {DEP: threshold}, floor=0.0)
     items, key = [], 1
     for entry_id, photos in entries.items():
         for photo in photos:
@@ -350,7 +351,7 @@ async def test_embedding_budget_degrades_overload_instead_of_spiralling() -> Non
     decided at least once; the others wait (counted), nothing is lost."""
     rng = np.random.default_rng(3)
     people = [unit(rng.standard_normal(DIM)) for _ in range(6)]
-    wl = LiveWatchlist(ExactIndex(ExactIndex.Config(dim=DIM)), {DEP: 0.9})
+    wl = LiveWatchlist(ExactIndex(ExactIndex.Config(dim=DIM)), {DEP: 0.9}, floor=0.0)
     wl.add([(1, IndexedEntry(DEP, "e0"), people[0])])
     settings = TrackerSettings(embed_per_frame=1.0, embed_interval_s=0.0, embed_gain=0.0)
     pipe, engine, _ = pipeline(wl, settings)
