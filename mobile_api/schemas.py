@@ -14,6 +14,7 @@ from litestar.datastructures import UploadFile
 
 from kernel.auth.roles import Role
 from kernel.domain.records import AlertState, Category, DeploymentState, ListKind, Outcome
+from kernel.domain.thresholds import FLOOR
 from mobile_api.settings import Calibration
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
@@ -243,6 +244,8 @@ class SettingsOut(msgspec.Struct, kw_only=True):
     deployment_id: str
     match_threshold: float | None
     calibration: Calibration | None
+    floor: float = FLOOR
+    """The lowest threshold anything may be set to (kernel.domain.thresholds, R3)."""
 
 
 class SettingsIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

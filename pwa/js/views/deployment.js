@@ -317,7 +317,7 @@ export function renderDeployment(main, [id], ctx) {
       try { s = await api(`/api/deployments/${q}/settings`); } catch (err) { say(msg, err.message, 'error'); return; }
       const cal = s.calibration;
       const estimate = h('p', {class: 'estimate'});
-      const input = h('input', {id: 'thr-value', type: 'number', step: '0.01', min: '-1', max: '1',
+      const input = h('input', {id: 'thr-value', type: 'number', step: '0.001', min: String(s.floor), max: '1',
         value: s.match_threshold === null ? '' : String(s.match_threshold), placeholder: 'Engine default'});
       const explain = () => {
         if (!cal) { estimate.textContent = 'No calibration figure is configured on this server (pinchpoint calibrate).'; return; }
@@ -325,13 +325,16 @@ export function renderDeployment(main, [id], ctx) {
           + `threshold ${cal.threshold} on ${cal.faces} non-watch-list faces${cal.source ? ` (${cal.source})` : ''}.`;
         const v = input.value.trim() === '' ? null : Number(input.value);
         let verdict = ' The engine default is used.';
-        if (v !== null && v < cal.threshold) verdict = ` ${v} is below the calibrated point: expect MORE false alerts than that.`;
+        if (v !== null && v < s.floor) verdict = ` ${v} is below the floor ${s.floor}: the server refuses it (R3).`;
+        else if (v !== null && v < cal.threshold) verdict = ` ${v} is below the calibrated point: expect MORE false alerts than that.`;
         else if (v !== null) verdict = ` ${v} is at or above the calibrated point: at most that rate, fewer true alerts.`;
         estimate.textContent = base + verdict;
       };
       input.addEventListener('input', explain);
       explain();
-      const canEdit = role === 'technical';
+      // kernel/domain/thresholds.py: the technical lead tunes before going live; a live
+      // deployment's threshold changes only by the commander (the server enforces both).
+      const canEdit = role === 'commander' || (role === 'technical' && dep.state !== 'live');
       const save = h('button', {type: 'button', class: 'primary', text: 'Save threshold', onclick: async () => {
         const v = input.value.trim();
         try {
@@ -341,8 +344,11 @@ export function renderDeployment(main, [id], ctx) {
         } catch (err) { say(msg, err.message, 'error'); }
       }});
       if (!canEdit) input.disabled = true;
-      put(box, h('label', {for: 'thr-value', text: 'Cosine threshold (blank: engine default)'}),
-          h('div', {class: 'row'}, input, canEdit ? save : null), estimate);
+      const who = role === 'technical' && dep.state === 'live'
+        ? h('p', {class: 'hint', text: 'This deployment is live: only the commander may change its threshold (R22).'})
+        : null;
+      put(box, h('label', {for: 'thr-value', text: `Cosine threshold, ${s.floor}–1 (blank: engine default)`}),
+          h('div', {class: 'row'}, input, canEdit ? save : null), who, estimate);
     })();
     return section;
   }
