@@ -13,6 +13,7 @@ from kernel.auth.accounts import Accounts
 from kernel.auth.lockout import LockoutPolicy
 from kernel.auth.passwords import Passwords
 from kernel.clock import Clock
+from kernel.delivery import vapid
 from kernel.delivery.signed_urls import load_or_create_secret
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
@@ -63,24 +64,20 @@ def accounts_for(governance: Governance, settings: ApiSettings) -> Accounts:
                               maximum=settings.lockout_max_s))
 
 
-def _read_vapid(data_dir: Path) -> str | None:
-    path = data_dir / "keys" / "vapid_public_key"
-    try:
-        return path.read_text().strip() or None
-    except OSError:
-        return None
-
-
 async def make_backend(governance: Governance, settings: ApiSettings, data_dir: Path,
                        *, events: EventBus | None = None,
                        engine: EngineProvider | None = None,
-                       health: HealthProvider | None = None) -> ApiBackend:
-    """Assemble the backend; reads (or creates) the URL-signing secret under ``data_dir``."""
-    secret = await asyncio.to_thread(load_or_create_secret, data_dir / "keys")
+                       health: HealthProvider | None = None,
+                       vapid_keys_dir: Path | None = None) -> ApiBackend:
+    """Assemble the backend; reads (or creates) the URL-signing secret under ``data_dir``, and
+    reads the Web Push public key the sink wrote in ``vapid_keys_dir`` (default
+    ``<data_dir>/keys``)."""
+    secret = await asyncio.to_thread(load_or_create_secret, vapid.keys_dir(data_dir))
     bus = events or EventBus(settings.feed_buffer, settings.feed_queue)
-    vapid = settings.vapid_public_key or await asyncio.to_thread(_read_vapid, data_dir)
+    public_key = settings.vapid_public_key or await asyncio.to_thread(
+        vapid.read_public, vapid_keys_dir or vapid.keys_dir(data_dir))
     return ApiBackend(
         governance=governance, accounts=accounts_for(governance, settings), events=bus,
         settings=settings,
-        url_secret=secret, vapid_public_key=vapid, engine=engine or _no_engine,
+        url_secret=secret, vapid_public_key=public_key, engine=engine or _no_engine,
         health=health or (lambda: []))

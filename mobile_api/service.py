@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import uvicorn
 
+from kernel.delivery import vapid
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.service import ServiceContext
 from mobile_api.app import create_app
@@ -57,9 +58,14 @@ class HttpService:
         if bool(cert) != bool(key):
             raise ValueError("TLS needs both tls_cert and tls_key")
         governance = await context.governance()
-        backend = await make_backend(governance, cfg, context.config.data_dir,
+        data_dir = context.config.data_dir
+        # The Web Push sink's key directory, if one is configured: it wrote the public key.
+        push_dirs = [vapid.keys_dir(data_dir, getattr(s.settings, "keys_dir", None))
+                     for s in context.config.sinks if s.type == "webpush"]
+        backend = await make_backend(governance, cfg, data_dir,
                                      events=context.events, engine=context.engine,
-                                     health=context.health)
+                                     health=context.health,
+                                     vapid_keys_dir=push_dirs[0] if push_dirs else None)
         app = create_app(backend)
         config = uvicorn.Config(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key,
                                 log_level="warning", lifespan="on", access_log=False,

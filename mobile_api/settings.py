@@ -32,7 +32,8 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     - ``max_upload_bytes``: request bodies above this get 413 (watch-list photos, R10).
     - ``pwa_dir``: static PWA files served at ``/`` (relative to the working directory).
     - ``vapid_public_key``: the Web Push application server key (base64url) for the PWA; when
-      unset, ``<data_dir>/keys/vapid_public_key`` is read if present.
+      unset, the one the Web Push sink wrote (``<data_dir>/keys/vapid_public.txt``, named by
+      :mod:`kernel.delivery.vapid`) is read if present.
     - ``argon2_*``: Argon2id cost (RFC 9106 second recommendation by default).
     - ``feed_poll_s``: how often the commits of *other* processes (the ``pinchpoint`` CLI)
       are looked for: one read of the audit chain's head, then only the new rows

@@ -21,7 +21,6 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Literal
 
 import aiohttp
@@ -97,9 +96,7 @@ class WebPushSink:
         self.config = config
         self._context = context
         self._log = context.log
-        keys_dir = Path(config.keys_dir) if config.keys_dir else Path("keys")
-        if not keys_dir.is_absolute():
-            keys_dir = context.data_dir / keys_dir
+        keys_dir = vapid.keys_dir(context.data_dir, config.keys_dir)
         # Made on first start, before any device can subscribe: the PWA needs the public key.
         self._keys = vapid.load_or_create(keys_dir)
         # py_vapid's RFC 8292 ("vapid t=…,k=…") signer, built once around our key.
