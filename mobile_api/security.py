@@ -59,7 +59,14 @@ def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Session:
     return session
 
 
-def cookie_attributes(secure: bool, max_age: int) -> dict[str, Any]:
-    """The session cookie's flags: HttpOnly, SameSite=Strict, Secure unless dev HTTP."""
-    return {"key": COOKIE, "httponly": True, "samesite": "strict", "secure": secure,
+def over_tls(request: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether this request reached the server over TLS (the ASGI scope's scheme)."""
+    return request.scope.get("scheme") in ("https", "wss")
+
+
+def cookie_attributes(secure: bool, max_age: int, tls: bool = False) -> dict[str, Any]:
+    """The session cookie's flags: HttpOnly, SameSite=Strict, and Secure whenever the request
+    came over TLS, whatever ``secure_cookie`` says (``secure``: also on plain HTTP, which
+    only ``secure_cookie = false`` for development on 127.0.0.1 turns off)."""
+    return {"key": COOKIE, "httponly": True, "samesite": "strict", "secure": secure or tls,
             "path": "/", "max_age": max_age}

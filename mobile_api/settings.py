@@ -27,8 +27,9 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
       this long after login whatever happens (R23).
     - ``lockout_after`` failed logins in a row lock the account for ``lockout_base_s``,
       doubling with each further failure up to ``lockout_max_s`` (R23).
-    - ``secure_cookie``: ``Secure`` on the session cookie. Turn it off ONLY for plain-HTTP
-      development on ``http://127.0.0.1`` (browsers drop Secure cookies on plain HTTP).
+    - ``secure_cookie``: ``Secure`` on the session cookie over plain HTTP too. Turn it off ONLY
+      for plain-HTTP development on ``http://127.0.0.1`` (browsers drop Secure cookies on plain
+      HTTP). A request that came over TLS always gets ``Secure``, whatever this says.
     - ``max_upload_bytes``: request bodies above this get 413 (watch-list photos, R10).
     - ``pwa_dir``: static PWA files served at ``/`` (relative to the working directory).
     - ``vapid_public_key``: the Web Push application server key (base64url) for the PWA; when

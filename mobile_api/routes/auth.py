@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
 
 from mobile_api.schemas import LoginIn, MeOut
-from mobile_api.security import COOKIE, backend_of, cookie_attributes, session_of
+from mobile_api.security import COOKIE, backend_of, cookie_attributes, over_tls, session_of
 from mobile_api.views import NO_STORE
 
 
@@ -38,8 +38,8 @@ async def login(data: LoginIn, request: Request[Any, Any, Any]) -> Response[MeOu
         MeOut(user=s.user, role=s.role, csrf_token=s.csrf,
               idle_timeout_s=settings.session_idle_s,
               absolute_timeout_s=settings.session_absolute_s), headers=NO_STORE)
-    response.set_cookie(value=s.token, **cookie_attributes(settings.secure_cookie,
-                                                          int(settings.session_absolute_s)))
+    response.set_cookie(value=s.token, **cookie_attributes(
+        settings.secure_cookie, int(settings.session_absolute_s), tls=over_tls(request)))
     return response
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -64,7 +65,9 @@ class Seed:
 class LiveApi:
     """The app served for real; ``url``, ``backend``, ``gov``, ``clock``, ``seed``."""
 
-    def __init__(self, data_dir: Path, settings: ApiSettings = TEST_SETTINGS) -> None:
+    def __init__(self, data_dir: Path, settings: ApiSettings = TEST_SETTINGS,
+                 tls: tuple[Path, Path, Path] | None = None) -> None:
+        """``tls``: (server certificate, key, CA certificate): serve HTTPS instead."""
         self.clock = ManualClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -73,9 +76,16 @@ class LiveApi:
         self.gov, self.engine = self.call(self._open(data_dir))
         self.backend: ApiBackend = self.call(self._backend(settings))
         self.app = create_app(self.backend)
+        cert: str | None = None
+        key: str | None = None
+        self.verify: ssl.SSLContext | bool = True
+        if tls is not None:
+            cert, key = str(tls[0]), str(tls[1])
+            self.verify = ssl.create_default_context(cafile=str(tls[2]))
         config = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="on",
                                 log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=1)
+                                timeout_graceful_shutdown=1, ssl_certfile=cert,
+                                ssl_keyfile=key)
         self.server = _Server(config)
         self.serving = asyncio.run_coroutine_threadsafe(self.server.serve(), self.loop)
         deadline = time.monotonic() + 20
@@ -84,7 +94,7 @@ class LiveApi:
                 raise RuntimeError(f"server did not start: {self.serving}")
             time.sleep(0.02)
         port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'http' if tls is None else 'https'}://127.0.0.1:{port}"
         self.seed = Seed()
 
     async def _open(self, data_dir: Path) -> tuple[Governance, FaceEngine]:
@@ -119,7 +129,7 @@ class LiveApi:
             headers["Cookie"] = f"{COOKIE}={s.token}"
             if csrf:
                 headers["X-CSRF-Token"] = s.csrf
-        return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10, verify=self.verify)
 
     def close(self) -> None:
         self.server.should_exit = True
