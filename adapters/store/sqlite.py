@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+import stat
 import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -103,6 +105,25 @@ def inspect_file(path: Path) -> str:
                      "path at another file. It was left untouched")
 
 
+def owner_only(path: Path) -> None:
+    """Create the database file 0600 when absent (SQLite gives its -wal and -shm files the
+    database file's mode), and take group and other access off an existing one and its
+    -wal/-shm: it holds the audit log, hashes and encrypted crops (issue 12)."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"cannot create the database {path}: {exc.strerror}") from None
+    for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(each.stat().st_mode)
+            if mode & 0o077:
+                each.chmod(mode & 0o700)
+        except OSError:
+            continue  # absent, or a read-only file system: opening says what is wrong
+
+
 class SqliteStore:
     """The ``store.sqlite`` adapter. ``path`` is relative to the data directory."""
 
@@ -127,6 +148,7 @@ class SqliteStore:
         kind = await asyncio.to_thread(inspect_file, self.path)
         del kind  # both "new" and "ours" proceed; every other case raised
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(owner_only, self.path)
         con = await aiosqlite.connect(self.path, isolation_level=None)
         con.row_factory = sqlite3.Row
         try:

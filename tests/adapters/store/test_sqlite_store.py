@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -98,3 +99,28 @@ async def test_bad_files_refused_untouched(tmp_path: Path, kind: str, words: str
     assert info.value.exit_code == 4 and str(path) in str(info.value)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == listing
+
+
+async def test_database_and_its_wal_and_shm_are_owner_only(tmp_path: Path) -> None:
+    """Issue 12, finding 12: pinchpoint.db was created 0644 (world-readable audit log,
+    password hashes, ciphertext). Created 0600 now, -wal and -shm alike (SQLite copies the
+    database file's mode), and an existing file with wider access is tightened."""
+    old = os.umask(0o022)
+    try:
+        s = _store(tmp_path)
+        await s.open()
+        try:
+            async with s.transaction() as tx:  # a write: the WAL and its index exist now
+                await tx.accounts.clear_login_failures("x")
+            for name in ("pinchpoint.db", "pinchpoint.db-wal", "pinchpoint.db-shm"):
+                mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+                assert mode == 0o600, (name, oct(mode))
+        finally:
+            await s.close()
+        (tmp_path / "pinchpoint.db").chmod(0o644)  # made by an earlier version
+        s = _store(tmp_path)
+        await s.open()
+        await s.close()
+        assert stat.S_IMODE((tmp_path / "pinchpoint.db").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
