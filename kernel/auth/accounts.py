@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from kernel.auth.lockout import LockoutPolicy, after_failure, locked_for
 from kernel.auth.passwords import Passwords, check_policy
 from kernel.auth.roles import ROLES, Role
 from kernel.clock import Clock
-from kernel.domain.records import SessionRecord, UserRecord
+from kernel.domain.records import LoginFailures, SessionRecord, UserRecord
 from kernel.errors import PinchpointError
 from kernel.protocols.store import Store
 
@@ -44,11 +46,27 @@ class Session:
 @dataclass(frozen=True)
 class LoginResult:
     """``session`` on success; else ``locked_for`` > 0 when the name is locked, and
-    ``known`` whether the name exists (for the audit row only, never for the client)."""
+    ``known`` whether the name exists (for the audit row only, never for the client).
+    ``audit``: whether this attempt gets its own audit row — always for a known name; for
+    unknown names one row per :data:`UNKNOWN_AUDIT_EVERY`, carrying ``folded``, the number of
+    unknown-name failures since the previous such row (an anonymous flood of made-up names
+    must not grow the audit log without bound, R19)."""
 
     session: Session | None
     locked_for: float = 0.0
     known: bool = False
+    audit: bool = True
+    folded: int = 0
+
+
+UNKNOWN_NAMES_MAX = 1024
+"""How many names that are not accounts have their failures (and locks) remembered, in
+memory only: the oldest is forgotten first. Failures for names that do not exist are never
+written to the store (issue 12: they grew ``login_failures`` without bound), yet such a name
+still locks like a real one, so lockout does not reveal which names are real."""
+
+UNKNOWN_AUDIT_EVERY = timedelta(minutes=1)
+"""Unknown-name failures are audited as one row per this interval (with the count folded in)."""
 
 
 def token_id(token: str) -> str:
@@ -65,7 +83,8 @@ class Accounts:
     def __init__(self, store: Store, clock: Clock, passwords: Passwords,
                  idle: timedelta = timedelta(minutes=30),
                  absolute: timedelta = timedelta(hours=12),
-                 lockout: LockoutPolicy | None = None) -> None:
+                 lockout: LockoutPolicy | None = None,
+                 unknown_names_max: int = UNKNOWN_NAMES_MAX) -> None:
         self.store = store
         self.clock = clock
         self.passwords = passwords
@@ -75,6 +94,11 @@ class Accounts:
         # Writing last_seen on every request would fsync per request; a coarse step suffices
         # because idle expiry is measured in minutes.
         self.touch_step = min(timedelta(seconds=15), idle / 4)
+        self.unknown_names_max = unknown_names_max
+        self._unknown: OrderedDict[str, LoginFailures] = OrderedDict()
+        """Failures of names that are not (enabled) accounts: memory only, bounded."""
+        self._unknown_audited_at: datetime | None = None
+        self._unknown_folded = 0
 
     # administration -----------------------------------------------------------------------
     async def add_user(self, name: str, role: str, password: str, actor: str) -> UserRecord:
@@ -130,15 +154,19 @@ class Accounts:
 
     # login ----------------------------------------------------------------------------------
     async def login(self, name: str, password: str) -> LoginResult:
-        """Check the password unless the name is locked; count failures (R23)."""
+        """Check the password unless the name is locked; count failures (R23). A real
+        account's failures are stored; a name that is no account is counted in memory
+        (bounded, :data:`UNKNOWN_NAMES_MAX`) and locks all the same."""
         now = self.clock.now()
         async with self.store.transaction() as tx:
-            failures = await tx.accounts.get_login_failures(name)
+            stored = await tx.accounts.get_login_failures(name)
             user = await tx.accounts.get(name)
-        wait = locked_for(failures, now)
         known = user is not None and user.enabled
+        failures = stored if user is not None else self._unknown.get(name)
+        wait = locked_for(failures, now)
         if wait > 0:
-            return LoginResult(None, locked_for=wait, known=known)
+            return LoginResult(None, locked_for=wait, known=known,
+                               **self._audit_unknown(now, user is not None))
         if user is None or not user.enabled:
             await self.passwords.dummy_verify(password)
             ok = False
@@ -146,11 +174,18 @@ class Accounts:
             ok = await self.passwords.verify(user.password_hash, password)
         now = self.clock.now()
         if not ok or user is None:
-            async with self.store.transaction() as tx:
-                failures = await tx.accounts.get_login_failures(name)
-                rec = after_failure(failures, name, now, self.lockout)
-                await tx.accounts.put_login_failures(rec)
-            return LoginResult(None, locked_for=locked_for(rec, now), known=known)
+            if user is None:
+                rec = after_failure(self._unknown.pop(name, None), name, now, self.lockout)
+                self._unknown[name] = rec
+                while len(self._unknown) > self.unknown_names_max:
+                    self._unknown.popitem(last=False)
+            else:  # a real account (enabled or not): its lockout survives a restart
+                async with self.store.transaction() as tx:
+                    rec = after_failure(await tx.accounts.get_login_failures(name), name, now,
+                                        self.lockout)
+                    await tx.accounts.put_login_failures(rec)
+            return LoginResult(None, locked_for=locked_for(rec, now), known=known,
+                               **self._audit_unknown(now, user is not None))
         token = secrets.token_urlsafe(32)
         session = SessionRecord(id=token_id(token), user=user.name,
                                 csrf=secrets.token_urlsafe(32), created_at=now,
@@ -165,6 +200,18 @@ class Accounts:
             await self.set_password_hash(user.name, await self.passwords.hash(password))
         return LoginResult(Session(id=session.id, user=user.name, role=user.role,
                                    csrf=session.csrf, token=token), known=True)
+
+    def _audit_unknown(self, now: datetime, account: bool) -> dict[str, Any]:
+        """Whether a failed attempt gets an audit row: an account's always; names that are
+        no account, one row per :data:`UNKNOWN_AUDIT_EVERY` with the failures folded in."""
+        if account:
+            return {"audit": True, "folded": 0}
+        self._unknown_folded += 1
+        last = self._unknown_audited_at
+        if last is not None and now - last < UNKNOWN_AUDIT_EVERY:
+            return {"audit": False, "folded": 0}
+        folded, self._unknown_folded, self._unknown_audited_at = self._unknown_folded, 0, now
+        return {"audit": True, "folded": folded}
 
     async def set_password_hash(self, name: str, encoded: str) -> None:
         async with self.store.transaction() as tx:

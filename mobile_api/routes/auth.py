@@ -23,9 +23,12 @@ async def login(data: LoginIn, request: Request[Any, Any, Any]) -> Response[MeOu
     result = await backend.accounts.login(data.name, data.password)
     if result.session is None:
         locked = result.locked_for > 0
-        await gov.log_action(data.name if result.known else "unknown",
-                             "auth.login_locked" if locked else "auth.login_failed",
-                             None, {"known_user": result.known})
+        if result.audit:  # names that are no account: one row per minute, count folded in
+            await gov.log_action(data.name if result.known else "unknown",
+                                 "auth.login_locked" if locked else "auth.login_failed",
+                                 None, {"known_user": result.known,
+                                        **({"failures": result.folded} if result.folded
+                                           else {})})
         if locked:
             wait = max(1, int(result.locked_for + 0.999))
             raise HTTPException(status_code=429, headers={"Retry-After": str(wait)},

@@ -3,10 +3,14 @@ clock), CSRF on state-changing requests, cookie flags; R19: logins audited."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from kernel.auth.accounts import UNKNOWN_NAMES_MAX
 from kernel.auth.lockout import LockoutPolicy, after_failure, lock_seconds, locked_for
 from kernel.auth.passwords import Passwords, WeakPassword, check_policy
 from kernel.domain.records import LoginFailures
@@ -127,3 +131,51 @@ def test_disabled_user_loses_session_r23(live_api: LiveApi) -> None:
         live_api.call(live_api.backend.accounts.set_enabled("gone", False))
         assert c.get("/api/auth/me").status_code == 401
     assert _login(live_api, "gone", PASSWORD).status_code == 401
+
+
+def _db_rows(api: LiveApi, sql: str) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(f"{(api.data_dir / 'pinchpoint.db').resolve().as_uri()}?mode=ro",
+                          uri=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_r23_r19_unknown_name_logins_grow_neither_failures_nor_audit(live_api: LiveApi) -> None:
+    """Issue 12, finding 12: a flood of made-up names wrote one login_failures row and one
+    audit row each. Now nothing is stored for names that are no account, the audit log gets
+    one row a minute with the count folded in, memory is bounded — and such a name still
+    locks, so lockout does not reveal which names are real."""
+    accounts = live_api.backend.accounts
+    live_api.clock.advance(timedelta(seconds=61))  # a fresh audit interval
+    failures_before = _db_rows(live_api, "SELECT count(*) FROM login_failures")[0][0]
+    audit_sql = ("SELECT details FROM audit WHERE actor = 'unknown' AND action IN "
+                 "('auth.login_failed', 'auth.login_locked') ORDER BY seq")
+    audit_before = len(_db_rows(live_api, audit_sql))
+    accounts.unknown_names_max = 10  # the bound, made small enough to see
+    try:
+        for i in range(40):
+            assert _login(live_api, f"made-up-{i}", "wrong password!").status_code == 401
+        assert len(accounts._unknown) == 10
+    finally:
+        accounts.unknown_names_max = UNKNOWN_NAMES_MAX
+    assert _db_rows(live_api, "SELECT count(*) FROM login_failures")[0][0] == failures_before
+    audited = _db_rows(live_api, audit_sql)
+    assert len(audited) == audit_before + 1  # the first of the interval
+    live_api.clock.advance(timedelta(seconds=61))
+    assert _login(live_api, "made-up-next", "wrong password!").status_code == 401
+    audited = _db_rows(live_api, audit_sql)
+    assert len(audited) == audit_before + 2
+    assert json.loads(audited[-1][0])["failures"] == 40  # 39 folded + this one
+    # An unknown name locks like a real one (lockout_after = 3 in the tests).
+    for _ in range(2):
+        assert _login(live_api, "ghost", "wrong password!").status_code == 401
+    assert _login(live_api, "ghost", "wrong password!").status_code == 429
+    assert _login(live_api, "ghost", "wrong password!").status_code == 429
+    # A real account's failures are still stored (its lockout survives a restart).
+    live_api.call(accounts.add_user("realname", "officer", PASSWORD, "t"))
+    assert _login(live_api, "realname", "wrong password!").status_code == 401
+    assert _db_rows(live_api, "SELECT failures FROM login_failures WHERE name = 'realname'"
+                    ) == [(1,)]
+    assert _login(live_api, "realname", PASSWORD).status_code == 200
