@@ -106,7 +106,7 @@ class Accounts:
             raise AccountError("a user name has 1-64 letters, digits or . _ - @")
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
-        check_policy(password)
+        check_policy(password, name)
         encoded = await self.passwords.hash(password)
         now = self.clock.now()
         rec = UserRecord(name=name, role=role, password_hash=encoded, enabled=True,
@@ -126,7 +126,7 @@ class Accounts:
 
     async def set_password(self, name: str, password: str) -> None:
         """Change a password; every session of the user ends."""
-        check_policy(password)
+        check_policy(password, name)
         encoded = await self.passwords.hash(password)
         async with self.store.transaction() as tx:
             rec = await tx.accounts.get(name)

@@ -179,3 +179,35 @@ def test_r23_r19_unknown_name_logins_grow_neither_failures_nor_audit(live_api: L
     assert _db_rows(live_api, "SELECT failures FROM login_failures WHERE name = 'realname'"
                     ) == [(1,)]
     assert _login(live_api, "realname", PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize(("password", "why"), [
+    ("aaaaaaaaaa", "different characters"),        # issue 12, finding 11
+    (" " * 10, "different characters"),            # ten spaces
+    ("\t \n \t \n \t \n", "different characters"),
+    ("abababababab", "different characters"),
+    ("1234567890", "run of"), ("qwertyuiop", "run of"), ("zyxwvutsrqpon", "run of"),
+    ("Password123!", "common"), ("P@ssw0rd 2024", "common"), ("iloveyou12", "common"),
+    ("Pinchpoint2026", "common"), ("police-1234", "common"),
+    ("locksmith", "10 characters"), ("x" * 1025, "at most"),
+])
+def test_r23_password_policy_refuses_weak_passwords(password: str, why: str) -> None:
+    with pytest.raises(WeakPassword, match=why):
+        check_policy(password)
+
+
+@pytest.mark.parametrize("password", ["correct horse battery staple", "kR8#vLq2!mZp",
+                                      "operator-password-1", "tram ticket umbrella 7"])
+def test_r23_password_policy_accepts_strong_passwords(password: str) -> None:
+    check_policy(password, "op")
+
+
+def test_r23_password_must_not_be_or_contain_the_user_name(live_api: LiveApi) -> None:
+    accounts = live_api.backend.accounts
+    for name, password in (("sergeant.kay", "sergeant.kay"), ("sergeant.kay", "SERGEANT.KAY"),
+                           ("dispatcher", "dispatcher2026!"), ("Wright", "mr wright 1234")):
+        with pytest.raises(WeakPassword, match="user name"):
+            live_api.call(accounts.add_user(name, "officer", password, "t"))
+    live_api.call(accounts.add_user("sergeant.kay", "officer", PASSWORD, "t"))
+    with pytest.raises(WeakPassword, match="user name"):
+        live_api.call(accounts.set_password("sergeant.kay", "Sergeant.Kay-2026"))
