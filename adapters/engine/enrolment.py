@@ -27,6 +27,7 @@ from typing import Protocol
 import cv2
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from adapters.engine.quality import check_upload, single_face
 from kernel.frames import Image
@@ -142,6 +143,8 @@ class SyncEngine(Protocol):
 
     def embed_sync(self, chips: Sequence[Image]) -> Embeddings: ...
 
+    def enrol_template_sync(self, chip: Image) -> npt.NDArray[np.float32]: ...
+
 
 class Subject(msgspec.Struct, frozen=True):
     """The face an enrolment photo is of (``face``), or why there is none (``rejection``:
@@ -212,7 +215,7 @@ def enrol_photo(engine: SyncEngine, data: bytes, *, max_bytes: int, max_pixels: 
         refused = subject.rejection or Rejection.NO_FACE
         return Enrolment(refused, MESSAGES[refused], found=subject.found)
     face = subject.face
-    template = engine.embed_sync([face.chip])[0]
+    template = engine.enrol_template_sync(face.chip)
     if not face.quality.passed:
         reasons = face.quality.reasons
         first = reasons[0]
