@@ -94,7 +94,7 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     batch: int = 8
     # Off: measured, not adopted. Dev halves (TPIR at FPIR ≤ 0.1 %, thresholds fitted per
     # run): LFW 61.1 → 63.4 %, CFP 44.8 → 45.4 % (44.2 → 43.6 % at the rounded threshold);
-    # the CFP test half then fell 38.4 → 36.4 %: a gain on one set lost on another.
+    # the test halves then fell (CFP 38.4 → 36.4 %, LFW 46.8 → 43.8 %): not a gain.
     enrol_jitter: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
     """Enrolment only: the watch-list template is the mean over the chip and this many
     randomly jittered copies (rotation ±3°, scale 0.97–1, shift ±2 %: dlib's
