@@ -3,8 +3,9 @@
 Operators get ``candidate``, ``test`` and ``decision`` events, officers ``alert`` events
 only (R5), the technical lead ``test`` events. Each event's ``id:`` is the bus ``seq``;
 a client reconnecting with ``Last-Event-ID`` gets what it missed, or a ``resync`` event when
-that is no longer buffered (refetch the lists over REST). The session is re-checked at every
-keep-alive, so a stream ends when its session expires or the user is disabled.
+that is no longer buffered (refetch the lists over REST). The session is re-checked before
+every event and at every keep-alive: after a logout, an expiry or the user being disabled, the
+stream delivers nothing more and ends (at the next event, or within ``feed_ping_s``).
 """
 
 from __future__ import annotations
@@ -52,11 +53,13 @@ async def feed(request: Request[Any, Any, Any]) -> ServerSentEvent:
                 try:
                     event = await asyncio.wait_for(subscription.get(), ping)
                 except TimeoutError:
-                    if await backend.accounts.resolve(token) is None:
-                        return
-                    yield ServerSentEventMessage(comment="ping")
-                    continue
-                yield _message(event)
+                    event = None
+                # Every event, not only the keep-alives: events closer together than
+                # feed_ping_s kept a logged-out stream delivering (issue 12, finding 4).
+                if await backend.accounts.resolve(token) is None:
+                    return
+                yield _message(event) if event is not None else ServerSentEventMessage(
+                    comment="ping")
         finally:
             subscription.close()
 

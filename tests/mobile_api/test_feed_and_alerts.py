@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
+
+import httpx
 
 from kernel.delivery.signed_urls import sign
 from tests.mobile_api.conftest import FACES, LiveApi
@@ -118,3 +121,27 @@ def test_images_authenticated_decrypted_no_store_r24(live_api: LiveApi) -> None:
     with live_api.client() as anon:  # a signed link alone is not enough
         assert anon.get(sign(f"{path}/face", 60, live_api.backend.url_secret,
                              live_api.clock.now())).status_code == 401
+
+
+def test_r5_r23_feed_delivers_nothing_after_logout_even_when_events_keep_coming(
+        live_api: LiveApi) -> None:
+    """issue 12, finding 4: an open feed outlived its session for as long as events came less
+    than ``feed_ping_s`` apart. After logout the stream delivers no further event and ends."""
+    reader_client = live_api.client("officer")
+    same_session = httpx.Client(base_url=live_api.url, headers=reader_client.headers,
+                                timeout=10, verify=live_api.verify)
+    feed = SseReader(reader_client)
+    try:
+        first = _publish(live_api, 1)
+        assert feed.wait_for(lambda e: e.id == str(first))
+        assert same_session.post("/api/auth/logout").status_code in (200, 204)
+        stop = live_api.backend.settings.feed_ping_s / 5  # well inside the keep-alive
+        for _ in range(10):
+            _publish(live_api, 1)
+            time.sleep(stop)
+        assert [e.id for e in feed.events] == [str(first)]
+        feed._thread.join(5)
+        assert not feed._thread.is_alive()  # the stream ended
+    finally:
+        feed.close()
+        same_session.close()
