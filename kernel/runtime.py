@@ -309,11 +309,15 @@ class Runtime:
 
 async def run_until_stopped(runtime: Runtime, stop: asyncio.Event,
                             status_every: float = 30.0) -> None:
-    """Start ``runtime``, log a status line now and then, and stop when ``stop`` is set."""
-    await runtime.start()
-    log.info("pinchpoint running: %d camera(s), data in %s",
-             len(runtime.config.cameras), runtime.config.data_dir)
+    """Start ``runtime``, log a status line now and then, and stop when ``stop`` is set.
+
+    A start that fails (missing models, a damaged store) still stops what it had opened
+    before the error goes up: the store's connection thread and the CPU pool would otherwise
+    keep the process alive after its error line (issue 12, finding 8)."""
     try:
+        await runtime.start()
+        log.info("pinchpoint running: %d camera(s), data in %s",
+                 len(runtime.config.cameras), runtime.config.data_dir)
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), timeout=status_every)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +22,8 @@ from kernel.protocols.camera import CameraClosed, CameraStats
 from kernel.runtime import Runtime
 from kernel.supervisor import TaskState
 from tests.waiting import until
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Ticker:
@@ -109,3 +114,20 @@ async def test_camera_that_ends_is_not_restarted(ticker: None, tmp_path: Path) -
     assert h.task.state == TaskState.FINISHED
     assert h.processed + h.dropped == 5
     await rt.stop()
+
+
+def test_missing_models_end_the_process_with_exit_3_not_a_hang(tmp_path: Path) -> None:
+    """issue 12, finding 8: with the models missing, ``pinchpoint run`` printed its error and
+    then hung until killed (the store's connection thread outlived the failed start). Now it
+    stops what it opened and exits 3 (models) with one readable line, no traceback."""
+    (tmp_path / "empty").mkdir()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'data_dir = "{tmp_path / "var"}"\n[engine]\ntype = "onnx"\n'
+                   f'models_dir = "{tmp_path / "empty"}"\n[store]\ntype = "sqlite"\n')
+    proc = subprocess.run([sys.executable, "-m", "kernel.cli.main", "run", "--config",
+                           str(cfg), "--for", "60"], capture_output=True, text=True,
+                          timeout=50, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 3, proc.stderr
+    assert "model file" in proc.stderr and "missing" in proc.stderr
+    assert "Traceback" not in proc.stderr
