@@ -1,7 +1,9 @@
 """Structured logging: human lines by default, JSON lines with ``--log-format json``.
 
 A guard filter replaces any array or byte string passed as a log argument with a placeholder,
-so a careless ``log.debug("%s", chip)`` cannot write face pixels or a template to a log (R3).
+so a careless ``log.debug("%s", chip)`` cannot write face pixels or a template to a log (R3),
+and drops the records under ``warning`` of libraries that echo the data they handle (the
+database driver's calls with their parameters, Pillow's EXIF tags), whatever level is set.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ import numpy as np
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 REDACTED = "<redacted: binary or array data is never logged>"
+DATA_ECHOING = frozenset({"aiosqlite", "PIL", "sqlite3", "multipart", "python_multipart"})
+"""Loggers whose debug and info records repeat what passes through them: SQL parameters
+(Argon2 hashes, ciphertext of face images), a photo's EXIF, request bodies. Their records
+under ``warning`` never reach a handler (issue 12, finding 12)."""
 
 
 def _redact(value: Any) -> Any:
@@ -28,6 +34,8 @@ class BiometricGuard(logging.Filter):
     """Blanks array and binary arguments and extras before any handler formats them (R3)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING and record.name.split(".")[0] in DATA_ECHOING:
+            return False
         if isinstance(record.args, tuple):
             record.args = tuple(_redact(a) for a in record.args)
         elif isinstance(record.args, dict):
@@ -74,5 +82,5 @@ def setup(level: str = "info", fmt: Literal["human", "json"] = "human") -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Third-party chatter that could echo request bodies stays at warning.
-    for noisy in ("aioice", "aiortc", "libav", "httpx", "uvicorn.access"):
+    for noisy in ("aioice", "aiortc", "libav", "httpx", "uvicorn.access", *DATA_ECHOING):
         logging.getLogger(noisy).setLevel(logging.WARNING)

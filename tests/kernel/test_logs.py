@@ -40,3 +40,28 @@ def test_r3_face_data_is_never_logged(captured: io.StringIO) -> None:
     text = captured.getvalue()
     assert "0.14285" not in text and "201" not in text
     assert text.count(logs.REDACTED) == 4
+
+
+async def test_r3_r24_debug_logging_writes_no_sql_parameters_or_photo_metadata(
+        captured: io.StringIO) -> None:
+    """issue 12, finding 12: at ``debug`` the database driver logged every call with its
+    parameters (Argon2 hashes, ciphertext) and Pillow every EXIF tag of an uploaded photo.
+    No log level lets either through."""
+    import aiosqlite
+    from PIL import Image
+
+    async with aiosqlite.connect(":memory:") as db:
+        await db.execute("CREATE TABLE t (v BLOB, h TEXT)")
+        await db.execute("INSERT INTO t VALUES (?, ?)",
+                         (b"CIPHERTEXT-7f3a", "$argon2id$v=19$SECRET-HASH"))
+        await db.commit()
+    exif = Image.Exif()
+    exif[0x013B] = "EXIF-ARTIST-SECRET"  # Artist
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(photo, "JPEG", exif=exif)
+    with Image.open(io.BytesIO(photo.getvalue())) as img:
+        img.getexif()
+        img.load()
+    text = captured.getvalue()
+    for secret in ("CIPHERTEXT", "SECRET-HASH", "EXIF-ARTIST-SECRET"):
+        assert secret not in text, secret
