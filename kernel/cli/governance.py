@@ -19,10 +19,12 @@ from rich.progress import Progress
 
 from kernel import registry
 from kernel.cli.common import add_config_option, load_config
+from kernel.domain.audit import Anchor
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.governance import Governance, open_governance
 from kernel.domain.thresholds import FLOOR, SettingRefused
 from kernel.domain.watchlists import EntryInput
+from kernel.errors import ConfigError
 from kernel.executor import BoundedExecutor
 from kernel.protocols.adapter import AdapterContext
 
@@ -181,8 +183,21 @@ def _report(args: argparse.Namespace) -> Any:
 
 
 def _audit(args: argparse.Namespace) -> Any:
+    anchor = None
+    if getattr(args, "head", None):
+        try:
+            anchor = Anchor.parse(args.head)
+        except ValueError as exc:
+            raise ConfigError(f"--head: {exc}") from None
+
     async def run(gov: Governance) -> int:
-        report = await gov.verify_audit()
+        report = await gov.verify_audit(anchor)
+        if args.au_cmd == "head":
+            if not report.ok:
+                sys.stderr.write(f"audit log damaged: {report.message}\n")
+                return 6
+            console.print(report.head)
+            return 0
         if report.ok:
             console.print(report.message)
         else:
@@ -280,7 +295,12 @@ def register(subparsers: Any) -> None:
     x.add_argument("--out", required=True)
 
     au = group("audit", "the tamper-evident audit log (R19)", "au_cmd", _audit)
-    au.add_parser("verify")
+    v = au.add_parser("verify", help="check the chain (exit 6 when damaged)")
+    v.add_argument("--head", metavar="SEQ:HASH",
+                   help="a head recorded earlier (`audit head`, or a report): fails when that "
+                        "row is gone (rows deleted off the end) or differs (the log rewritten)")
+    au.add_parser("head", help="print the chain's head as SEQ:HASH, to record outside the "
+                               "database (checked chain first)")
     rt = group("retention", "retention rules (R12-R17)", "rt_cmd", _retention)
     r = rt.add_parser("run")
     r.add_argument("--dry-run", action="store_true")

@@ -57,7 +57,8 @@ async def append(tx: StoreTx, clock: Clock, actor: str, action: str,
 
 
 class AuditReport(msgspec.Struct, frozen=True):
-    """The result of :func:`verify`: ``first_bad_seq`` is None when the chain is intact."""
+    """The result of :func:`verify`: ``first_bad_seq`` is None when the chain is intact.
+    ``head`` is the last row as ``seq:hash``, the anchor to write down (see :class:`Anchor`)."""
 
     ok: bool
     rows: int
@@ -65,9 +66,33 @@ class AuditReport(msgspec.Struct, frozen=True):
     first_bad_seq: int | None = None
     message: str = ""
 
+    @property
+    def head(self) -> str:
+        return f"{self.rows}:{self.head_hash}"
 
-async def verify(store: Store, page: int = 1000) -> AuditReport:
-    """Walk the whole chain and report the first row that is edited, missing or out of place."""
+
+class Anchor(msgspec.Struct, frozen=True):
+    """A head recorded outside the database (printed in a report, kept by the DPO): the chain
+    must still hold row ``seq`` with this ``hash``. The chain alone cannot tell rows deleted
+    off its end (what is left is a valid shorter chain), nor a chain rewritten and re-hashed
+    from the first edited row on; an anchor taken before either does."""
+
+    seq: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """``SEQ:HASH`` as ``pinchpoint audit head`` prints it; ``ValueError`` otherwise."""
+        seq, sep, digest = text.strip().partition(":")
+        if not sep or not seq.isdigit() or int(seq) < 1 or len(digest) != 64 or any(
+                c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"expected SEQ:HASH (a row number and 64 hex digits), got {text!r}")
+        return cls(int(seq), digest)
+
+
+async def verify(store: Store, page: int = 1000, anchor: Anchor | None = None) -> AuditReport:
+    """Walk the whole chain and report the first row that is edited, missing or out of place;
+    with an ``anchor``, also that its row is still there, unchanged."""
     expected_seq, prev, rows, after = 1, GENESIS, 0, 0
     while True:
         async with store.transaction() as tx:
@@ -87,6 +112,16 @@ async def verify(store: Store, page: int = 1000) -> AuditReport:
             if row_hash(rec) != rec.hash:
                 return AuditReport(False, rows, prev, rec.seq,
                                    f"audit row {rec.seq} was edited (its hash does not match)")
+            if anchor is not None and rec.seq == anchor.seq and rec.hash != anchor.hash:
+                return AuditReport(False, rows, prev, rec.seq,
+                                   f"audit row {rec.seq} is not the row anchored as "
+                                   f"{anchor.seq}:{anchor.hash[:12]}…: the log was rewritten")
             prev, rows, expected_seq = rec.hash, rows + 1, expected_seq + 1
             after = rec.seq
-    return AuditReport(True, rows, prev, None, f"audit log intact: {rows} rows, head {prev}")
+    if anchor is not None and rows < anchor.seq:
+        return AuditReport(False, rows, prev, rows + 1,
+                           f"the audit log ends at row {rows} but row {anchor.seq} was "
+                           "anchored: rows were deleted off its end")
+    anchored = f", anchored row {anchor.seq} present" if anchor is not None else ""
+    return AuditReport(True, rows, prev, None,
+                       f"audit log intact: {rows} rows{anchored}, head {rows}:{prev}")

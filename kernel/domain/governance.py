@@ -42,9 +42,9 @@ class Governance:
         self.reports = Reports(self.ctx, self.alerts, self.watchlists)
         self.push = PushSubscriptions(self.ctx)
 
-    async def verify_audit(self) -> audit.AuditReport:
-        """Check the whole audit chain (R19)."""
-        return await audit.verify(self.store)
+    async def verify_audit(self, anchor: audit.Anchor | None = None) -> audit.AuditReport:
+        """Check the whole audit chain (R19); with ``anchor``, that its row is still there."""
+        return await audit.verify(self.store, anchor=anchor)
 
     async def log_action(self, actor: str, action: str,
                          subjects: Mapping[str, str] | None = None,

@@ -61,6 +61,9 @@ class DeploymentStats(msgspec.Struct, frozen=True):
     blue_walks_declared: int
     blue_walks_detected: int
     blue_detection_rate: float | None
+    audit_head: str = ""
+    """The audit log's head (``SEQ:HASH``) when the report was made: published with it, it
+    anchors the log (``pinchpoint audit verify --head``), so rows deleted later are caught."""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -118,6 +121,7 @@ class Reports:
             counts = await tx.statistics.face_counts(deployment_id)
             alerts = await tx.alerts.in_deployment(deployment_id)
             walks = await tx.watchlists.blue_walks(deployment_id)
+            last = await tx.audit.last()
         cams: dict[str, list[int]] = {}
         for c in counts:
             acc = cams.setdefault(c.camera_id, [0, 0])
@@ -141,7 +145,8 @@ class Reports:
             confirmed=sum(a.state == "confirmed" for a in watch),
             rejected=sum(a.state == "rejected" for a in watch), outcomes=outcomes,
             blue_walks_declared=len(walks), blue_walks_detected=detected,
-            blue_detection_rate=detected / len(walks) if walks else None)
+            blue_detection_rate=detected / len(walks) if walks else None,
+            audit_head=f"{last.seq}:{last.hash}" if last is not None else "")
 
     async def export_alert(self, alert_id: str, actor: str) -> bytes:
         """A zip with an alert's decrypted images and its record (R20); audited (R11)."""

@@ -126,3 +126,44 @@ def test_r3_r22_cli_threshold_uses_the_domain_invariants(tmp_path: Path) -> None
     done = cli(config, "deployment", "threshold", dep, "0.95")
     assert done.returncode == 0 and '"match_threshold": 0.95' in done.stdout, done.stderr
     assert cli(config, "deployment", "threshold", dep, "default").returncode == 0
+
+
+def test_r19_audit_head_anchor_catches_rows_deleted_off_the_end(tmp_path: Path) -> None:
+    """issue 12, finding 14: deleting rows off the audit log's end leaves a valid shorter
+    chain, which ``audit verify`` alone accepts. A head recorded earlier (``audit head``)
+    catches it, and a rewritten row too; a malformed anchor is a usage error (exit 2)."""
+    import sqlite3
+
+    config = tmp_path / "c.toml"
+    config.write_text('data_dir = "var"\n[store]\ntype = "sqlite"\n')
+    now = datetime.now(UTC)
+    for name in ("Gate", "Bridge"):
+        made = cli(config, "deployment", "create", "--name", name, "--authorising-officer",
+                   "Supt X", "--location", "North gate",
+                   "--starts", (now - timedelta(minutes=1)).isoformat(),
+                   "--ends", (now + timedelta(hours=2)).isoformat(), "--objectives", "o",
+                   "--case-reference", "C-1")
+        assert made.returncode == 0, made.stderr
+    head = cli(config, "audit", "head")
+    assert head.returncode == 0, head.stderr
+    anchor = head.stdout.strip()
+    seq = int(anchor.split(":")[0])
+    assert seq >= 2 and len(anchor.split(":")[1]) == 64
+    assert cli(config, "audit", "verify", "--head", anchor).returncode == 0
+
+    db = tmp_path / "var" / "pinchpoint.db"
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM audit WHERE seq = ?", (seq,))  # the tail row goes
+    con.commit()
+    con.close()
+    assert cli(config, "audit", "verify").returncode == 0  # the chain alone cannot tell
+    caught = cli(config, "audit", "verify", "--head", anchor)
+    assert caught.returncode == 6 and "deleted off its end" in flat(caught.stderr)
+
+    other = anchor.split(":")[0] + ":" + "0" * 64
+    rewritten = cli(config, "audit", "verify", "--head", f"{seq - 1}:{'0' * 64}")
+    assert rewritten.returncode == 6 and "rewritten" in flat(rewritten.stderr)
+    for bad in ("12", "x:" + "0" * 64, "0:" + "0" * 64, "3:abc", other.upper() + "Z"):
+        refused = cli(config, "audit", "verify", "--head", bad)
+        assert refused.returncode == 2 and "--head" in refused.stderr, (bad, refused.stderr)
+        assert "Traceback" not in refused.stderr

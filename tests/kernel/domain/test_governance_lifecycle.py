@@ -16,6 +16,7 @@ from PIL import Image, ImageFilter
 
 from kernel import registry
 from kernel.clock import ManualClock
+from kernel.domain.audit import Anchor
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.errors import TransitionRefused
 from kernel.domain.governance import Governance
@@ -210,6 +211,9 @@ async def test_deployment_whole_life(gov: Governance, engine: Any, clock: Manual
     stats = await gov.reports.stats(dep.id)
     assert (stats.candidates, stats.confirmed, stats.rejected, stats.faces_seen) == (5, 3, 1, 40)
     assert stats.blue_detection_rate == 1.0
+    # R19: the published statistics carry the audit head they were made at: an anchor
+    assert stats.audit_head == (await gov.verify_audit()).head
+    assert (await gov.verify_audit(Anchor.parse(stats.audit_head))).ok
 
     # day 1: the entry without alerts goes (R12); kept entries lose their templates
     report = await gov.retention.run()
