@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from kernel import registry
+from kernel.bounds import Count, Port, Seconds, Size
 from kernel.domain.thresholds import CEILING, FLOOR, admissible, decidable, threshold_problem
 from kernel.errors import ConfigError
 from kernel.pipeline.tracker import TrackerSettings
@@ -33,7 +34,7 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
 
 class ServerConfig(Strict, frozen=True):
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: Port = 8080
     tls_cert: str | None = None
     tls_key: str | None = None
     public_url: str | None = None
@@ -48,10 +49,10 @@ class PipelineConfig(Strict, frozen=True):
     """How frames flow: ``workers`` CPU threads, at most ``queue`` jobs waiting for them, and
     ``slot_frames`` newest frames held per camera (older ones are dropped and counted)."""
 
-    workers: int = 2
-    queue: int = 2
-    slot_frames: int = 1
-    batch: int = 4
+    workers: Count = 2
+    queue: Size = 2
+    slot_frames: Count = 1
+    batch: Count = 4
 
 
 Threshold = Annotated[float, msgspec.Meta(ge=FLOOR, le=CEILING)]
@@ -72,8 +73,8 @@ class MatchingConfig(Strict, frozen=True):
 
     threshold: Threshold = 0.961
     track_threshold: Threshold | None = None
-    refresh_s: float = 2.0
-    counts_flush_s: float = 60.0
+    refresh_s: Seconds = 2.0
+    counts_flush_s: Seconds = 60.0
     tracker: TrackerSettings = TrackerSettings()
 
     def __post_init__(self) -> None:
@@ -106,7 +107,7 @@ def valid_threshold(value: float) -> bool:
 class RetentionConfig(Strict, frozen=True):
     """How often the retention rules run inside the process (R17: on its own schedule)."""
 
-    interval_s: float = 3600.0
+    interval_s: Seconds = 3600.0
     enabled: bool = True
 
 
@@ -115,9 +116,9 @@ class SupervisionConfig(Strict, frozen=True):
     ``restart_initial`` to ``restart_max`` seconds; a task that ran ``stable`` seconds
     starts again from the initial delay."""
 
-    restart_initial: float = 0.5
-    restart_max: float = 30.0
-    stable: float = 60.0
+    restart_initial: Seconds = 0.5
+    restart_max: Seconds = 30.0
+    stable: Seconds = 60.0
 
 
 class AdapterSection(msgspec.Struct, frozen=True):

@@ -11,6 +11,7 @@ import msgspec
 from adapters.camera.video import to_rgb
 from kernel.adapter_kit.handoff import CameraError
 from kernel.adapter_kit.threaded import ThreadedCamera
+from kernel.bounds import Pixels
 from kernel.protocols.adapter import AdapterContext
 
 MAX_CONSECUTIVE_DECODE_ERRORS = 50
@@ -40,7 +41,7 @@ class FileCamera(ThreadedCamera):
         path: str
         loop: bool = True
         realtime: bool = True
-        max_width: int | None = None
+        max_width: Pixels | None = None
 
     def __init__(self, config: FileCamera.Config, context: AdapterContext) -> None:
         super().__init__(context)

@@ -18,6 +18,7 @@ from adapters.camera.video import to_rgb
 from kernel.adapter_kit.handoff import CameraError
 from kernel.adapter_kit.redaction import config_repr, config_rich_repr, redact
 from kernel.adapter_kit.threaded import ThreadedCamera
+from kernel.bounds import Pixels, Seconds
 from kernel.protocols.adapter import AdapterContext
 
 
@@ -64,11 +65,11 @@ class RtspCamera(ThreadedCamera):
         username: str | None = None
         password: str | None = None
         transport: Literal["tcp", "udp"] = "tcp"
-        open_timeout: float = 5.0
-        read_timeout: float = 5.0
-        max_width: int | None = None
-        backoff_initial: float = 0.5
-        backoff_max: float = 10.0
+        open_timeout: Seconds = 5.0
+        read_timeout: Seconds = 5.0
+        max_width: Pixels | None = None
+        backoff_initial: Seconds = 0.5
+        backoff_max: Seconds = 10.0
 
         def __repr__(self) -> str:
             return config_repr(self, frozenset({"password"}))

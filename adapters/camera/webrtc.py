@@ -33,6 +33,7 @@ from adapters.camera.video import to_rgb
 from kernel.adapter_kit.handoff import FrameHandoff
 from kernel.adapter_kit.redaction import config_repr, config_rich_repr
 from kernel.adapter_kit.stamping import RateMeter
+from kernel.bounds import Pixels
 from kernel.frames import Frame
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.camera import CameraClosed, CameraStats
@@ -71,7 +72,7 @@ class WebRtcCamera:
     class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         token: str
         """The bearer token a publisher must present (``Authorization: Bearer …``)."""
-        max_width: int | None = None
+        max_width: Pixels | None = None
         ice_servers: list[str] = []
         """STUN/TURN URLs; none are needed when publishers are on the same network."""
 

@@ -26,7 +26,7 @@ The default template is the one fitted on ordinary photos for dlib's 150×150 Re
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 import cv2
 import msgspec
@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from adapters.engine.dlib_chip import DLIB_CHIP_PADDING, face_chip
 from adapters.engine.shape_predictor import Rect, ShapePredictor, dlib_points
+from kernel.bounds import Pixels
 from kernel.frames import Image
 
 Method = Literal["template5", "eyes_mouth", "eyes", "dlib5"]
@@ -72,6 +73,10 @@ ARCFACE112_TEMPLATE: tuple[tuple[float, float], ...] = (
 """The standard 112×112 ArcFace template, same point order."""
 
 
+ChipCoordinate = Annotated[float, msgspec.Meta(ge=-1e4, le=1e4)]
+"""A template point's coordinate in chip pixels (outside the chip is allowed, not absurd)."""
+
+
 class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How a chip is cut: method, template (5 points, chip pixels) and chip size.
 
@@ -91,10 +96,10 @@ class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """
 
     method: Method = "eyes_mouth"
-    width: int = 150
-    height: int = 150
-    template: tuple[tuple[float, float], ...] = DLIB150_TEMPLATE
-    weights: tuple[float, ...] | None = None
+    width: Pixels = 150
+    height: Pixels = 150
+    template: tuple[tuple[ChipCoordinate, ChipCoordinate], ...] = DLIB150_TEMPLATE
+    weights: tuple[Annotated[float, msgspec.Meta(ge=0.0, le=1e6)], ...] | None = None
     fuse_with: Method | None = None
 
     @property

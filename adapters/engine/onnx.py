@@ -43,6 +43,7 @@ from adapters.engine.model_store import (
 )
 from adapters.engine.quality import QualityConfig, assess
 from adapters.engine.shape_predictor import ShapePredictor, load_shape_predictor
+from kernel.bounds import Bytes, Fraction, Pixels
 from kernel.errors import ModelError
 from kernel.frames import Image
 from kernel.protocols.adapter import AdapterContext
@@ -62,11 +63,14 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     Images narrower than it (enrolment crops, LFW) are not upscaled."""
 
     file: str = "centerface.onnx"
-    input_width: int = 480
-    input_height: int | None = None
-    score_threshold: float = 0.5
-    nms_iou: float = 0.3
-    min_face_px: float = 20.0
+    input_width: Pixels = 480
+    input_height: Pixels | None = None
+    score_threshold: Fraction = 0.5
+    nms_iou: Fraction = 0.3
+    min_face_px: Annotated[float, msgspec.Meta(ge=0.0, le=4096.0)] = 20.0
+
+
+PixelValue = Annotated[float, msgspec.Meta(ge=-1e4, le=1e4)]
 
 
 class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -83,15 +87,15 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     file: str = "dlib_resnet_v1.onnx"
     sha256: str | None = None
-    width: int = 150
-    height: int = 150
+    width: Pixels = 150
+    height: Pixels = 150
     colour: Literal["rgb", "bgr"] = "rgb"
     layout: Literal["nchw", "nhwc"] = "nchw"
-    mean: tuple[float, float, float] = (122.782, 117.001, 104.298)
-    scale: float = 1.0 / 256.0
+    mean: tuple[PixelValue, PixelValue, PixelValue] = (122.782, 117.001, 104.298)
+    scale: Annotated[float, msgspec.Meta(gt=0.0, le=1e3)] = 1.0 / 256.0
     normalise: bool = True
     mirror: bool = True
-    batch: int = 8
+    batch: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
     # Off: measured, not adopted. Dev halves (TPIR at FPIR ≤ 0.1 %, thresholds fitted per
     # run): LFW 61.1 → 63.4 %, CFP 44.8 → 45.4 % (44.2 → 43.6 % at the rounded threshold);
     # the test halves then fell (CFP 38.4 → 36.4 %, LFW 46.8 → 43.8 %): not a gain.
@@ -106,14 +110,14 @@ class OnnxEngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``[engine]`` with ``type = "onnx"``. ``models_dir`` is relative to ``data_dir``."""
 
     models_dir: str = "models"
-    threads: int = 1
+    threads: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     spinning: bool = False
     detector: DetectorSettings = DetectorSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     alignment: AlignmentConfig = ALIGNMENT_DEFAULT
     quality: QualityConfig = QualityConfig()
-    max_upload_bytes: int = 15_000_000
-    max_upload_pixels: int = 40_000_000
+    max_upload_bytes: Bytes = 15_000_000
+    max_upload_pixels: Annotated[int, msgspec.Meta(ge=1, le=1 << 31)] = 40_000_000
 
 
 def resolve_model(models_dir: Path, file: str, sha256: str | None) -> tuple[Path, str]:

@@ -40,7 +40,7 @@ import io
 import math
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import cv2
 import msgspec
@@ -50,6 +50,7 @@ from PIL import Image as PILImage
 from PIL import ImageFile, ImageOps, UnidentifiedImageError
 
 from adapters.engine.centerface import RawFace
+from kernel.bounds import Degrees, Fraction
 from kernel.frames import Image
 from kernel.protocols.engine import Quality, Rejection
 
@@ -64,11 +65,11 @@ class QualitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     confidence.
     """
 
-    min_face_px: float
-    min_sharpness: float
-    max_yaw_deg: float
-    max_pitch_deg: float
-    min_score: float
+    min_face_px: Annotated[float, msgspec.Meta(ge=0.0, le=4096.0)]
+    min_sharpness: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)]
+    max_yaw_deg: Degrees
+    max_pitch_deg: Degrees
+    min_score: Fraction
 
 
 LIVE_DEFAULTS = QualitySettings(

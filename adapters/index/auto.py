@@ -27,6 +27,7 @@ import msgspec
 
 from adapters.index.exact import ExactIndex
 from adapters.index.usearch_hnsw import ScalarType, UsearchIndex
+from kernel.bounds import Count, Dimensions
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.index import Keys, SearchResult, Vectors
 
@@ -51,11 +52,11 @@ class AutoIndex:
     class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         """``crossover``: size at which HNSW takes over; the rest are ``index.usearch``'s."""
 
-        dim: int = 128
-        crossover: int = MEASURED_CROSSOVER
-        connectivity: int = 32
-        expansion_add: int = 128
-        expansion_search: int = 128
+        dim: Dimensions = 128
+        crossover: Count = MEASURED_CROSSOVER
+        connectivity: Count = 32
+        expansion_add: Count = 128
+        expansion_search: Count = 128
         dtype: ScalarType = "f32"
         mmap: bool = False
 

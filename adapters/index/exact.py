@@ -20,6 +20,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from kernel.bounds import Dimensions
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.index import Keys, SearchResult, Vectors
 
@@ -124,7 +125,7 @@ class ExactIndex:
     class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         """``dim``: template length (128 for dlib-style embeddings)."""
 
-        dim: int = 128
+        dim: Dimensions = 128
 
     def __init__(self, config: ExactIndex.Config, context: AdapterContext | None = None) -> None:
         if config.dim < 1:

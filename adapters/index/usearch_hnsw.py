@@ -26,6 +26,7 @@ from adapters.index.exact import (
     last_occurrence,
     replace_atomically,
 )
+from kernel.bounds import Count, Dimensions
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.index import Keys, SearchResult, Vectors
 
@@ -59,10 +60,10 @@ class UsearchIndex:
           the file into memory, since a view cannot be changed.
         """
 
-        dim: int = 128
-        connectivity: int = 32
-        expansion_add: int = 128
-        expansion_search: int = 128
+        dim: Dimensions = 128
+        connectivity: Count = 32
+        expansion_add: Count = 128
+        expansion_search: Count = 128
         dtype: ScalarType = "f32"
         mmap: bool = False
 

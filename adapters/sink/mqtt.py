@@ -26,6 +26,7 @@ import aiomqtt
 import msgspec
 
 from kernel.adapter_kit.redaction import config_repr, config_rich_repr
+from kernel.bounds import Port, Seconds, WholeSeconds
 from kernel.delivery import signed_urls
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.sink import AlertNotice, DeliveryRetry
@@ -61,7 +62,7 @@ class MqttSink:
         """
 
         host: str = "127.0.0.1"
-        port: int = 1883
+        port: Port = 1883
         transport: Literal["tcp", "websockets"] = "tcp"
         websocket_path: str = "/mqtt"
         username: str | None = None
@@ -73,11 +74,11 @@ class MqttSink:
         qos: Literal[1, 2] = 1
         client_id: str = "pinchpoint-server"
         url_base: str = ""
-        url_ttl_s: float = 300.0
+        url_ttl_s: Seconds = 300.0
         image_kinds: tuple[str, ...] = ("face", "torso", "watchlist")
         keys_dir: str | None = None
-        timeout_s: float = 5.0
-        keepalive_s: int = 30
+        timeout_s: Seconds = 5.0
+        keepalive_s: WholeSeconds = 30
 
         def __repr__(self) -> str:
             # str(), f-strings, logging and tracebacks all show this: never the password.

@@ -21,13 +21,14 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 
 import aiohttp
 import msgspec
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush_async
 
+from kernel.bounds import Count, Seconds
 from kernel.delivery import vapid
 from kernel.delivery.subscriptions import PushSubscriptions, Subscription
 from kernel.protocols.adapter import AdapterContext
@@ -76,11 +77,11 @@ class WebPushSink:
         """
 
         subject: str
-        ttl_s: int = 300
+        ttl_s: Annotated[int, msgspec.Meta(ge=0, le=2_419_200)] = 300  # RFC 8030: 0 allowed
         urgency: Literal["very-low", "low", "normal", "high"] = "high"
-        timeout_s: float = 10.0
-        concurrency: int = 8
-        retry_window_s: float = 300.0
+        timeout_s: Seconds = 10.0
+        concurrency: Count = 8
+        retry_window_s: Seconds = 300.0
         keys_dir: str | None = None
 
     def __init__(

@@ -21,7 +21,7 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import aiosqlite
 import msgspec
@@ -129,7 +129,7 @@ class SqliteStore:
 
     class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
         path: str = "pinchpoint.db"
-        busy_timeout_ms: int = 5000
+        busy_timeout_ms: Annotated[int, msgspec.Meta(ge=0, le=600_000)] = 5000
 
     def __init__(self, config: SqliteStore.Config, context: AdapterContext) -> None:
         self.config = config
