@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from kernel.auth.accounts import Session
 from kernel.delivery import signed_urls
@@ -28,7 +28,8 @@ async def _visible(backend: ApiBackend, session: Session, alert_id: str) -> Aler
 
 
 @get("/api/candidates", tags=["candidates"])
-async def candidates(request: Request[Any, Any, Any], deployment_id: str | None = None
+async def candidates(request: Request[Any, Any, Any],
+                     deployment_id: FromQuery[str | None] = None
                      ) -> Response[list[AlertOut]]:
     """The operator's queue: undecided watch-list candidates, oldest first (R4)."""
     backend, _ = context(request)
@@ -37,7 +38,7 @@ async def candidates(request: Request[Any, Any, Any], deployment_id: str | None 
 
 
 @post("/api/candidates/{alert_id:str}/confirm", status_code=200, tags=["candidates"])
-async def confirm(alert_id: str, request: Request[Any, Any, Any]) -> AlertOut:
+async def confirm(alert_id: FromPath[str], request: Request[Any, Any, Any]) -> AlertOut:
     """Confirm a candidate (R5): committed with its outbox row, then officers are told."""
     backend, s = context(request)
     rec = await backend.governance.alerts.confirm(alert_id, s.user)
@@ -45,7 +46,8 @@ async def confirm(alert_id: str, request: Request[Any, Any, Any]) -> AlertOut:
 
 
 @post("/api/candidates/{alert_id:str}/reject", status_code=200, tags=["candidates"])
-async def reject(alert_id: str, data: RejectIn, request: Request[Any, Any, Any]) -> AlertOut:
+async def reject(alert_id: FromPath[str], data: JSONBody[RejectIn],
+                 request: Request[Any, Any, Any]) -> AlertOut:
     """Reject a candidate with a reason code (R5); nothing reaches officers."""
     backend, s = context(request)
     rec = await backend.governance.alerts.reject(alert_id, s.user, data.reason)
@@ -53,7 +55,7 @@ async def reject(alert_id: str, data: RejectIn, request: Request[Any, Any, Any])
 
 
 @get("/api/deployments/{deployment_id:str}/test-events", tags=["candidates"])
-async def test_events(deployment_id: str, request: Request[Any, Any, Any]
+async def test_events(deployment_id: FromPath[str], request: Request[Any, Any, Any]
                       ) -> Response[list[AlertOut]]:
     """Blue-list test events of a deployment (R21)."""
     backend, _ = context(request)
@@ -62,9 +64,9 @@ async def test_events(deployment_id: str, request: Request[Any, Any, Any]
 
 
 @get("/api/alerts", tags=["alerts"])
-async def alerts(request: Request[Any, Any, Any], deployment_id: str | None = None,
+async def alerts(request: Request[Any, Any, Any], deployment_id: FromQuery[str | None] = None,
                  status: Annotated[Literal["candidate", "confirmed", "rejected"] | None,
-                                   Parameter(query="state")] = None
+                                   QueryParameter(name="state")] = None
                  ) -> Response[list[AlertOut]]:
     """Officers: confirmed alerts only (R5, in the query). Operator and commander: all
     watch-list alerts, or those of one ``state``."""
@@ -75,14 +77,16 @@ async def alerts(request: Request[Any, Any, Any], deployment_id: str | None = No
 
 
 @get("/api/alerts/{alert_id:str}", tags=["alerts"])
-async def alert(alert_id: str, request: Request[Any, Any, Any]) -> Response[AlertOut]:
+async def alert(alert_id: FromPath[str], request: Request[Any, Any, Any]
+                ) -> Response[AlertOut]:
     backend, s = context(request)
     return Response(alert_out(await _visible(backend, s, alert_id)), headers=NO_STORE)
 
 
 @get("/api/alerts/{alert_id:str}/images/{kind:str}", tags=["alerts"], media_type="image/jpeg")
-async def alert_image(alert_id: str, kind: ImageKind, request: Request[Any, Any, Any],
-                      exp: str | None = None, sig: str | None = None) -> Response[bytes]:
+async def alert_image(alert_id: FromPath[str], kind: FromPath[ImageKind],
+                      request: Request[Any, Any, Any], exp: FromQuery[str | None] = None,
+                      sig: FromQuery[str | None] = None) -> Response[bytes]:
     """An alert image, decrypted on the fly and never cached (R6, R24). A link signed for an
     MQTT notice (``exp``, ``sig``) must also verify; a session is needed either way."""
     backend, s = context(request)
@@ -104,7 +108,8 @@ async def alert_image(alert_id: str, kind: ImageKind, request: Request[Any, Any,
 
 
 @post("/api/alerts/{alert_id:str}/outcome", status_code=200, tags=["alerts"])
-async def outcome(alert_id: str, data: OutcomeIn, request: Request[Any, Any, Any]) -> AlertOut:
+async def outcome(alert_id: FromPath[str], data: JSONBody[OutcomeIn],
+                  request: Request[Any, Any, Any]) -> AlertOut:
     """Record what the officer did (R7); arrest-type outcomes put it on legal hold (R14)."""
     backend, s = context(request)
     await _visible(backend, s, alert_id)
@@ -113,14 +118,15 @@ async def outcome(alert_id: str, data: OutcomeIn, request: Request[Any, Any, Any
 
 
 @post("/api/alerts/{alert_id:str}/hold", status_code=200, tags=["alerts"])
-async def hold(alert_id: str, data: HoldIn, request: Request[Any, Any, Any]) -> AlertOut:
+async def hold(alert_id: FromPath[str], data: JSONBody[HoldIn],
+               request: Request[Any, Any, Any]) -> AlertOut:
     """Place an alert on legal hold (R14)."""
     backend, s = context(request)
     return alert_out(await backend.governance.alerts.hold(alert_id, s.user, data.reason))
 
 
 @post("/api/alerts/{alert_id:str}/release", status_code=200, tags=["alerts"])
-async def release(alert_id: str, request: Request[Any, Any, Any]) -> AlertOut:
+async def release(alert_id: FromPath[str], request: Request[Any, Any, Any]) -> AlertOut:
     """Release a legal hold (R14)."""
     backend, s = context(request)
     return alert_out(await backend.governance.alerts.release(alert_id, s.user))

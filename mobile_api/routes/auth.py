@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
+from litestar.params import JSONBody
 
 from mobile_api.schemas import LoginIn, MeOut
 from mobile_api.security import COOKIE, backend_of, cookie_attributes, over_tls, session_of
@@ -13,7 +14,8 @@ from mobile_api.views import NO_STORE
 
 
 @post("/api/auth/login", status_code=200, tags=["auth"])
-async def login(data: LoginIn, request: Request[Any, Any, Any]) -> Response[MeOut]:
+async def login(data: JSONBody[LoginIn], request: Request[Any, Any, Any]
+                ) -> Response[MeOut]:
     """Log in with name and password; sets the session cookie, returns the CSRF token.
 
     401 on a wrong name or password (the same answer for both); 429 with ``Retry-After``

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromPath, JSONBody
 
 from kernel.domain.deployments import DeploymentDraft
 from mobile_api.schemas import DeploymentIn, DeploymentOut
@@ -18,7 +19,7 @@ async def list_deployments(request: Request[Any, Any, Any]) -> list[DeploymentOu
 
 
 @post("/api/deployments", tags=["deployments"])
-async def create_deployment(data: DeploymentIn, request: Request[Any, Any, Any]
+async def create_deployment(data: JSONBody[DeploymentIn], request: Request[Any, Any, Any]
                             ) -> DeploymentOut:
     """Create a draft deployment with its authorisation details (R18)."""
     backend, s = context(request)
@@ -31,20 +32,21 @@ async def create_deployment(data: DeploymentIn, request: Request[Any, Any, Any]
 
 
 @get("/api/deployments/{deployment_id:str}", tags=["deployments"])
-async def get_deployment(deployment_id: str, request: Request[Any, Any, Any]) -> DeploymentOut:
+async def get_deployment(deployment_id: FromPath[str], request: Request[Any, Any, Any]
+                         ) -> DeploymentOut:
     backend, _ = context(request)
     return deployment_out(await backend.governance.deployments.get(deployment_id))
 
 
 @post("/api/deployments/{deployment_id:str}/authorise", status_code=200, tags=["deployments"])
-async def authorise(deployment_id: str, request: Request[Any, Any, Any]) -> DeploymentOut:
+async def authorise(deployment_id: FromPath[str], request: Request[Any, Any, Any]) -> DeploymentOut:
     """draft → authorised, by the logged-in commander (R18)."""
     backend, s = context(request)
     return deployment_out(await backend.governance.deployments.authorise(deployment_id, s.user))
 
 
 @post("/api/deployments/{deployment_id:str}/live", status_code=200, tags=["deployments"])
-async def go_live(deployment_id: str, request: Request[Any, Any, Any]) -> DeploymentOut:
+async def go_live(deployment_id: FromPath[str], request: Request[Any, Any, Any]) -> DeploymentOut:
     """authorised → live; refused (409) without a watch-list review of at most 48 h (R9)."""
     backend, s = context(request)
     rec = await backend.governance.deployments.go_live(deployment_id, s.user)
@@ -52,7 +54,7 @@ async def go_live(deployment_id: str, request: Request[Any, Any, Any]) -> Deploy
 
 
 @post("/api/deployments/{deployment_id:str}/end", status_code=200, tags=["deployments"])
-async def end(deployment_id: str, request: Request[Any, Any, Any]) -> DeploymentOut:
+async def end(deployment_id: FromPath[str], request: Request[Any, Any, Any]) -> DeploymentOut:
     """live (or authorised) → ended; retention starts (R12-R15)."""
     backend, s = context(request)
     return deployment_out(await backend.governance.deployments.end(deployment_id, s.user))

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Request, delete, get, post
 from litestar.exceptions import HTTPException
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 
 from mobile_api.schemas import PushSubscriptionIn, PushSubscriptionOut, VapidKeyOut
 from mobile_api.views import context
@@ -22,7 +22,7 @@ async def vapid_key(request: Request[Any, Any, Any]) -> VapidKeyOut:
 
 
 @post("/api/push/subscriptions", status_code=201, tags=["push"])
-async def subscribe(data: PushSubscriptionIn, request: Request[Any, Any, Any]
+async def subscribe(data: JSONBody[PushSubscriptionIn], request: Request[Any, Any, Any]
                     ) -> PushSubscriptionOut:
     """Register (or refresh) this device's subscription for the logged-in officer."""
     backend, s = context(request)
@@ -36,7 +36,7 @@ async def subscribe(data: PushSubscriptionIn, request: Request[Any, Any, Any]
 
 @delete("/api/push/subscriptions", status_code=204, tags=["push"])
 async def unsubscribe(request: Request[Any, Any, Any],
-                      endpoint: Annotated[str, Parameter(max_length=2000)]) -> None:
+                      endpoint: Annotated[str, QueryParameter(max_length=2000)]) -> None:
     """Forget one of the officer's own subscriptions (404 if it is not theirs)."""
     backend, s = context(request)
     if not await backend.governance.push.unsubscribe(endpoint, s.user):

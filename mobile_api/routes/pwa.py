@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript",
          ".mjs": "text/javascript", ".json": "application/json", ".svg": "image/svg+xml",
@@ -68,7 +69,7 @@ async def index(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/{path:path}", include_in_schema=False)
-async def static(path: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+async def static(path: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
     return await _serve(request, path)
 
 

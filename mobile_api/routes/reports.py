@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.params import FromPath, FromQuery
 
 from kernel.domain.audit import AuditReport
 from kernel.domain.reports import DeploymentStats, Reports
@@ -16,8 +17,8 @@ from mobile_api.views import NO_STORE, context
 
 @get("/api/deployments/{deployment_id:str}/report", tags=["reports"],
      media_type="application/json")
-async def match_report(deployment_id: str, request: Request[Any, Any, Any],
-                       format: Literal["json", "csv"] = "json") -> Response[bytes]:
+async def match_report(deployment_id: FromPath[str], request: Request[Any, Any, Any],
+                       format: FromQuery[Literal["json", "csv"]] = "json") -> Response[bytes]:
     """Every alert of the deployment and what became of it, as JSON or CSV (R19)."""
     backend, s = context(request)
     rows = await backend.governance.reports.match_report(deployment_id, s.user)
@@ -29,7 +30,7 @@ async def match_report(deployment_id: str, request: Request[Any, Any, Any],
 
 
 @get("/api/deployments/{deployment_id:str}/stats", tags=["reports"])
-async def stats(deployment_id: str, request: Request[Any, Any, Any]) -> DeploymentStats:
+async def stats(deployment_id: FromPath[str], request: Request[Any, Any, Any]) -> DeploymentStats:
     """Non-personal statistics and the blue-list detection rate (R20, R21)."""
     backend, _ = context(request)
     return await backend.governance.reports.stats(deployment_id)
@@ -58,7 +59,7 @@ class RetentionOut(msgspec.Struct, kw_only=True):
 
 
 @get("/api/deployments/{deployment_id:str}/retention", tags=["reports"])
-async def retention(deployment_id: str, request: Request[Any, Any, Any]) -> RetentionOut:
+async def retention(deployment_id: FromPath[str], request: Request[Any, Any, Any]) -> RetentionOut:
     """What is still kept, what falls due when, and every disposal so far (R17)."""
     backend, _ = context(request)
     gov = backend.governance
@@ -76,7 +77,7 @@ async def retention(deployment_id: str, request: Request[Any, Any, Any]) -> Rete
 
 
 @get("/api/alerts/{alert_id:str}/export", tags=["reports"], media_type="application/zip")
-async def export_alert(alert_id: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+async def export_alert(alert_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
     """Subject-access export of one alert: record and images in a zip (R20)."""
     backend, s = context(request)
     data = await backend.governance.reports.export_alert(alert_id, s.user)
@@ -86,7 +87,7 @@ async def export_alert(alert_id: str, request: Request[Any, Any, Any]) -> Respon
 
 @get("/api/watchlist/entries/{entry_id:str}/export", tags=["reports"],
      media_type="application/zip")
-async def export_entry(entry_id: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+async def export_entry(entry_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
     """Subject-access export of one watch-list entry (R20, R11)."""
     backend, s = context(request)
     data = await backend.governance.reports.export_entry(entry_id, s.user)

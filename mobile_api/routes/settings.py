@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, put
+from litestar.params import FromPath, JSONBody
 
 from mobile_api.schemas import SettingsIn, SettingsOut
 from mobile_api.views import context
 
 
 @get("/api/deployments/{deployment_id:str}/settings", tags=["settings"])
-async def get_settings(deployment_id: str, request: Request[Any, Any, Any]) -> SettingsOut:
+async def get_settings(deployment_id: FromPath[str], request: Request[Any, Any, Any]
+                       ) -> SettingsOut:
     backend, _ = context(request)
     dep = await backend.governance.deployments.get(deployment_id)
     return SettingsOut(deployment_id=dep.id, match_threshold=dep.match_threshold,
@@ -19,8 +21,8 @@ async def get_settings(deployment_id: str, request: Request[Any, Any, Any]) -> S
 
 
 @put("/api/deployments/{deployment_id:str}/settings", tags=["settings"])
-async def put_settings(deployment_id: str, data: SettingsIn, request: Request[Any, Any, Any]
-                       ) -> SettingsOut:
+async def put_settings(deployment_id: FromPath[str], data: JSONBody[SettingsIn],
+                       request: Request[Any, Any, Any]) -> SettingsOut:
     """Set (or clear with ``null``) the match threshold; audited as a setting change (R19)."""
     backend, s = context(request)
     dep = await backend.governance.deployments.set_threshold(deployment_id,

@@ -5,12 +5,11 @@ matrix reach these (R11); every change and export is audited by the domain (R19)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
 from litestar import Request, Response, delete, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
-from litestar.params import Body
+from litestar.params import FromPath, JSONBody, MultipartBody
 
 from kernel.domain.errors import DomainError, NotFound
 from kernel.domain.records import Category, ListKind
@@ -27,8 +26,6 @@ from mobile_api.schemas import (
     UploadOut,
 )
 from mobile_api.views import NO_STORE, context
-
-Multipart = Body(media_type=RequestEncodingType.MULTI_PART)
 
 
 def _entry_out(e: Any) -> EntryOut:
@@ -99,8 +96,8 @@ def _entry_input(data: EntryUpload, kind: ListKind) -> EntryInput:
 
 @post("/api/deployments/{deployment_id:str}/watchlist", tags=["watch lists"],
       summary="Add a watch-list entry with photos (multipart)")
-async def upload_entry(deployment_id: str, request: Request[Any, Any, Any],
-                       data: Annotated[EntryUpload, Multipart]) -> Response[UploadOut]:
+async def upload_entry(deployment_id: FromPath[str], request: Request[Any, Any, Any],
+                       data: MultipartBody[EntryUpload]) -> Response[UploadOut]:
     """201 with per-image results when at least one photo was enrolled; 422 (results with
     reasons, soft refusals marked ``acceptable`` with their measured cost) when none was; 400
     for an invalid ``accept_reason``; 413 when the request is over the size limit (R10)."""
@@ -111,8 +108,8 @@ async def upload_entry(deployment_id: str, request: Request[Any, Any, Any],
 
 @post("/api/deployments/{deployment_id:str}/bluelist", tags=["watch lists"],
       summary="Add a blue-list volunteer with photos (multipart)")
-async def upload_blue(deployment_id: str, request: Request[Any, Any, Any],
-                      data: Annotated[EntryUpload, Multipart]) -> Response[UploadOut]:
+async def upload_blue(deployment_id: FromPath[str], request: Request[Any, Any, Any],
+                      data: MultipartBody[EntryUpload]) -> Response[UploadOut]:
     """Blue-list volunteers (R21): their matches are test events, never officer alerts."""
     backend, s = context(request)
     return await _enrol_all(backend, deployment_id, list(data.photos or []), s.user,
@@ -120,8 +117,8 @@ async def upload_blue(deployment_id: str, request: Request[Any, Any, Any],
 
 
 @post("/api/watchlist/entries/{entry_id:str}/photos", tags=["watch lists"])
-async def add_photos(entry_id: str, request: Request[Any, Any, Any],
-                     data: Annotated[PhotoUpload, Multipart]) -> Response[UploadOut]:
+async def add_photos(entry_id: FromPath[str], request: Request[Any, Any, Any],
+                     data: MultipartBody[PhotoUpload]) -> Response[UploadOut]:
     """More photos for an existing entry (several photos per entry, R8), each checked (R10);
     statuses as for a new entry."""
     backend, s = context(request)
@@ -131,7 +128,7 @@ async def add_photos(entry_id: str, request: Request[Any, Any, Any],
 
 
 @get("/api/deployments/{deployment_id:str}/watchlist", tags=["watch lists"])
-async def watchlist(deployment_id: str, request: Request[Any, Any, Any]
+async def watchlist(deployment_id: FromPath[str], request: Request[Any, Any, Any]
                     ) -> Response[list[EntryOut]]:
     """The watch list's entries with their details (R8, R11)."""
     backend, s = context(request)
@@ -143,7 +140,7 @@ async def watchlist(deployment_id: str, request: Request[Any, Any, Any]
 
 
 @get("/api/deployments/{deployment_id:str}/bluelist", tags=["watch lists"])
-async def bluelist(deployment_id: str, request: Request[Any, Any, Any]
+async def bluelist(deployment_id: FromPath[str], request: Request[Any, Any, Any]
                    ) -> Response[list[EntryOut]]:
     backend, _ = context(request)
     entries = await backend.governance.watchlists.entries(deployment_id, "blue")
@@ -151,7 +148,7 @@ async def bluelist(deployment_id: str, request: Request[Any, Any, Any]
 
 
 @post("/api/deployments/{deployment_id:str}/watchlist/review", tags=["watch lists"])
-async def review(deployment_id: str, request: Request[Any, Any, Any]) -> ReviewOut:
+async def review(deployment_id: FromPath[str], request: Request[Any, Any, Any]) -> ReviewOut:
     """Record that the logged-in commander reviewed the list as it is now (R9)."""
     backend, s = context(request)
     rec = await backend.governance.watchlists.review(deployment_id, s.user)
@@ -160,7 +157,7 @@ async def review(deployment_id: str, request: Request[Any, Any, Any]) -> ReviewO
 
 
 @get("/api/deployments/{deployment_id:str}/watchlist/review", tags=["watch lists"])
-async def last_review(deployment_id: str, request: Request[Any, Any, Any]) -> ReviewOut:
+async def last_review(deployment_id: FromPath[str], request: Request[Any, Any, Any]) -> ReviewOut:
     """The last review; 404 when there is none yet."""
     backend, _ = context(request)
     gov = backend.governance
@@ -175,8 +172,8 @@ async def last_review(deployment_id: str, request: Request[Any, Any, Any]) -> Re
 
 @post("/api/deployments/{deployment_id:str}/bluelist/walks", status_code=204,
       tags=["watch lists"])
-async def blue_walk(deployment_id: str, data: BlueWalkIn, request: Request[Any, Any, Any]
-                    ) -> None:
+async def blue_walk(deployment_id: FromPath[str], data: JSONBody[BlueWalkIn],
+                    request: Request[Any, Any, Any]) -> None:
     """Declare a volunteer's walk-past (R21) for the detection rate."""
     backend, s = context(request)
     if data.at.tzinfo is None:
@@ -188,7 +185,7 @@ async def blue_walk(deployment_id: str, data: BlueWalkIn, request: Request[Any, 
 
 @get("/api/watchlist/entries/{entry_id:str}/photos/{index:int}", tags=["watch lists"],
      media_type="image/jpeg")
-async def entry_photo(entry_id: str, index: int, request: Request[Any, Any, Any]
+async def entry_photo(entry_id: FromPath[str], index: FromPath[int], request: Request[Any, Any, Any]
                       ) -> Response[bytes]:
     """An enrolled photo (1-based), decrypted on the fly, never cached (R24)."""
     backend, s = context(request)
@@ -201,7 +198,7 @@ async def entry_photo(entry_id: str, index: int, request: Request[Any, Any, Any]
 
 
 @delete("/api/watchlist/entries/{entry_id:str}", status_code=204, tags=["watch lists"])
-async def remove_entry(entry_id: str, request: Request[Any, Any, Any]) -> None:
+async def remove_entry(entry_id: FromPath[str], request: Request[Any, Any, Any]) -> None:
     """Remove a mistaken entry before the deployment goes live."""
     backend, s = context(request)
     await backend.governance.watchlists.remove_entry(entry_id, s.user)
