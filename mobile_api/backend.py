@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kernel.auth.accounts import Accounts
 from kernel.auth.lockout import LockoutPolicy
-from kernel.auth.passwords import Passwords
+from kernel.auth.passwords import PasswordPool, Passwords
 from kernel.clock import Clock
 from kernel.delivery import vapid
 from kernel.delivery.signed_urls import load_or_create_secret
@@ -53,11 +53,13 @@ class ApiBackend:
 
 
 def accounts_for(governance: Governance, settings: ApiSettings) -> Accounts:
-    """The :class:`Accounts` of a store with the settings' cost, expiry and lockout."""
+    """The :class:`Accounts` of a store with the settings' cost, password pool, expiry and
+    lockout (its own Argon2id pool: never the face engine's executor)."""
     return Accounts(
         governance.store, governance.ctx.clock,
         Passwords(settings.argon2_time_cost, settings.argon2_memory_kib,
-                  settings.argon2_parallelism),
+                  settings.argon2_parallelism,
+                  pool=PasswordPool(settings.password_workers, settings.password_queue)),
         idle=timedelta(seconds=settings.session_idle_s),
         absolute=timedelta(seconds=settings.session_absolute_s),
         lockout=LockoutPolicy(after=settings.lockout_after, base=settings.lockout_base_s,

@@ -27,6 +27,9 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
       this long after login whatever happens (R23).
     - ``lockout_after`` failed logins in a row lock the account for ``lockout_base_s``,
       doubling with each further failure up to ``lockout_max_s`` (R23).
+    - ``password_workers``/``password_queue``: the threads Argon2id runs in (its own pool,
+      never the face engine's) and how many more logins may wait for one; beyond that a
+      login is answered 503 with ``Retry-After`` at once (issue 12, finding 2).
     - ``secure_cookie``: ``Secure`` on the session cookie over plain HTTP too. Turn it off ONLY
       for plain-HTTP development on ``http://127.0.0.1`` (browsers drop Secure cookies on plain
       HTTP). A request that came over TLS always gets ``Secure``, whatever this says.
@@ -35,7 +38,11 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     - ``vapid_public_key``: the Web Push application server key (base64url) for the PWA; when
       unset, the one the Web Push sink wrote (``<data_dir>/keys/vapid_public.txt``, named by
       :mod:`kernel.delivery.vapid`) is read if present.
-    - ``argon2_*``: Argon2id cost (RFC 9106 second recommendation by default).
+    - ``argon2_*``: Argon2id cost (RFC 9106 second recommendation's time and memory by
+      default). ``argon2_parallelism`` is 1 (at most 4): each lane is a thread of its own, so
+      with more lanes one login would use several cores beside the face engine whatever
+      ``password_workers`` says. Hashes made with other parameters still verify and are
+      re-made with these at the next successful login.
     - ``feed_poll_s``: how often the commits of *other* processes (the ``pinchpoint`` CLI)
       are looked for: one read of the audit chain's head, then only the new rows
       (:meth:`kernel.domain.events.DomainEvents.follow`); this process's own commits reach
@@ -51,13 +58,15 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     lockout_after: int = 5
     lockout_base_s: float = 30.0
     lockout_max_s: float = 3600.0
+    password_workers: Annotated[int, msgspec.Meta(ge=1, le=8)] = 1
+    password_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
     secure_cookie: bool = True
     max_upload_bytes: int = 15_000_000
     pwa_dir: str = "pwa"
     vapid_public_key: str | None = None
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
-    argon2_parallelism: int = 4
+    argon2_parallelism: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
     feed_poll_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
     feed_ping_s: float = 15.0
     feed_buffer: int = 1000

@@ -9,6 +9,7 @@ it from the login response or ``/api/auth/me`` and echoes it in ``X-CSRF-Token``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kernel.auth.lockout import LockoutPolicy, after_failure, locked_for
-from kernel.auth.passwords import Passwords, check_policy
+from kernel.auth.passwords import PasswordPoolBusy, Passwords, check_policy
 from kernel.auth.roles import ROLES, Role
 from kernel.clock import Clock
 from kernel.domain.records import LoginFailures, SessionRecord, UserRecord
@@ -197,7 +198,8 @@ class Accounts:
             # expired sessions of anyone are swept at each login: no separate janitor
             await tx.sessions.delete_before(now - self.absolute, now - self.idle)
         if rehash:
-            await self.set_password_hash(user.name, await self.passwords.hash(password))
+            with contextlib.suppress(PasswordPoolBusy):  # upgraded at a quieter login
+                await self.set_password_hash(user.name, await self.passwords.hash(password))
         return LoginResult(Session(id=session.id, user=user.name, role=user.role,
                                    csrf=session.csrf, token=token), known=True)
 

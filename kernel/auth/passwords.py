@@ -1,7 +1,13 @@
 """Argon2id password hashing (R23) through argon2-cffi.
 
-Hashing is deliberately slow and memory-hard, so it runs in a worker thread, never on the
-event loop. The encoded hash carries its own parameters, so raising the cost later still
+Hashing is deliberately slow and memory-hard, so it runs in its own small pool
+(:class:`PasswordPool`: by default one thread named ``pinchpoint-argon2`` and a short admission
+queue), never on the event loop, never in the face engine's executor and never in the loop's
+default executor. A login flood therefore costs at most the pool's threads: once the pool and
+its queue are full, :class:`PasswordPoolBusy` is raised at once (the API answers 503 with
+``Retry-After``) instead of piling up (issue 12, finding 2).
+
+The encoded hash carries its own parameters, so raising the cost later still
 verifies old hashes (and :meth:`Passwords.needs_rehash` says when to upgrade one).
 """
 
@@ -9,12 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import string
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kernel.auth.common_passwords import COMMON
 from kernel.errors import PinchpointError
+
+T = TypeVar("T")
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
@@ -83,12 +95,72 @@ def check_policy(password: str, name: str | None = None) -> None:
                            "(a few unrelated words make a strong one)")
 
 
-class Passwords:
-    """Argon2id hashing with configurable cost."""
+class PasswordPoolBusy(PinchpointError):
+    """Every password thread and queue place is taken: try again shortly (``retry_after``)."""
 
-    def __init__(self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4) -> None:
+    exit_code = 5
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__("too many logins at once; try again in a moment")
+        self.retry_after = retry_after
+
+
+POOL_THREAD = "pinchpoint-argon2"
+"""Name prefix of the password pool's threads (tests check verification runs there)."""
+
+
+class PasswordPool:
+    """The bounded pool Argon2id runs in: ``workers`` threads and at most ``queue`` jobs
+    waiting. A job beyond ``workers + queue`` is refused at once with
+    :class:`PasswordPoolBusy` (never waits: a waiting login is the pile-up this prevents).
+    A place is released when the job ends in its thread, not when the caller stops waiting,
+    so a client that hangs up cannot make room for more work than the pool can run."""
+
+    def __init__(self, workers: int = 1, queue: int = 4) -> None:
+        if workers < 1 or queue < 0:
+            raise ValueError("a password pool needs workers >= 1 and queue >= 0")
+        self.workers, self.queue = workers, queue
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=POOL_THREAD)
+        self._lock = threading.Lock()
+        self._admitted = 0
+
+    @property
+    def admitted(self) -> int:
+        """Jobs running or waiting now."""
+        return self._admitted
+
+    def _release(self, _: Future[Any]) -> None:
+        with self._lock:
+            self._admitted -= 1
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        with self._lock:
+            if self._admitted >= self.workers + self.queue:
+                raise PasswordPoolBusy()
+            self._admitted += 1
+        try:
+            fut: Future[T] = self._pool.submit(fn, *args)
+        except BaseException:
+            with self._lock:
+                self._admitted -= 1
+            raise
+        fut.add_done_callback(self._release)
+        return await asyncio.wrap_future(fut)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Passwords:
+    """Argon2id hashing with configurable cost, run in a :class:`PasswordPool`. One lane
+    (``parallelism`` = 1) by default: every lane is a thread, so one lane keeps a hash to the
+    pool's one thread."""
+
+    def __init__(self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 1,
+                 pool: PasswordPool | None = None) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib,
                                       parallelism=parallelism, type=Type.ID)
+        self.pool = pool or PasswordPool()
 
     def hash_sync(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -101,11 +173,11 @@ class Passwords:
 
     async def hash(self, password: str) -> str:
         """The encoded ``$argon2id$...`` hash of ``password``."""
-        return await asyncio.to_thread(self.hash_sync, password)
+        return await self.pool.run(self.hash_sync, password)
 
     async def verify(self, encoded: str, password: str) -> bool:
         """True when ``password`` matches; never raises for a wrong or malformed hash."""
-        return await asyncio.to_thread(self.verify_sync, encoded, password)
+        return await self.pool.run(self.verify_sync, encoded, password)
 
     def needs_rehash(self, encoded: str) -> bool:
         try:
@@ -116,7 +188,10 @@ class Passwords:
     async def dummy_verify(self, password: str) -> None:
         """Spend the time of one verification, so an unknown user name is not told apart
         from a wrong password by response time."""
-        await asyncio.to_thread(self.verify_sync, self._dummy(), password)
+        await self.pool.run(self._dummy_verify_sync, password)
+
+    def _dummy_verify_sync(self, password: str) -> None:
+        self.verify_sync(self._dummy(), password)
 
     def _dummy(self) -> str:
         cached: str | None = getattr(self, "_dummy_hash", None)

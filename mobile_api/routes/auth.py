@@ -8,6 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import JSONBody
 
+from kernel.auth.passwords import PasswordPoolBusy
 from mobile_api.schemas import LoginIn, MeOut
 from mobile_api.security import COOKIE, backend_of, cookie_attributes, over_tls, session_of
 from mobile_api.views import NO_STORE
@@ -19,10 +20,15 @@ async def login(data: JSONBody[LoginIn], request: Request[Any, Any, Any]
     """Log in with name and password; sets the session cookie, returns the CSRF token.
 
     401 on a wrong name or password (the same answer for both); 429 with ``Retry-After``
-    while the name is locked after repeated failures."""
+    while the name is locked after repeated failures; 503 with ``Retry-After`` at once when
+    the password pool is full (a login flood never reaches the face engine's CPU)."""
     backend = backend_of(request)
     gov = backend.governance
-    result = await backend.accounts.login(data.name, data.password)
+    try:
+        result = await backend.accounts.login(data.name, data.password)
+    except PasswordPoolBusy as exc:
+        raise HTTPException(status_code=503, headers={"Retry-After": str(exc.retry_after)},
+                            detail=str(exc)) from None
     if result.session is None:
         locked = result.locked_for > 0
         if result.audit:  # names that are no account: one row per minute, count folded in
