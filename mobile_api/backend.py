@@ -54,7 +54,12 @@ class ApiBackend:
 
 def accounts_for(governance: Governance, settings: ApiSettings) -> Accounts:
     """The :class:`Accounts` of a store with the settings' cost, password pool, expiry and
-    lockout (its own Argon2id pool: never the face engine's executor)."""
+    throttling (its own Argon2id pool: never the face engine's executor)."""
+
+    def policy(after: int) -> LockoutPolicy:
+        return LockoutPolicy(after=after, base=settings.lockout_base_s,
+                             maximum=settings.lockout_max_s)
+
     return Accounts(
         governance.store, governance.ctx.clock,
         Passwords(settings.argon2_time_cost, settings.argon2_memory_kib,
@@ -62,8 +67,9 @@ def accounts_for(governance: Governance, settings: ApiSettings) -> Accounts:
                   pool=PasswordPool(settings.password_workers, settings.password_queue)),
         idle=timedelta(seconds=settings.session_idle_s),
         absolute=timedelta(seconds=settings.session_absolute_s),
-        lockout=LockoutPolicy(after=settings.lockout_after, base=settings.lockout_base_s,
-                              maximum=settings.lockout_max_s))
+        lockout=policy(settings.lockout_after),
+        client_lockout=policy(settings.lockout_client_after),
+        account_lockout=policy(settings.lockout_account_after))
 
 
 async def make_backend(governance: Governance, settings: ApiSettings, data_dir: Path,

@@ -13,7 +13,8 @@ Why these roles (R11: watch-list data only to roles that need it): officers see 
 alerts and record outcomes (R5, R7); the operator decides candidates; the technical lead
 runs enrolment quality checks, the blue list and thresholds (R10, R21, R22); the commander
 creates, authorises and runs deployments, approves the watch list and exports (R9, R18,
-R19, R20); the admin reads audit and statistics but no watch-list or alert content.
+R19, R20); the admin reads audit and statistics but no watch-list or alert content, and unlocks
+accounts locked by failed logins.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ FEED: Final[frozenset[Role]] = frozenset({"officer", "operator", "technical"})
 HEALTH: Final[frozenset[Role]] = frozenset({"operator", "technical", "commander", "admin"})
 AUDITORS: Final[frozenset[Role]] = frozenset({"commander", "admin"})
 STATS: Final[frozenset[Role]] = frozenset({"technical", "commander", "admin"})
+ADMIN: Final[frozenset[Role]] = frozenset({"admin"})
 BLUE_VIEWERS: Final[frozenset[Role]] = frozenset({"operator", "technical"})
 
 MATRIX: Final[dict[str, Access]] = {
@@ -45,6 +47,8 @@ MATRIX: Final[dict[str, Access]] = {
     "POST /api/auth/login": PUBLIC,
     "POST /api/auth/logout": ANY,
     "GET /api/auth/me": ANY,
+    # the admin unlocks an account locked by failed logins (issue 12, finding 1)
+    "POST /api/users/{name}/unlock": ADMIN,
     # deployments (R18, R9)
     "GET /api/deployments": ANY,
     "POST /api/deployments": COMMANDER,

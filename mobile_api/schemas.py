@@ -35,6 +35,14 @@ class LoginIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(max_length=1024)]
 
 
+class UnlockOut(msgspec.Struct, kw_only=True):
+    """An account's failed-login counts cleared by an admin (``failures_cleared``: how many
+    the account had)."""
+
+    user: str
+    failures_cleared: int
+
+
 class MeOut(msgspec.Struct, kw_only=True):
     """Who is logged in; ``csrf_token`` goes into ``X-CSRF-Token`` on every POST, PUT,
     PATCH and DELETE."""

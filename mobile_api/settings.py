@@ -25,8 +25,14 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
       certificate and key the API speaks HTTPS only (R23: TLS on the closed network).
     - ``session_idle_s``/``session_absolute_s``: a session ends after this long unused, and
       this long after login whatever happens (R23).
-    - ``lockout_after`` failed logins in a row lock the account for ``lockout_base_s``,
-      doubling with each further failure up to ``lockout_max_s`` (R23).
+    - Login throttling (R23, :mod:`kernel.auth.lockout`): ``lockout_after`` failed logins in a
+      row from one client for one name lock that client out of that name for
+      ``lockout_base_s``, doubling with each further failure up to ``lockout_max_s``;
+      ``lockout_client_after`` failures from one client over all names lock that client out
+      of every name; ``lockout_account_after`` failures of one account from all clients lock
+      it, but only for the clients that failed for it (the real user's device, which did
+      not, still logs in). Existing sessions are never touched; an admin unlocks with
+      ``POST /api/users/{name}/unlock`` or ``pinchpoint user unlock``.
     - ``password_workers``/``password_queue``: the threads Argon2id runs in (its own pool,
       never the face engine's) and how many more logins may wait for one; beyond that a
       login is answered 503 with ``Retry-After`` at once (issue 12, finding 2).
@@ -55,9 +61,11 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     tls_key: str | None = None
     session_idle_s: float = 30 * 60
     session_absolute_s: float = 12 * 3600
-    lockout_after: int = 5
-    lockout_base_s: float = 30.0
-    lockout_max_s: float = 3600.0
+    lockout_after: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    lockout_client_after: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 20
+    lockout_account_after: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 100
+    lockout_base_s: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 30.0
+    lockout_max_s: Annotated[float, msgspec.Meta(gt=0, le=7 * 86_400)] = 3600.0
     password_workers: Annotated[int, msgspec.Meta(ge=1, le=8)] = 1
     password_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
     secure_cookie: bool = True

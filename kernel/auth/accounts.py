@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from kernel.auth.lockout import LockoutPolicy, after_failure, locked_for
+from kernel.auth.lockout import LockoutPolicy, after_failure, locked_for, stale
 from kernel.auth.passwords import PasswordPoolBusy, Passwords, check_policy
 from kernel.auth.roles import ROLES, Role
 from kernel.clock import Clock
@@ -66,6 +66,10 @@ memory only: the oldest is forgotten first. Failures for names that do not exist
 written to the store (issue 12: they grew ``login_failures`` without bound), yet such a name
 still locks like a real one, so lockout does not reveal which names are real."""
 
+THROTTLE_ENTRIES_MAX = 4096
+"""How many (client, name) and how many client failure counts are kept in memory each; the
+oldest is forgotten first."""
+
 UNKNOWN_AUDIT_EVERY = timedelta(minutes=1)
 """Unknown-name failures are audited as one row per this interval (with the count folded in)."""
 
@@ -85,13 +89,30 @@ class Accounts:
                  idle: timedelta = timedelta(minutes=30),
                  absolute: timedelta = timedelta(hours=12),
                  lockout: LockoutPolicy | None = None,
-                 unknown_names_max: int = UNKNOWN_NAMES_MAX) -> None:
+                 unknown_names_max: int = UNKNOWN_NAMES_MAX,
+                 client_lockout: LockoutPolicy | None = None,
+                 account_lockout: LockoutPolicy | None = None) -> None:
+        """``lockout``: per (client, name); ``client_lockout``: per client over all names
+        (default: 4 × ``lockout.after``); ``account_lockout``: per account, applied only to
+        clients that failed for it (default: 20 × ``lockout.after``). See
+        :mod:`kernel.auth.lockout`."""
         self.store = store
         self.clock = clock
         self.passwords = passwords
         self.idle = idle
         self.absolute = absolute
         self.lockout = lockout or LockoutPolicy()
+        base = self.lockout
+        self.client_lockout = client_lockout or LockoutPolicy(
+            after=4 * base.after, base=base.base, maximum=base.maximum)
+        self.account_lockout = account_lockout or LockoutPolicy(
+            after=20 * base.after, base=base.base, maximum=base.maximum)
+        self.throttle_entries_max = THROTTLE_ENTRIES_MAX
+        self._pairs: OrderedDict[tuple[str, str], LoginFailures] = OrderedDict()
+        """Failures per (client, name): memory only, bounded."""
+        self._clients: OrderedDict[str, LoginFailures] = OrderedDict()
+        """Failures per client over all names: memory only, bounded."""
+        self._unlocks_applied: dict[str, datetime] = {}
         # Writing last_seen on every request would fsync per request; a coarse step suffices
         # because idle expiry is measured in minutes.
         self.touch_step = min(timedelta(seconds=15), idle / 4)
@@ -154,17 +175,25 @@ class Accounts:
             return await tx.accounts.all()
 
     # login ----------------------------------------------------------------------------------
-    async def login(self, name: str, password: str) -> LoginResult:
-        """Check the password unless the name is locked; count failures (R23). A real
-        account's failures are stored; a name that is no account is counted in memory
-        (bounded, :data:`UNKNOWN_NAMES_MAX`) and locks all the same."""
+    async def login(self, name: str, password: str, client: str = "unknown") -> LoginResult:
+        """Check the password unless ``client`` is throttled for ``name``; count failures
+        (R23, issue 12 finding 1). ``client`` is :func:`kernel.auth.lockout.client_key` of the
+        peer. Three counts (:mod:`kernel.auth.lockout`): per (client, name), per client, and
+        per account — the account's stored (a name that is no account: in memory, bounded by
+        :data:`UNKNOWN_NAMES_MAX`, locking all the same) and applied only to clients that
+        failed for it. Raises :class:`~kernel.auth.passwords.PasswordPoolBusy` (nothing
+        counted) when the password pool is full."""
         now = self.clock.now()
         async with self.store.transaction() as tx:
             stored = await tx.accounts.get_login_failures(name)
             user = await tx.accounts.get(name)
         known = user is not None and user.enabled
-        failures = stored if user is not None else self._unknown.get(name)
-        wait = locked_for(failures, now)
+        account = stored if user is not None else self._unknown.get(name)
+        if account is not None and account.failures == 0:  # an unlock, maybe by the CLI
+            self._apply_unlock(name, account.last_failure_at)
+        pair = self._fresh(self._pairs, (client, name), now, self.lockout)
+        per_client = self._fresh(self._clients, client, now, self.client_lockout)
+        wait = self._wait(pair, per_client, account, now)
         if wait > 0:
             return LoginResult(None, locked_for=wait, known=known,
                                **self._audit_unknown(now, user is not None))
@@ -175,23 +204,29 @@ class Accounts:
             ok = await self.passwords.verify(user.password_hash, password)
         now = self.clock.now()
         if not ok or user is None:
+            pair = self._remember(self._pairs, (client, name), after_failure(
+                self._pairs.pop((client, name), None), name, now, self.lockout),
+                self.throttle_entries_max)
+            per_client = self._remember(self._clients, client, after_failure(
+                self._clients.pop(client, None), client, now, self.client_lockout),
+                self.throttle_entries_max)
             if user is None:
-                rec = after_failure(self._unknown.pop(name, None), name, now, self.lockout)
-                self._unknown[name] = rec
-                while len(self._unknown) > self.unknown_names_max:
-                    self._unknown.popitem(last=False)
-            else:  # a real account (enabled or not): its lockout survives a restart
+                account = self._remember(self._unknown, name, after_failure(
+                    self._unknown.pop(name, None), name, now, self.account_lockout),
+                    self.unknown_names_max)
+            else:  # a real account (enabled or not): its count survives a restart
                 async with self.store.transaction() as tx:
-                    rec = after_failure(await tx.accounts.get_login_failures(name), name, now,
-                                        self.lockout)
-                    await tx.accounts.put_login_failures(rec)
-            return LoginResult(None, locked_for=locked_for(rec, now), known=known,
-                               **self._audit_unknown(now, user is not None))
+                    account = after_failure(await tx.accounts.get_login_failures(name), name,
+                                            now, self.account_lockout)
+                    await tx.accounts.put_login_failures(account)
+            return LoginResult(None, locked_for=self._wait(pair, per_client, account, now),
+                               known=known, **self._audit_unknown(now, user is not None))
         token = secrets.token_urlsafe(32)
         session = SessionRecord(id=token_id(token), user=user.name,
                                 csrf=secrets.token_urlsafe(32), created_at=now,
                                 last_seen_at=now)
         rehash = self.passwords.needs_rehash(user.password_hash)
+        self._pairs.pop((client, name), None)
         async with self.store.transaction() as tx:
             await tx.accounts.clear_login_failures(name)
             await tx.sessions.insert(session)
@@ -202,6 +237,58 @@ class Accounts:
                 await self.set_password_hash(user.name, await self.passwords.hash(password))
         return LoginResult(Session(id=session.id, user=user.name, role=user.role,
                                    csrf=session.csrf, token=token), known=True)
+
+    @staticmethod
+    def _wait(pair: LoginFailures | None, per_client: LoginFailures | None,
+              account: LoginFailures | None, now: datetime) -> float:
+        """Seconds this client must wait: its own locks, and the account's lock only if the
+        client has failed for this account (``pair``)."""
+        wait = max(locked_for(pair, now), locked_for(per_client, now))
+        if pair is not None:
+            wait = max(wait, locked_for(account, now))
+        return wait
+
+    @staticmethod
+    def _fresh(table: OrderedDict[Any, LoginFailures], key: Any, now: datetime,
+               policy: LockoutPolicy) -> LoginFailures | None:
+        rec = table.get(key)
+        if stale(rec, now, policy):
+            del table[key]
+            return None
+        return rec
+
+    @staticmethod
+    def _remember(table: OrderedDict[Any, LoginFailures], key: Any, rec: LoginFailures,
+                  bound: int) -> LoginFailures:
+        table[key] = rec
+        while len(table) > bound:
+            table.popitem(last=False)
+        return rec
+
+    def _apply_unlock(self, name: str, at: datetime) -> None:
+        """Forget every client's failures for ``name`` up to the unlock at ``at`` (once)."""
+        if self._unlocks_applied.get(name) == at:
+            return
+        self._unlocks_applied[name] = at
+        for key in [k for k, r in self._pairs.items()
+                    if k[1] == name and r.last_failure_at <= at]:
+            del self._pairs[key]
+
+    async def unlock(self, name: str) -> int:
+        """Clear every failure count and lock of the account ``name`` (an admin's action,
+        audited by the caller): the stored count becomes an unlock marker (0 failures at the
+        unlock time), so a server process that did not make the call (``pinchpoint user
+        unlock``) forgets its clients' counts for the name at that name's next login.
+        Sessions are untouched. Returns the failures the account had."""
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            if await tx.accounts.get(name) is None:
+                raise AccountError(f"no user {name!r}")
+            before = await tx.accounts.get_login_failures(name)
+            await tx.accounts.put_login_failures(LoginFailures(
+                name=name, failures=0, last_failure_at=now, locked_until=None))
+        self._apply_unlock(name, now)
+        return before.failures if before else 0
 
     def _audit_unknown(self, now: datetime, account: bool) -> dict[str, Any]:
         """Whether a failed attempt gets an audit row: an account's always; names that are

@@ -1,13 +1,23 @@
-"""Login lockout with backoff (R23), as a pure rule over the stored failure count.
+"""Login lockout with backoff (R23), as a pure rule over a failure count.
 
-After ``after`` consecutive failures the name is locked for ``base`` seconds; every further
+After ``after`` consecutive failures the key is locked for ``base`` seconds; every further
 failure (each one possible only once the lock has passed) doubles the lock, up to ``maximum``.
-A successful login clears the count. Locks apply to names that do not exist too, so lockout
-does not reveal which names are real.
+:class:`kernel.auth.accounts.Accounts` keeps three such counts (issue 12, finding 1: a count
+per account alone let any anonymous client lock the operator out):
+
+- per (client address, name): the lock a client earns by guessing one account's password;
+  it locks that client for that name only;
+- per client address, over all names: a client spraying many names is locked for all;
+- per account (stored, so it survives a restart), with a much higher ceiling: once reached,
+  it locks the account only for clients that have themselves failed for it. A client that
+  never failed — the real user on their own device — still logs in.
+
+Locks apply to names that do not exist too, so lockout does not reveal which names are real.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 
 import msgspec
@@ -43,3 +53,26 @@ def locked_for(rec: LoginFailures | None, now: datetime) -> float:
     if rec is None or rec.locked_until is None or rec.locked_until <= now:
         return 0.0
     return (rec.locked_until - now).total_seconds()
+
+
+def client_key(host: str | None) -> str:
+    """What failures are counted per: the peer's IPv4 address, or its IPv6 /64 network (one
+    host holds a whole /64, so counting single IPv6 addresses would count nothing)."""
+    if not host:
+        return "unknown"
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr)
+
+
+def stale(rec: LoginFailures | None, now: datetime, policy: LockoutPolicy) -> bool:
+    """A count kept in memory is forgotten once its lock has passed and it saw no failure for
+    ``policy.maximum`` seconds (a shared desk PC must not collect typos for ever)."""
+    return rec is not None and locked_for(rec, now) == 0 and (
+        now - rec.last_failure_at).total_seconds() >= policy.maximum

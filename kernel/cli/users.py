@@ -1,4 +1,8 @@
-"""``pinchpoint user``: add, change password, disable, enable and list API users (R23).
+"""``pinchpoint user``: add, change password, disable, enable, unlock and list API users (R23).
+
+``unlock`` clears an account's failed-login counts and locks for every client (issue 12,
+finding 1); a running server forgets its in-memory counts for the name at the name's next
+login (:meth:`kernel.auth.accounts.Accounts.unlock`). Sessions are untouched.
 
 Passwords are prompted twice without echo, or read from standard input with
 ``--password-stdin`` (scripts). Every change is audited (R19) as the CLI actor.
@@ -50,6 +54,8 @@ async def _run(args: argparse.Namespace) -> int:
         if action == "add":
             await accounts.add_user(args.name, args.role, _password(args), actor)
             details: dict[str, object] = {"role": args.role}
+        elif action == "unlock":
+            details = {"failures": await accounts.unlock(args.name)}
         elif action == "passwd":
             await accounts.set_password(args.name, _password(args))
             details = {}
@@ -80,10 +86,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p.add_argument("--password-stdin", action="store_true",
                        help="read the password from the first line of standard input")
     for name, text in (("disable", "disable a user (ends their sessions)"),
-                       ("enable", "enable a disabled user")):
+                       ("enable", "enable a disabled user"),
+                       ("unlock", "clear a user's failed-login locks (all clients)")):
         p = sub.add_parser(name, help=text)
         p.add_argument("name")
     listing = sub.add_parser("list", help="list users")
-    for p in (add, passwd, listing, *(sub.choices[n] for n in ("disable", "enable"))):
+    for p in (add, passwd, listing, *(sub.choices[n] for n in ("disable", "enable", "unlock"))):
         add_config_option(p)
         p.set_defaults(handler=_run)

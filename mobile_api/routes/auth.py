@@ -6,10 +6,11 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
+from kernel.auth.lockout import client_key
 from kernel.auth.passwords import PasswordPoolBusy
-from mobile_api.schemas import LoginIn, MeOut
+from mobile_api.schemas import LoginIn, MeOut, UnlockOut
 from mobile_api.security import COOKIE, backend_of, cookie_attributes, over_tls, session_of
 from mobile_api.views import NO_STORE
 
@@ -20,12 +21,14 @@ async def login(data: JSONBody[LoginIn], request: Request[Any, Any, Any]
     """Log in with name and password; sets the session cookie, returns the CSRF token.
 
     401 on a wrong name or password (the same answer for both); 429 with ``Retry-After``
-    while the name is locked after repeated failures; 503 with ``Retry-After`` at once when
-    the password pool is full (a login flood never reaches the face engine's CPU)."""
+    while this client is throttled for the name (failures counted per client and name, per
+    client, and per account: :mod:`kernel.auth.lockout`); 503 with ``Retry-After`` at once
+    when the password pool is full (a login flood never reaches the face engine's CPU)."""
     backend = backend_of(request)
     gov = backend.governance
+    client = client_key(request.client.host if request.client else None)
     try:
-        result = await backend.accounts.login(data.name, data.password)
+        result = await backend.accounts.login(data.name, data.password, client)
     except PasswordPoolBusy as exc:
         raise HTTPException(status_code=503, headers={"Retry-After": str(exc.retry_after)},
                             detail=str(exc)) from None
@@ -34,7 +37,7 @@ async def login(data: JSONBody[LoginIn], request: Request[Any, Any, Any]
         if result.audit:  # names that are no account: one row per minute, count folded in
             await gov.log_action(data.name if result.known else "unknown",
                                  "auth.login_locked" if locked else "auth.login_failed",
-                                 None, {"known_user": result.known,
+                                 None, {"known_user": result.known, "client": client,
                                         **({"failures": result.folded} if result.folded
                                            else {})})
         if locked:
@@ -75,4 +78,15 @@ async def me(request: Request[Any, Any, Any]) -> Response[MeOut]:
                           absolute_timeout_s=settings.session_absolute_s), headers=NO_STORE)
 
 
-HANDLERS = [login, logout, me]
+@post("/api/users/{name:str}/unlock", status_code=200, tags=["auth"])
+async def unlock(name: FromPath[str], request: Request[Any, Any, Any]) -> Response[UnlockOut]:
+    """Admin: clear every failed-login count and lock of the account ``name`` (all clients);
+    its sessions are untouched. Audited as ``user.unlock`` (R19). 400 for no such user."""
+    backend, session = backend_of(request), session_of(request)
+    failures = await backend.accounts.unlock(name)
+    await backend.governance.log_action(session.user, "user.unlock", {"user": name},
+                                        {"failures": failures})
+    return Response(UnlockOut(user=name, failures_cleared=failures), headers=NO_STORE)
+
+
+HANDLERS = [login, logout, me, unlock]

@@ -32,7 +32,7 @@ def _path(api: LiveApi, template: str) -> str:
     s = api.seed
     values = {"deployment_id": s.deployment, "alert_id": s.confirmed, "entry_id": s.entry,
               "kind": "face", "index": "1", "camera_id": "no-such-camera", "resource_id": "r1",
-              "path": "index.html"}
+              "path": "index.html", "name": "officer"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 
