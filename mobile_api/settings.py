@@ -7,14 +7,16 @@ from typing import Annotated
 
 import msgspec
 
+from kernel.bounds import Bytes, Count, Fraction, Port, Seconds
+
 
 class Calibration(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A calibration figure to show beside the threshold setting (R22): the false-positive
     identification rate measured at ``threshold`` on ``faces`` non-watch-list faces."""
 
-    threshold: float
-    fpir: float
-    faces: int
+    threshold: Annotated[float, msgspec.Meta(ge=-1.0, le=1.0)]  # a cosine
+    fpir: Fraction
+    faces: Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
     source: str = ""
 
 
@@ -45,8 +47,9 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
       unset, the one the Web Push sink wrote (``<data_dir>/keys/vapid_public.txt``, named by
       :mod:`kernel.delivery.vapid`) is read if present.
     - ``argon2_*``: Argon2id cost (RFC 9106 second recommendation's time and memory by
-      default). ``argon2_parallelism`` is 1 (at most 4): each lane is a thread of its own, so
-      with more lanes one login would use several cores beside the face engine whatever
+      default; ``argon2_time_cost`` 1–20, ``argon2_memory_kib`` 8 KiB–1 GiB).
+      ``argon2_parallelism`` is 1 (at most 4): each lane is a thread of its own, so with
+      more lanes one login would use several cores beside the face engine whatever
       ``password_workers`` says. Hashes made with other parameters still verify and are
       re-made with these at the next successful login.
     - ``feed_poll_s``: how often the commits of *other* processes (the ``pinchpoint`` CLI)
@@ -56,11 +59,11 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     """
 
     host: str | None = None
-    port: int | None = None
+    port: Port | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
-    session_idle_s: float = 30 * 60
-    session_absolute_s: float = 12 * 3600
+    session_idle_s: Seconds = 30 * 60
+    session_absolute_s: Seconds = 12 * 3600
     lockout_after: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
     lockout_client_after: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 20
     lockout_account_after: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 100
@@ -69,14 +72,14 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     password_workers: Annotated[int, msgspec.Meta(ge=1, le=8)] = 1
     password_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
     secure_cookie: bool = True
-    max_upload_bytes: int = 15_000_000
+    max_upload_bytes: Bytes = 15_000_000
     pwa_dir: str = "pwa"
     vapid_public_key: str | None = None
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
+    argon2_time_cost: Annotated[int, msgspec.Meta(ge=1, le=20)] = 3
+    argon2_memory_kib: Annotated[int, msgspec.Meta(ge=8, le=1_048_576)] = 65536
     argon2_parallelism: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
     feed_poll_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
-    feed_ping_s: float = 15.0
-    feed_buffer: int = 1000
-    feed_queue: int = 256
+    feed_ping_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+    feed_buffer: Count = 1000
+    feed_queue: Count = 256
     calibration: Calibration | None = None
