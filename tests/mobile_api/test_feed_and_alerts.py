@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import httpx
@@ -12,6 +11,7 @@ import httpx
 from kernel.delivery.signed_urls import sign
 from tests.mobile_api.conftest import FACES, LiveApi
 from tests.mobile_api.sse_client import SseReader
+from tests.waiting import wait_until
 
 
 def _new_candidate(api: LiveApi) -> str:
@@ -135,13 +135,9 @@ def test_r5_r23_feed_delivers_nothing_after_logout_even_when_events_keep_coming(
         first = _publish(live_api, 1)
         assert feed.wait_for(lambda e: e.id == str(first))
         assert same_session.post("/api/auth/logout").status_code in (200, 204)
-        stop = live_api.backend.settings.feed_ping_s / 5  # well inside the keep-alive
-        for _ in range(10):
-            _publish(live_api, 1)
-            time.sleep(stop)
+        _publish(live_api, 10)  # a burst: far closer together than the keep-alive
+        wait_until(lambda: not feed._thread.is_alive(), 10, "the stream ended")
         assert [e.id for e in feed.events] == [str(first)]
-        feed._thread.join(5)
-        assert not feed._thread.is_alive()  # the stream ended
     finally:
         feed.close()
         same_session.close()
