@@ -8,7 +8,6 @@ machine allows and fails only when the state never comes.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 
@@ -23,9 +22,6 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str 
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """:func:`until` for a test's own thread (the state changes in a server thread)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s: {what or condition}")
-        time.sleep(0.01)
+    """:func:`until` for a test's own thread, with no loop of its own running (the state
+    changes in a server thread)."""
+    asyncio.run(until(condition, timeout, what))
