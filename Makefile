@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup setup-demo setup-test lint typecheck unit bench run clean flake
+.PHONY: demo test setup setup-demo setup-test lint typecheck unit bench soak run clean flake
 
 # The data sets the tools read (never shipped; `pinchpoint run` does not read them).
 DATA ?= ../shared/data
@@ -37,6 +37,12 @@ flake: setup-test
 bench:
 	@scripts/setup.sh bench
 	$(BIN)/python bench/run_all.py
+
+# Not part of `make test` or `make bench`: 8 file cameras for 30 minutes with the operator and
+# officers connected, memory/files/database sampled each minute (bench/bench_soak.py).
+soak:
+	@scripts/setup.sh bench
+	$(BIN)/python bench/run_all.py soak
 
 clean:
 	rm -rf var tests/artifacts bench/results

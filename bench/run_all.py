@@ -8,6 +8,7 @@ them in turn and replaces the text between ``<!-- bench:<name> -->`` and
     python bench/run_all.py                 # all of them (about 25 minutes on 2 cores)
     python bench/run_all.py engine index    # some of them
     python bench/run_all.py --no-run        # only refresh BENCHMARKS.md from bench/results
+    python bench/run_all.py soak            # the 30-minute soak (``make soak``), only by name
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DOC = REPO / "BENCHMARKS.md"
 BENCHES = ("engine", "index", "pipeline", "tracking", "api")
+LONG = ("soak",)
+"""Run only when named (``make soak``: 30 minutes), never by default."""
 
 
 def run(name: str) -> None:
@@ -68,13 +71,15 @@ def refresh(names: list[str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("names", nargs="*", default=[], help=f"any of {', '.join(BENCHES)}")
+    parser.add_argument("names", nargs="*", default=[],
+                        help=f"any of {', '.join(BENCHES + LONG)}")
     parser.add_argument("--no-run", action="store_true")
     args = parser.parse_args()
     names = list(args.names) or list(BENCHES)
-    unknown = sorted(set(names) - set(BENCHES))
+    unknown = sorted(set(names) - set(BENCHES + LONG))
     if unknown:
-        parser.error(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
+        parser.error(f"unknown benchmark {unknown[0]!r}; "
+                     f"choose from {', '.join(BENCHES + LONG)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.no_run:
         for name in names:
