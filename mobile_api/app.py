@@ -27,14 +27,15 @@ from mobile_api.routes import (
     push,
     pwa,
     reports,
+    users,
     watchlists,
 )
 from mobile_api.routes import settings as settings_routes
 from mobile_api.security import authorize
 from mobile_api.settings import ApiSettings
 
-ROUTE_MODULES = (auth, deployments, watchlists, alerts, reports, settings_routes, health, push,
-                 feed, pwa)
+ROUTE_MODULES = (auth, users, deployments, watchlists, alerts, reports, settings_routes, health,
+                 push, feed, pwa)
 
 
 def _backend_from(governance: Governance, settings: ApiSettings) -> ApiBackend:

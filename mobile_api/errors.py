@@ -10,8 +10,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from kernel.auth.accounts import AccountError
-from kernel.auth.passwords import WeakPassword
+from kernel.auth.accounts import AccountError, LastAdminRefused
+from kernel.auth.passwords import PasswordPoolBusy, WeakPassword
 from kernel.domain.errors import DomainError, KeyUnavailable, NotFound, TransitionRefused
 from kernel.domain.thresholds import NotPermitted
 from kernel.errors import StoreError
@@ -48,6 +48,14 @@ def client_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _body(400, str(exc))
 
 
+def conflict(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _body(409, str(exc))
+
+
+def password_pool_busy(_: Request[Any, Any, Any], exc: PasswordPoolBusy) -> Response[Any]:
+    return _body(503, str(exc), {"Retry-After": str(exc.retry_after)})
+
+
 def unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _body(503, str(exc))
 
@@ -63,6 +71,8 @@ HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: http_error,
     DomainError: domain_error,
     AccountError: client_error,
+    LastAdminRefused: conflict,
+    PasswordPoolBusy: password_pool_busy,
     WeakPassword: client_error,
     EngineUnavailable: unavailable,
     StoreError: unavailable,

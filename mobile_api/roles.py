@@ -12,9 +12,10 @@ test. Keys are ``"METHOD /path/{param}"`` as Litestar formats the route's path.
 Why these roles (R11: watch-list data only to roles that need it): officers see confirmed
 alerts and record outcomes (R5, R7); the operator decides candidates; the technical lead
 runs enrolment quality checks, the blue list and thresholds (R10, R21, R22); the commander
-creates, authorises and runs deployments, approves the watch list and exports (R9, R18,
-R19, R20); the admin reads audit and statistics but no watch-list or alert content, and unlocks
-accounts locked by failed logins.
+creates, authorises and runs deployments, approves the watch list, exports and wipes (R9, R16,
+R18, R19, R20); the admin administers accounts (create with a role, reset a password, disable,
+enable, unlock after lockout, end sessions) and reads audit and statistics, but no watch-list
+or alert content. docs/roles.md has the table.
 """
 
 from __future__ import annotations
@@ -47,7 +48,13 @@ MATRIX: Final[dict[str, Access]] = {
     "POST /api/auth/login": PUBLIC,
     "POST /api/auth/logout": ANY,
     "GET /api/auth/me": ANY,
-    # the admin unlocks an account locked by failed logins (issue 12, finding 1)
+    # user administration (R23): the admin only (issue 15; unlock: issue 12, finding 1)
+    "GET /api/users": ADMIN,
+    "POST /api/users": ADMIN,
+    "POST /api/users/{name}/password": ADMIN,
+    "POST /api/users/{name}/disable": ADMIN,
+    "POST /api/users/{name}/enable": ADMIN,
+    "DELETE /api/users/{name}/sessions": ADMIN,
     "POST /api/users/{name}/unlock": ADMIN,
     # deployments (R18, R9)
     "GET /api/deployments": ANY,
@@ -56,6 +63,9 @@ MATRIX: Final[dict[str, Access]] = {
     "POST /api/deployments/{deployment_id}/authorise": COMMANDER,
     "POST /api/deployments/{deployment_id}/live": COMMANDER,
     "POST /api/deployments/{deployment_id}/end": COMMANDER,
+    # wipe (R16): destroys held alerts too, so only the role that authorises deployments and
+    # places and releases legal holds (R14, R18); never the admin, who sees no alert content
+    "POST /api/deployments/{deployment_id}/wipe": COMMANDER,
     # watch list and blue list (R8-R11, R21)
     "GET /api/deployments/{deployment_id}/watchlist": WATCHLIST,
     "POST /api/deployments/{deployment_id}/watchlist": WATCHLIST,
@@ -82,6 +92,7 @@ MATRIX: Final[dict[str, Access]] = {
     # reports and audit (R19, R20)
     "GET /api/deployments/{deployment_id}/report": AUDITORS,
     "GET /api/deployments/{deployment_id}/stats": STATS,
+    "GET /api/deployments/{deployment_id}/published": STATS,
     "GET /api/deployments/{deployment_id}/retention": STATS,
     "GET /api/alerts/{alert_id}/export": COMMANDER,
     "GET /api/watchlist/entries/{entry_id}/export": COMMANDER,

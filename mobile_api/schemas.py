@@ -43,6 +43,37 @@ class UnlockOut(msgspec.Struct, kw_only=True):
     failures_cleared: int
 
 
+UserName = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
+                                        pattern=r"^[A-Za-z0-9._@-]+$")]
+"""A user name as :func:`kernel.auth.accounts.valid_name` has it (checked again there)."""
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+"""The policy (length, variety, common passwords) is :func:`kernel.auth.passwords.check_policy`'s;
+the bound here only keeps an over-long body from reaching the hasher."""
+
+
+class UserIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new account (R23): name, role and a first password under the password policy."""
+
+    name: UserName
+    role: Role
+    password: Password
+
+
+class PasswordIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new password set by an admin; every session of the user ends."""
+
+    password: Password
+
+
+class UserChangeOut(msgspec.Struct, kw_only=True):
+    """What an admin action did: ``action`` as audited (``user.<action>``), and how many of
+    the user's sessions it ended (disable, password reset, end sessions)."""
+
+    user: str
+    action: str
+    sessions_ended: int = 0
+
+
 class MeOut(msgspec.Struct, kw_only=True):
     """Who is logged in; ``csrf_token`` goes into ``X-CSRF-Token`` on every POST, PUT,
     PATCH and DELETE."""
@@ -67,6 +98,25 @@ class DeploymentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     case_reference: Short
     command_team: Annotated[list[Short], msgspec.Meta(max_length=50)] = []
     match_threshold: float | None = None
+
+
+class WipeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Wipe a deployment (R16): its name typed exactly, to confirm, and why (audited)."""
+
+    confirm_name: Short
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class WipeCountOut(msgspec.Struct, kw_only=True):
+    kind: str
+    count: int
+
+
+class WipeOut(msgspec.Struct, kw_only=True):
+    """What the wipe destroyed (the disposal records, R17): kinds and counts only."""
+
+    deployment_id: str
+    disposals: list[WipeCountOut]
 
 
 class DeploymentOut(msgspec.Struct, kw_only=True):

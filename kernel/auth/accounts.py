@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from kernel.auth.lockout import LockoutPolicy, after_failure, locked_for, stale
 from kernel.auth.passwords import PasswordPoolBusy, Passwords, check_policy
 from kernel.auth.roles import ROLES, Role
@@ -33,6 +35,11 @@ class AccountError(PinchpointError):
     exit_code = 5
 
 
+class LastAdminRefused(AccountError):
+    """Disabling the last enabled admin: an install with no admin account could no longer be
+    administered from the app (users, unlocks), so the change is refused whoever asks."""
+
+
 @dataclass(frozen=True)
 class Session:
     """An authenticated request's identity."""
@@ -42,6 +49,22 @@ class Session:
     role: Role
     csrf: str
     token: str = ""  # the raw cookie value: known only right after login
+
+
+class UserStatus(msgspec.Struct, kw_only=True, frozen=True):
+    """What an admin sees of an account (R23): never its password hash. ``failures`` and
+    ``locked_until`` are the account's stored count and lock (over all clients);
+    ``throttled_clients`` how many clients this process now refuses for the name."""
+
+    name: str
+    role: Role
+    enabled: bool
+    created_at: datetime
+    created_by: str
+    password_changed_at: datetime
+    failures: int
+    locked_until: datetime | None
+    throttled_clients: int
 
 
 @dataclass(frozen=True)
@@ -146,8 +169,9 @@ class Accounts:
             raise AccountError(f"no user {name!r}")
         return rec
 
-    async def set_password(self, name: str, password: str) -> None:
-        """Change a password; every session of the user ends."""
+    async def set_password(self, name: str, password: str) -> int:
+        """Change a password (under :func:`~kernel.auth.passwords.check_policy`, hashed in the
+        password pool); every session of the user ends. Returns how many ended."""
         check_policy(password, name)
         encoded = await self.passwords.hash(password)
         async with self.store.transaction() as tx:
@@ -156,23 +180,59 @@ class Accounts:
                 raise AccountError(f"no user {name!r}")
             rec.password_hash, rec.password_changed_at = encoded, self.clock.now()
             await tx.accounts.update(rec)
-            await tx.sessions.delete_for_user(name)
+            ended = await tx.sessions.delete_for_user(name)
             await tx.accounts.clear_login_failures(name)
+        return ended
 
-    async def set_enabled(self, name: str, enabled: bool) -> None:
-        """Disable (ending every session) or re-enable a user."""
+    async def set_enabled(self, name: str, enabled: bool) -> int:
+        """Disable (ending every session: an open live feed ends at its next event) or
+        re-enable a user. Disabling the last enabled admin is refused
+        (:class:`LastAdminRefused`), by the API and the CLI alike. Returns how many sessions
+        ended."""
         async with self.store.transaction() as tx:
             rec = await tx.accounts.get(name)
             if rec is None:
                 raise AccountError(f"no user {name!r}")
+            if not enabled and rec.enabled and rec.role == "admin" and not any(
+                    u.enabled and u.role == "admin" and u.name != name
+                    for u in await tx.accounts.all()):
+                raise LastAdminRefused(
+                    f"{name!r} is the last enabled admin: add or enable another admin first "
+                    "(an install with no admin cannot be administered)")
             rec.enabled = enabled
             await tx.accounts.update(rec)
-            if not enabled:
-                await tx.sessions.delete_for_user(name)
+            return 0 if enabled else await tx.sessions.delete_for_user(name)
+
+    async def end_sessions(self, name: str) -> int:
+        """End every session of ``name`` (a lost or stolen device): the user must log in
+        again; an open live feed of theirs ends at its next event. Returns how many ended."""
+        async with self.store.transaction() as tx:
+            if await tx.accounts.get(name) is None:
+                raise AccountError(f"no user {name!r}")
+            return await tx.sessions.delete_for_user(name)
 
     async def list_users(self) -> list[UserRecord]:
         async with self.store.transaction() as tx:
             return await tx.accounts.all()
+
+    async def statuses(self) -> list[UserStatus]:
+        """Every account as an admin sees it, by name: role, enabled, and its locks."""
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            users = await tx.accounts.all()
+            stored = {u.name: await tx.accounts.get_login_failures(u.name) for u in users}
+        out = []
+        for u in sorted(users, key=lambda u: u.name):
+            fail = stored[u.name]
+            clients = sum(1 for (_, n), r in self._pairs.items()
+                          if n == u.name and locked_for(r, now) > 0)
+            out.append(UserStatus(
+                name=u.name, role=u.role, enabled=u.enabled, created_at=u.created_at,
+                created_by=u.created_by, password_changed_at=u.password_changed_at,
+                failures=fail.failures if fail else 0,
+                locked_until=fail.locked_until if fail and locked_for(fail, now) > 0 else None,
+                throttled_clients=clients))
+        return out
 
     # login ----------------------------------------------------------------------------------
     async def login(self, name: str, password: str, client: str = "unknown") -> LoginResult:

@@ -1,4 +1,6 @@
-"""``pinchpoint user``: add, change password, disable, enable, unlock and list API users (R23).
+"""``pinchpoint user``: add, change password, disable, enable, unlock, end the sessions of and
+list API users (R23). The admin screens of the PWA make the same calls, audited under the same
+action names. Disabling the last enabled admin is refused (exit 5).
 
 ``unlock`` clears an account's failed-login counts and locks for every client (issue 12,
 finding 1); a running server forgets its in-memory counts for the name at the name's next
@@ -57,11 +59,15 @@ async def _run(args: argparse.Namespace) -> int:
         elif action == "unlock":
             details = {"failures": await accounts.unlock(args.name)}
         elif action == "passwd":
-            await accounts.set_password(args.name, _password(args))
-            details = {}
+            details = {"sessions_ended": await accounts.set_password(args.name,
+                                                                     _password(args))}
+        elif action == "end-sessions":
+            action = "end_sessions"
+            details = {"sessions_ended": await accounts.end_sessions(args.name)}
         else:
-            await accounts.set_enabled(args.name, action == "enable")
-            details = {}
+            details = {"sessions_ended": await accounts.set_enabled(args.name,
+                                                                    action == "enable")}
+        # the API's admin routes write the same actions (mobile_api.routes.users)
         await gov.log_action(actor, f"user.{action}", {"user": args.name}, details)
         print(f"user {args.name}: {action} done")
         return 0
@@ -87,10 +93,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="read the password from the first line of standard input")
     for name, text in (("disable", "disable a user (ends their sessions)"),
                        ("enable", "enable a disabled user"),
-                       ("unlock", "clear a user's failed-login locks (all clients)")):
+                       ("unlock", "clear a user's failed-login locks (all clients)"),
+                       ("end-sessions", "end every session of a user (a lost device)")):
         p = sub.add_parser(name, help=text)
         p.add_argument("name")
     listing = sub.add_parser("list", help="list users")
-    for p in (add, passwd, listing, *(sub.choices[n] for n in ("disable", "enable", "unlock"))):
+    for p in (add, passwd, listing, *(sub.choices[n] for n in ("disable", "enable", "unlock",
+                                                                   "end-sessions"))):
         add_config_option(p)
         p.set_defaults(handler=_run)

@@ -32,6 +32,7 @@ import msgspec
 from kernel.domain import audit
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import Deployments, load
+from kernel.domain.errors import DomainError
 from kernel.domain.records import (
     AlertRecord,
     DeploymentRecord,
@@ -53,6 +54,8 @@ RULE_WATCHLIST = "R12 watch list destroyed after the deployment"
 RULE_TEMPLATES = "R12 templates destroyed after the deployment"
 RULE_KEY = "R24 data key destroyed: nothing of the deployment left"
 RULE_WIPE = "R16 wipe deployment"
+WIPE_REASON_MAX = 500
+"""The longest wipe reason the audit log takes (a reference and a sentence, no names)."""
 
 ActionKind = Literal["alert", "entry", "template", "key"]
 
@@ -112,6 +115,10 @@ def plan(now: datetime, deployment: DeploymentRecord, alerts: list[AlertRecord],
     if not kept and not kept_entries:
         actions.append(Action(deployment.id, "key", [deployment.id], RULE_KEY))
     return actions
+
+
+class WipeRefused(DomainError):
+    """A wipe the rules refuse (the typed name differs, no or an over-long reason): 422."""
 
 
 class RetentionReport(msgspec.Struct, frozen=True):
@@ -237,15 +244,29 @@ class Retention:
         async with self.ctx.store.transaction() as tx:
             return await tx.disposals.all(deployment_id)
 
-    async def wipe(self, deployment_id: str, actor: str) -> list[DisposalRecord]:
-        """Destroy everything of a deployment at once, including its data key (R16, R24).
+    async def wipe(self, deployment_id: str, actor: str, *, reason: str = "",
+                   confirm_name: str | None = None) -> list[DisposalRecord]:
+        """Destroy everything of a deployment at once, including its data key (R16, R24), in
+        any state — a live one too (R16: "at once", the emergency case) — and alerts on
+        legal hold with the rest.
 
         Only the audit chain and the disposal records (ids and counts, no personal data)
         remain; a copy of the database taken before cannot be decrypted afterwards.
+        ``reason`` (at most :data:`WIPE_REASON_MAX` characters) is written to the audit row.
+        ``confirm_name``: when given (the app's typed confirmation), it must equal the
+        deployment's name exactly, else :class:`WipeRefused` and nothing is destroyed.
         """
+        reason = reason.strip()
+        if len(reason) > WIPE_REASON_MAX:
+            raise WipeRefused(f"a wipe reason has at most {WIPE_REASON_MAX} characters")
+        if confirm_name is not None and not reason:
+            raise WipeRefused("say why the deployment is wiped (recorded in the audit log)")
         now = self.ctx.clock.now()
         async with self.ctx.store.transaction() as tx:
-            await load(tx, deployment_id)
+            dep = await load(tx, deployment_id)
+            if confirm_name is not None and confirm_name != dep.name:
+                raise WipeRefused("the name typed is not the deployment's name: nothing was "
+                                  "wiped")
             counts = await tx.deployments.delete(deployment_id)
             records = [DisposalRecord(at=now, deployment_id=deployment_id, kind=kind, count=n,
                                       rule=RULE_WIPE, actor=actor)
@@ -258,7 +279,8 @@ class Retention:
                 await tx.disposals.insert(rec)
             event = self.ctx.events.staged(await audit.append(
                 tx, self.ctx.clock, actor, "deployment.wipe", {"deployment": deployment_id},
-                {"disposals": [[r.kind, r.count] for r in records]}))
+                {"disposals": [[r.kind, r.count] for r in records], "state": dep.state,
+                 **({"reason": reason} if reason else {})}))
         self.ctx.events.publish(event)
         await self.ctx.keys.destroy(deployment_id)
         await self.ctx.store.compact()

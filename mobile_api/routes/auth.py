@@ -1,4 +1,5 @@
-"""Login, logout, who am I (R23). Every login success and failure is audited (R19)."""
+"""Login, logout, who am I (R23). Every login success and failure is audited (R19). User
+administration (unlock among it) is :mod:`mobile_api.routes.users`."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from kernel.auth.lockout import client_key
 from kernel.auth.passwords import PasswordPoolBusy
-from mobile_api.schemas import LoginIn, MeOut, UnlockOut
+from mobile_api.schemas import LoginIn, MeOut
 from mobile_api.security import COOKIE, backend_of, cookie_attributes, over_tls, session_of
 from mobile_api.views import NO_STORE
 
@@ -78,15 +79,4 @@ async def me(request: Request[Any, Any, Any]) -> Response[MeOut]:
                           absolute_timeout_s=settings.session_absolute_s), headers=NO_STORE)
 
 
-@post("/api/users/{name:str}/unlock", status_code=200, tags=["auth"])
-async def unlock(name: FromPath[str], request: Request[Any, Any, Any]) -> Response[UnlockOut]:
-    """Admin: clear every failed-login count and lock of the account ``name`` (all clients);
-    its sessions are untouched. Audited as ``user.unlock`` (R19). 400 for no such user."""
-    backend, session = backend_of(request), session_of(request)
-    failures = await backend.accounts.unlock(name)
-    await backend.governance.log_action(session.user, "user.unlock", {"user": name},
-                                        {"failures": failures})
-    return Response(UnlockOut(user=name, failures_cleared=failures), headers=NO_STORE)
-
-
-HANDLERS = [login, logout, me, unlock]
+HANDLERS = [login, logout, me]

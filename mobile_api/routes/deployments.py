@@ -1,4 +1,5 @@
-"""Deployments (R18): create, authorise, go live (R9 checked by the domain), end, read."""
+"""Deployments (R18): create, authorise, go live (R9 checked by the domain), end, read, wipe
+(R16)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody
 
 from kernel.domain.deployments import DeploymentDraft
-from mobile_api.schemas import DeploymentIn, DeploymentOut
+from mobile_api.schemas import DeploymentIn, DeploymentOut, WipeCountOut, WipeIn, WipeOut
 from mobile_api.views import context, deployment_out
 
 
@@ -60,4 +61,18 @@ async def end(deployment_id: FromPath[str], request: Request[Any, Any, Any]) -> 
     return deployment_out(await backend.governance.deployments.end(deployment_id, s.user))
 
 
-HANDLERS = [list_deployments, create_deployment, get_deployment, authorise, go_live, end]
+@post("/api/deployments/{deployment_id:str}/wipe", status_code=200, tags=["deployments"])
+async def wipe(deployment_id: FromPath[str], data: JSONBody[WipeIn],
+               request: Request[Any, Any, Any]) -> WipeOut:
+    """Destroy everything of the deployment now, its data key included (R16, R24), in any
+    state (a live one too, as the domain allows). ``confirm_name`` must be the deployment's
+    name exactly (else 422, nothing destroyed); ``reason`` is written to the audit row
+    ``deployment.wipe`` with the commander as actor (R19)."""
+    backend, s = context(request)
+    records = await backend.governance.retention.wipe(
+        deployment_id, s.user, reason=data.reason, confirm_name=data.confirm_name)
+    return WipeOut(deployment_id=deployment_id,
+                   disposals=[WipeCountOut(kind=r.kind, count=r.count) for r in records])
+
+
+HANDLERS = [list_deployments, create_deployment, get_deployment, authorise, go_live, end, wipe]

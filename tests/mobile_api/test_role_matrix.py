@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mobile_api.roles import CAMERA, MATRIX, PUBLIC, ROLES, access
-from tests.mobile_api.conftest import LiveApi
+from tests.mobile_api.conftest import PASSWORD, LiveApi
 
 
 def routes(api: LiveApi) -> Iterator[tuple[str, str]]:
@@ -32,7 +32,7 @@ def _path(api: LiveApi, template: str) -> str:
     s = api.seed
     values = {"deployment_id": s.deployment, "alert_id": s.confirmed, "entry_id": s.entry,
               "kind": "face", "index": "1", "camera_id": "no-such-camera", "resource_id": "r1",
-              "path": "index.html", "name": "officer"}
+              "path": "index.html", "name": TARGET}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 
@@ -54,11 +54,23 @@ def _call(client: httpx.Client, method: str, path: str) -> int:
 
 
 IDENTITIES = [None, *ROLES]
+TARGET = "matrix-target"
+"""The account the user-administration routes act on: the allowed role disables it and ends
+its sessions, which must not touch the sessions the matrix itself calls with."""
+
+
+def _target(api: LiveApi) -> None:
+    async def make() -> None:
+        if TARGET not in {u.name for u in await api.backend.accounts.list_users()}:
+            await api.backend.accounts.add_user(TARGET, "officer", PASSWORD, "test")
+
+    api.call(make())
 
 
 @pytest.mark.parametrize("identity", IDENTITIES, ids=lambda r: r or "anonymous")
 def test_role_matrix(live_api: LiveApi, identity: str | None) -> None:
     """R11, R23: allowed → neither 401 nor 403; anonymous → 401; wrong role → 403."""
+    _target(live_api)
     failures = []
     camera_status: dict[str, int] = {}
     shared = live_api.client(identity)
