@@ -13,6 +13,7 @@ from kernel.auth.accounts import Accounts
 from kernel.auth.lockout import LockoutPolicy
 from kernel.auth.passwords import PasswordPool, Passwords
 from kernel.clock import Clock
+from kernel.config import MatchingConfig
 from kernel.delivery import vapid
 from kernel.delivery.signed_urls import load_or_create_secret
 from kernel.domain.governance import Governance
@@ -46,6 +47,9 @@ class ApiBackend:
     vapid_public_key: str | None = None
     engine: EngineProvider = _no_engine
     health: HealthProvider = field(default=lambda: [])
+    default_threshold: float = MatchingConfig().decision_threshold(None)
+    """What a deployment that sets no threshold of its own is decided at (``[matching]``):
+    the published record states it (R20, R22)."""
 
     @property
     def clock(self) -> Clock:
@@ -76,7 +80,8 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
                        *, events: EventBus | None = None,
                        engine: EngineProvider | None = None,
                        health: HealthProvider | None = None,
-                       vapid_keys_dir: Path | None = None) -> ApiBackend:
+                       vapid_keys_dir: Path | None = None,
+                       default_threshold: float | None = None) -> ApiBackend:
     """Assemble the backend; reads (or creates) the URL-signing secret under ``data_dir``, and
     reads the Web Push public key the sink wrote in ``vapid_keys_dir`` (default
     ``<data_dir>/keys``)."""
@@ -88,4 +93,6 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
         governance=governance, accounts=accounts_for(governance, settings), events=bus,
         settings=settings,
         url_secret=secret, vapid_public_key=public_key, engine=engine or _no_engine,
-        health=health or (lambda: []))
+        health=health or (lambda: []),
+        default_threshold=(MatchingConfig().decision_threshold(None)
+                           if default_threshold is None else default_threshold))

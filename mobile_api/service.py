@@ -65,7 +65,9 @@ class HttpService:
         backend = await make_backend(governance, cfg, data_dir,
                                      events=context.events, engine=context.engine,
                                      health=context.health,
-                                     vapid_keys_dir=push_dirs[0] if push_dirs else None)
+                                     vapid_keys_dir=push_dirs[0] if push_dirs else None,
+                                     default_threshold=context.config.matching
+                                     .decision_threshold(None))
         app = create_app(backend)
         config = uvicorn.Config(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key,
                                 log_level="warning", lifespan="on", access_log=False,

@@ -7,10 +7,12 @@ from typing import Any
 from litestar import Request
 
 from kernel.auth.accounts import Session
+from kernel.domain.published import CalibrationFigure
 from kernel.domain.records import AlertRecord, DeploymentRecord
 from mobile_api.backend import ApiBackend
 from mobile_api.schemas import AlertImagesOut, AlertOut, DeploymentOut
 from mobile_api.security import backend_of, session_of
+from mobile_api.settings import Calibration
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -39,3 +41,9 @@ def alert_out(a: AlertRecord) -> AlertOut:
         outcome_at=a.outcome_at, hold=a.hold,
         images=AlertImagesOut(face=f"{base}/face", torso=f"{base}/torso",
                               watchlist=f"{base}/watchlist"))
+
+
+def calibration_figure(c: Calibration | None) -> CalibrationFigure | None:
+    """The ``[services.calibration]`` figure as the domain's published record takes it."""
+    return None if c is None else CalibrationFigure(threshold=c.threshold, fpir=c.fpir,
+                                                    faces=c.faces, source=c.source)

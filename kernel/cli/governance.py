@@ -19,6 +19,7 @@ from rich.progress import Progress
 
 from kernel import registry
 from kernel.cli.common import add_config_option, load_config
+from kernel.domain import published
 from kernel.domain.audit import Anchor
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.governance import Governance, open_governance
@@ -77,7 +78,7 @@ def _deployment(args: argparse.Namespace) -> Any:
             if not args.yes:
                 console.print("wipe destroys all data of the deployment; add --yes")
                 return 2
-            _print(await gov.retention.wipe(args.id, who))
+            _print(await gov.retention.wipe(args.id, who, reason=args.reason))
         else:
             step = {"authorise": d.authorise, "live": d.go_live, "end": d.end,
                     "close": d.close}[cmd]
@@ -171,7 +172,19 @@ def _report(args: argparse.Namespace) -> Any:
             rows = await r.match_report(args.id, args.actor)
             text = r.to_csv(rows) if args.format == "csv" else r.to_json(rows).decode() + "\n"
             sys.stdout.write(text)
+        elif args.rep_cmd == "stats" and args.published:
+            config = load_config(args)
+            record = await r.published(
+                args.id, args.actor, default_threshold=config.matching.decision_threshold(None),
+                calibration=_calibration(config))
+            if args.format == "csv":
+                sys.stdout.write(published.to_csv(record))
+            else:
+                _print(record)
         elif args.rep_cmd == "stats":
+            if args.format == "csv":
+                raise ConfigError("report stats: --format csv is the published record's "
+                                  "(add --published)")
             _print(await r.stats(args.id))
         else:
             data = (await r.export_alert(args.id, args.actor) if args.kind == "alert"
@@ -180,6 +193,16 @@ def _report(args: argparse.Namespace) -> Any:
             console.print(f"wrote {args.out} ({len(data)} bytes)")
         return 0
     return run
+
+
+def _calibration(config: Any) -> published.CalibrationFigure | None:
+    """The ``calibration`` of the configured ``service.http`` (``[services.calibration]``)."""
+    for section in config.services:
+        c = getattr(section.settings, "calibration", None) if section.type == "http" else None
+        if c is not None:
+            return published.CalibrationFigure(threshold=c.threshold, fpir=c.fpir,
+                                               faces=c.faces, source=c.source)
+    return None
 
 
 def _audit(args: argparse.Namespace) -> Any:
@@ -244,6 +267,7 @@ def register(subparsers: Any) -> None:
         p.add_argument("id")
         if cmd == "wipe":
             p.add_argument("--yes", action="store_true")
+            p.add_argument("--reason", default="", help="why (written to the audit log)")
     dep.add_parser("list")
     th = dep.add_parser("threshold", help="set a deployment's match threshold (R22): a cosine "
                         f"in [{FLOOR}, 1], or 'default'; on a live deployment --as a commander")
@@ -288,7 +312,11 @@ def register(subparsers: Any) -> None:
     m = rep.add_parser("match")
     m.add_argument("id")
     m.add_argument("--format", choices=("csv", "json"), default="csv")
-    rep.add_parser("stats").add_argument("id")
+    st = rep.add_parser("stats", help="non-personal statistics (R20, R21); --published: the "
+                        "record a force publishes, as the PWA's page and CSV show it")
+    st.add_argument("id")
+    st.add_argument("--published", action="store_true")
+    st.add_argument("--format", choices=("json", "csv"), default="json")
     x = rep.add_parser("export")
     x.add_argument("kind", choices=("alert", "entry"))
     x.add_argument("id")

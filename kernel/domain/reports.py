@@ -15,6 +15,7 @@ from kernel.domain import audit
 from kernel.domain.alerts import Alerts, load_alert
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
+from kernel.domain.published import CalibrationFigure, PublishedRecord, build
 from kernel.domain.records import FaceCount
 from kernel.domain.watchlists import WatchLists, load_entry
 
@@ -147,6 +148,30 @@ class Reports:
             blue_walks_declared=len(walks), blue_walks_detected=detected,
             blue_detection_rate=detected / len(walks) if walks else None,
             audit_head=f"{last.seq}:{last.hash}" if last is not None else "")
+
+    async def published(self, deployment_id: str, actor: str, *, default_threshold: float,
+                        calibration: CalibrationFigure | None) -> PublishedRecord:
+        """The published deployment record (R20, :mod:`kernel.domain.published`): the counts
+        of :meth:`stats`, where and when, the watch list's size by category, the threshold
+        (the deployment's, else ``default_threshold``: what ``[matching]`` decides at) with
+        ``calibration``. Audited as ``report.published`` (R19)."""
+        stats = await self.stats(deployment_id)
+        async with self.ctx.store.transaction() as tx:
+            dep = await load(tx, deployment_id)
+            entries = await tx.watchlists.entries(deployment_id, "watch")
+            review = await tx.watchlists.last_review(deployment_id)
+            await audit.append(tx, self.ctx.clock, actor, "report.published",
+                               {"deployment": deployment_id}, {"audit_head": stats.audit_head})
+        return build(
+            deployment_id=dep.id, state=dep.state, location=dep.location,
+            starts_at=dep.starts_at, ends_at=dep.ends_at, live_at=dep.live_at,
+            ended_at=dep.ended_at, categories=[e.category for e in entries],
+            reviewed_entries=review.entries if review else 0, faces_seen=stats.faces_seen,
+            candidates=stats.candidates, confirmed=stats.confirmed, rejected=stats.rejected,
+            outcomes=stats.outcomes, blue_declared=stats.blue_walks_declared,
+            blue_detected=stats.blue_walks_detected, blue_rate=stats.blue_detection_rate,
+            match_threshold=dep.match_threshold, default_threshold=default_threshold,
+            calibration=calibration, audit_head=stats.audit_head, now=self.ctx.clock.now())
 
     async def export_alert(self, alert_id: str, actor: str) -> bytes:
         """A zip with an alert's decrypted images and its record (R20); audited (R11)."""

@@ -9,10 +9,11 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.params import FromPath, FromQuery
 
+from kernel.domain import published as published_record
 from kernel.domain.audit import AuditReport
 from kernel.domain.reports import DeploymentStats, Reports
 from kernel.domain.retention import RETENTION
-from mobile_api.views import NO_STORE, context
+from mobile_api.views import NO_STORE, calibration_figure, context
 
 
 @get("/api/deployments/{deployment_id:str}/report", tags=["reports"],
@@ -34,6 +35,26 @@ async def stats(deployment_id: FromPath[str], request: Request[Any, Any, Any]) -
     """Non-personal statistics and the blue-list detection rate (R20, R21)."""
     backend, _ = context(request)
     return await backend.governance.reports.stats(deployment_id)
+
+
+@get("/api/deployments/{deployment_id:str}/published", tags=["reports"],
+     media_type="application/json")
+async def published(deployment_id: FromPath[str], request: Request[Any, Any, Any],
+                    format: FromQuery[Literal["json", "csv"]] = "json") -> Response[bytes]:
+    """The published deployment record (R20): non-personal statistics, where and when, the
+    watch list's size by category, the threshold and its calibrated FPIR (R22), as JSON or
+    CSV (one header row, one row). Names no person, holds no image; audited."""
+    backend, s = context(request)
+    record = await backend.governance.reports.published(
+        deployment_id, s.user, default_threshold=backend.default_threshold,
+        calibration=calibration_figure(backend.settings.calibration))
+    if format == "csv":
+        name = f"deployment-record-{record.deployment_id}.csv"
+        return Response(published_record.to_csv(record).encode(), media_type="text/csv",
+                        headers={**NO_STORE,
+                                 "Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(msgspec.json.encode(record), media_type="application/json",
+                    headers=NO_STORE)
 
 
 class DisposalOut(msgspec.Struct, kw_only=True):
@@ -104,4 +125,4 @@ async def verify_audit(request: Request[Any, Any, Any]) -> AuditReport:
     return report
 
 
-HANDLERS = [match_report, stats, retention, export_alert, export_entry, verify_audit]
+HANDLERS = [match_report, stats, published, retention, export_alert, export_entry, verify_audit]
