@@ -4,12 +4,13 @@
 // they go to the network as if there were no service worker, and alert images — which come
 // only from the authenticated API with Cache-Control: no-store — are never stored (R24).
 
-const VERSION = 'pinchpoint-shell-v1';
+const VERSION = 'pinchpoint-shell-v2';
 const SHELL = [
   '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
   '/js/app.js', '/js/api.js', '/js/dom.js', '/js/feed.js', '/js/alarm.js', '/js/push.js',
   '/js/views/login.js', '/js/views/officer.js', '/js/views/alert.js', '/js/views/console.js',
   '/js/views/health.js', '/js/views/deployments.js', '/js/views/deployment.js',
+  '/js/views/users.js', '/js/views/record.js',
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png',
 ];
 const SHELL_PATHS = new Set(SHELL);

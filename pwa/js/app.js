@@ -8,6 +8,8 @@ import {renderAlert} from './views/alert.js';
 import {renderConsole} from './views/console.js';
 import {renderDeployments, renderNewDeployment} from './views/deployments.js';
 import {renderDeployment} from './views/deployment.js';
+import {renderRecord} from './views/record.js';
+import {renderUsers} from './views/users.js';
 import {sound} from './alarm.js';
 import {openFeed} from './feed.js';
 
@@ -19,17 +21,20 @@ const ROUTES = [
   [/^#\/console$/, renderConsole, ['operator'], 'Operator console'],
   [/^#\/deployments$/, renderDeployments, STAFF, 'Deployments'],
   [/^#\/deployments\/new$/, renderNewDeployment, ['commander'], 'New deployment'],
+  [/^#\/deployments\/([\w.-]+)\/record$/, renderRecord, ['technical', 'commander', 'admin'],
+   'Deployment record'],
   [/^#\/deployments\/([\w.-]+)$/, renderDeployment, STAFF, 'Deployment'],
+  [/^#\/users$/, renderUsers, ['admin'], 'Users'],
 ];
 const NAV = {
   officer: [['#/alerts', 'Alerts']],
   operator: [['#/console', 'Console'], ['#/deployments', 'Deployments']],
   technical: [['#/deployments', 'Deployments']],
   commander: [['#/deployments', 'Deployments'], ['#/deployments/new', 'New deployment']],
-  admin: [['#/deployments', 'Deployments']],
+  admin: [['#/users', 'Users'], ['#/deployments', 'Deployments']],
 };
 const HOME = {officer: '#/alerts', operator: '#/console', technical: '#/deployments',
-              commander: '#/deployments', admin: '#/deployments'};
+              commander: '#/deployments', admin: '#/users'};
 
 const main = document.getElementById('main');
 const statusEl = document.getElementById('status');

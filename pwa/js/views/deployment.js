@@ -59,6 +59,7 @@ export function renderDeployment(main, [id], ctx) {
     if (role === 'technical') parts.push(watchlist(dep, 'blue'));
     if (STATS.includes(role) || AUDITORS.includes(role)) parts.push(reports(dep));
     parts.push(retention(dep));
+    if (role === 'commander') parts.push(wipe(dep));
     put(sections, ...parts);
   }
 
@@ -372,6 +373,8 @@ export function renderDeployment(main, [id], ctx) {
         }})), msg);
     }
     if (STATS.includes(role)) {
+      parts.push(h('p', {}, h('a', {class: 'button', href: `#/deployments/${q}/record`,
+                                    text: 'Published deployment record (print, CSV)'})));
       api(`/api/deployments/${q}/stats`).then((s) => {
         const rate = s.blue_detection_rate === null ? '—' : `${(s.blue_detection_rate * 100).toFixed(0)} %`;
         put(box, h('dl', {class: 'facts'}, ...[
@@ -416,6 +419,43 @@ export function renderDeployment(main, [id], ctx) {
         h('li', {text: 'Arrests and legal holds: kept until released by an authorised user (R14).'}),
         h('li', {text: 'False-positive stops: kept 30 days for complaints and access requests (R15).'}),
         h('li', {text: 'The watch list is destroyed after the deployment, except entries tied to retained alerts (R12).'})));
+  }
+
+  function wipe(dep) {
+    // R16: everything of the deployment at once, its key too (R24), in any state (the server's
+    // rule). The name typed exactly and a reason (audited) stand in for a second pair of eyes.
+    const msg = message();
+    const typed = h('input', {id: 'wipe-name', autocomplete: 'off', spellcheck: 'false', maxlength: '200'});
+    const reason = h('textarea', {id: 'wipe-reason', maxlength: '500',
+      placeholder: 'e.g. authorisation withdrawn, ref. DPO-2026-14 (no personal details)'});
+    const submit = h('button', {type: 'submit', class: 'danger', text: 'Wipe this deployment now', disabled: true});
+    const ready = () => { submit.disabled = typed.value !== dep.name || !reason.value.trim(); };
+    typed.addEventListener('input', ready);
+    reason.addEventListener('input', ready);
+    const form = h('form', {class: 'panel wipe', 'aria-labelledby': 'wipe-h'},
+      h('h2', {id: 'wipe-h', text: 'Wipe deployment (R16)'}),
+      h('p', {text: 'Destroys every alert (legal holds included), image, watch-list entry and statistic of this deployment and its data key'
+        + `${dep.state === 'live' ? ' — it is LIVE now' : ''}. It cannot be undone; only the audit log and the disposal counts remain.`}),
+      h('label', {for: typed.id}, 'Type the deployment’s name to confirm: ', h('strong', {text: dep.name})), typed,
+      h('label', {for: reason.id, text: 'Reason (recorded in the audit log)'}), reason,
+      h('div', {class: 'row'}, submit), msg);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      submit.disabled = true;
+      try {
+        const out = await api(`/api/deployments/${q}/wipe`, {method: 'POST',
+          body: {confirm_name: typed.value, reason: reason.value.trim()}});
+        const total = out.disposals.reduce((n, d) => n + d.count, 0);
+        put(main, h('section', {class: 'panel', 'aria-labelledby': 'wiped-h'},
+          h('h1', {id: 'wiped-h', text: 'Deployment wiped'}),
+          h('p', {class: 'msg ok', text: `${dep.name}: ${total} records destroyed (${out.disposals.map((d) => `${d.kind} ${d.count}`).join(', ')}); the reason is in the audit log.`}),
+          h('p', {}, h('a', {href: '#/deployments', class: 'button', text: '← Deployments'}))));
+      } catch (err) {
+        say(msg, `Not wiped: ${err.message}`, 'error');
+        ready();
+      }
+    });
+    return form;
   }
 
   function alertLine(el, text) { el.prepend(h('p', {class: 'msg error', text})); }

@@ -1,0 +1,195 @@
+"""Issue 15 in a real browser (Debian's Chromium) against a real ``pinchpoint run``: the
+published deployment record shows the API's figures and prints without the app's chrome (R20);
+the admin screens create a user, unlock it after a lockout and disable it, the commander wipes
+a deployment by typing its name, and the audit log verifies and holds each action (R16, R19,
+R23). Two tests only: they are slow on two cores."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from demo.walkpast import DEMO_FACES
+from kernel.domain.deployments import DeploymentDraft
+from kernel.domain.records import AuditRecord
+from kernel.domain.watchlists import EntryInput
+from tests.pwa.live_runtime import PASSWORD, LiveRuntime
+from tests.pwa.test_pwa_e2e import SETTLED, TABLET, assert_accessible, login, shoot
+
+RECORD_REFERENCE = "WL-REC-0099"
+
+
+def _gov(live: LiveRuntime) -> Any:
+    gov = live.runtime.governance
+    assert gov is not None
+    return gov
+
+
+async def _recorded_deployment(live: LiveRuntime) -> str:
+    """A demo-like deployment driven through the domain, ended: figures that no longer move
+    (the runtime's own live deployment keeps counting the clip)."""
+    gov, engine = _gov(live), live.runtime.engine
+    assert engine is not None
+    now = gov.ctx.clock.now()
+    dep = await gov.deployments.create(DeploymentDraft(
+        name="Op Record", authorising_officer="Supt. Hale", location="Market square",
+        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=2),
+        objectives="record test", case_reference="INT-REC-1", command_team=["Gold: Grey"],
+        match_threshold=0.95), "cmd")
+    res = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / "obama.jpg").read_bytes(),
+                                     actor="tech", entry=EntryInput(
+                                         reference=RECORD_REFERENCE, category="wanted",
+                                         source="PNC", reason="warrant"))
+    assert res.ok and res.entry_id
+    await gov.deployments.authorise(dep.id, "cmd")
+    await gov.watchlists.review(dep.id, "cmd")
+    await gov.deployments.go_live(dep.id, "cmd")
+    face = (DEMO_FACES / "obama2.jpg").read_bytes()
+    made = [await gov.alerts.create_candidate(dep.id, res.entry_id, "gate-1", 0.96,
+                                              gov.ctx.clock.now(), face, face)
+            for _ in range(3)]
+    await gov.alerts.confirm(made[0].id, "op")
+    await gov.alerts.confirm(made[1].id, "op")
+    await gov.alerts.reject(made[2].id, "op")
+    await gov.alerts.record_outcome(made[0].id, "arrested", "ofc")
+    await gov.alerts.record_outcome(made[1].id, "stopped_not_the_person", "ofc")
+    await gov.reports.record_face_counts(dep.id, "gate-1", gov.ctx.clock.now(), 321, 3)
+    await gov.deployments.end(dep.id, "cmd")
+    return str(dep.id)
+
+
+FIELDS = ("faces_seen", "candidates", "alerts_confirmed", "candidates_rejected",
+          "false_alerts", "engagements", "arrests", "watchlist_size", "watchlist_wanted",
+          "outcome_no_outcome_recorded", "date", "location")
+
+
+def test_issue15_r20_published_record_page_shows_the_apis_figures_and_prints(
+        live: LiveRuntime, browser: Any, artifacts: Path) -> None:
+    dep = live.call(_recorded_deployment(live))
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    login(page, live.url, "cmd", f"#/deployments/{dep}")
+    page.click("text=Published deployment record")
+    page.wait_for_selector("[data-field=faces_seen]")
+    api = page.evaluate("(p) => fetch(p).then((r) => r.json())",
+                        f"/api/deployments/{dep}/published")
+    shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('[data-field]')]
+        .map((td) => [td.dataset.field, td.textContent]))""")
+    flat = {**api, **{f"watchlist_{k}": v for k, v in api["watchlist_by_category"].items()},
+            **{f"outcome_{k}": v for k, v in api["outcomes"].items()}}
+    for field in FIELDS:
+        assert shown[field] == str(flat[field]), (field, shown[field], flat[field])
+    assert (api["faces_seen"], api["alerts_confirmed"], api["false_alerts"],
+            api["arrests"]) == (321, 2, 1, 1)
+    assert "0.080 %" in page.inner_text("article.published")  # the configured calibration
+    text = page.inner_text("main")
+    for secret in (RECORD_REFERENCE, "Op Record", "Supt. Hale", "INT-REC-1", "Grey", "PNC"):
+        assert secret not in text, secret
+    assert page.locator("main img").count() == 0
+    page.evaluate(SETTLED)
+    assert_accessible(page, "published record")
+    shoot(page, artifacts, "20-published-record", "published-record.png")
+    csv = page.evaluate("(p) => fetch(p).then((r) => r.text())",
+                        f"/api/deployments/{dep}/published?format=csv")
+    assert f",{api['faces_seen']}," in csv and RECORD_REFERENCE not in csv
+    page.emulate_media(media="print")  # the print stylesheet: the record alone
+    assert not page.is_visible(".topbar")
+    assert not page.is_visible("button:has-text('Print')")
+    assert page.is_visible("[data-field=faces_seen]")
+    page.screenshot(path=str(artifacts / "20b-published-record-print.png"), full_page=True)
+    context.close()
+
+
+def _audit(live: LiveRuntime) -> list[AuditRecord]:
+    async def read() -> list[AuditRecord]:
+        async with _gov(live).store.transaction() as tx:
+            rows: list[AuditRecord] = await tx.audit.page(0, 1_000_000)
+            return rows
+
+    return live.call(read())
+
+
+async def _wipe_target(live: LiveRuntime) -> str:
+    gov = _gov(live)
+    now = gov.ctx.clock.now()
+    dep = await gov.deployments.create(DeploymentDraft(
+        name="Wipe rehearsal 3", authorising_officer="Supt. Hale", location="Depot",
+        starts_at=now, ends_at=now + timedelta(hours=1), objectives="wipe test",
+        case_reference="INT-W", command_team=[]), "cmd")
+    return str(dep.id)
+
+
+def _login_status(live: LiveRuntime, name: str, password: str) -> int:
+    return httpx.post(f"{live.url}/api/auth/login", json={"name": name, "password": password},
+                      timeout=20).status_code
+
+
+def test_issue15_r19_r23_admin_screens_and_wipe_are_audited(
+        live: LiveRuntime, browser: Any, artifacts: Path) -> None:
+    before = len(_audit(live))
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    login(page, live.url, "adm")
+    page.wait_for_selector("tr[data-user=adm]")  # the admin's home: Users
+    page.fill("#new-user", "pc.browser")
+    page.select_option("#new-role", "officer")
+    page.fill("#new-pw", "password1234")  # refused by the policy, said on the screen
+    page.fill("#new-pw2", "password1234")
+    page.click("button:has-text('Create user')")
+    page.wait_for_selector("text=Not created:")
+    page.fill("#new-pw", PASSWORD)
+    page.fill("#new-pw2", PASSWORD)
+    page.click("button:has-text('Create user')")
+    page.wait_for_selector("tr[data-user='pc.browser']")
+    assert _login_status(live, "pc.browser", PASSWORD) == 200
+
+    for _ in range(5):  # lockout_after = 5 (the default)
+        _login_status(live, "pc.browser", "wrong password!")
+    assert _login_status(live, "pc.browser", PASSWORD) == 429
+    page.reload()
+    page.wait_for_selector("tr[data-user='pc.browser'] button[data-action=unlock]")
+    page.evaluate(SETTLED)
+    assert_accessible(page, "users")
+    shoot(page, artifacts, "21-admin-users", "admin-users.png")
+    page.click("tr[data-user='pc.browser'] button[data-action=unlock]")
+    page.wait_for_selector("text=pc.browser unlocked: 5 failed login(s) cleared.")
+    assert _login_status(live, "pc.browser", PASSWORD) == 200
+    page.click("tr[data-user='pc.browser'] button[data-action=disable]")
+    page.wait_for_selector("tr[data-user='pc.browser'] .badge:has-text('disabled')")
+    assert _login_status(live, "pc.browser", PASSWORD) == 401
+    # the last admin cannot disable themselves: the screen says why, the session lives on
+    page.click("tr[data-user=adm] button[data-action=disable]")
+    page.wait_for_selector("text=last enabled admin")
+    context.close()
+
+    dep = live.call(_wipe_target(live))
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    login(page, live.url, "cmd", f"#/deployments/{dep}")
+    page.wait_for_selector("#wipe-h")
+    page.fill("#wipe-reason", "created in error, ref. DPO-7")
+    page.fill("#wipe-name", "Wipe rehearsal")  # not the name: the button stays off
+    assert page.is_disabled("form.wipe button[type=submit]")
+    page.fill("#wipe-name", "Wipe rehearsal 3")
+    page.click("form.wipe button[type=submit]")
+    page.wait_for_selector("text=Deployment wiped")
+    assert page.evaluate("(p) => fetch(p).then((r) => r.status)",
+                         f"/api/deployments/{dep}") == 404
+    context.close()
+
+    with httpx.Client(base_url=live.url, timeout=20) as c:
+        assert c.post("/api/auth/login", json={"name": "adm", "password": PASSWORD}
+                      ).status_code == 200
+        report = c.get("/api/audit/verify").json()
+    assert report["ok"] is True, report
+    new = [(r.actor, r.action, r.subjects) for r in _audit(live)[before:]]
+    for expected in (("adm", "user.add", {"user": "pc.browser"}),
+                     ("adm", "user.unlock", {"user": "pc.browser"}),
+                     ("adm", "user.disable", {"user": "pc.browser"}),
+                     ("cmd", "deployment.wipe", {"deployment": dep})):
+        assert expected in new, (expected, new)
+    [wiped] = [r for r in _audit(live)[before:] if r.action == "deployment.wipe"]
+    assert wiped.details["reason"] == "created in error, ref. DPO-7"
