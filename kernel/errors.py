@@ -29,3 +29,19 @@ class StoreError(PinchpointError):
     """The database cannot be opened or is not a Pinchpoint database."""
 
     exit_code = 4
+
+
+class StorageFault(StoreError):
+    """The storage under the store refuses to work: the file system is read-only, the file is
+    immutable or not writable, the disk is full, the database stays locked beyond its busy
+    timeout, or an I/O error or damage is reported (:mod:`kernel.storage_faults` names them).
+
+    ``kind`` and ``path`` say which and where; ``retry_after`` is the seconds a client is told
+    to wait (HTTP ``Retry-After``). The message names both, never data."""
+
+    def __init__(self, kind: str, path: str, detail: str = "", retry_after: int = 5) -> None:
+        self.kind = kind
+        self.path = path
+        self.detail = detail
+        self.retry_after = retry_after
+        super().__init__(f"{kind}: {path}" + (f" ({detail})" if detail else ""))

@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import aiosqlite
 import msgspec
 
+from adapters.store.sqlite_faults import classify
 from adapters.store.sqlite_migrations import APPLICATION_ID, MIGRATIONS
 from adapters.store.sqlite_repositories import (
     SqliteAccounts,
@@ -40,8 +41,10 @@ from adapters.store.sqlite_repositories import (
     SqliteStatistics,
     SqliteWatchlists,
 )
-from kernel.errors import StoreError
+from kernel.errors import StorageFault, StoreError
 from kernel.protocols.adapter import AdapterContext
+from kernel.storage_faults import from_os_error, probe
+from kernel.store_health import StoreFaults
 
 _HEADER = b"SQLite format 3\x00"
 
@@ -114,6 +117,9 @@ def owner_only(path: Path) -> None:
     except FileExistsError:
         pass
     except OSError as exc:
+        fault = from_os_error(exc, path)
+        if fault is not None:
+            raise fault from None
         raise StoreError(f"cannot create the database {path}: {exc.strerror}") from None
     for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
@@ -137,19 +143,34 @@ class SqliteStore:
         self.path = path if path.is_absolute() else context.data_dir / path
         self._con: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self._undo: set[asyncio.Future[Any]] = set()
+        self.faults = StoreFaults(context.clock)
+        """The storage fault while it lasts (health shows it; :class:`StoreFaults`)."""
 
     @property
     def schema_version(self) -> int:
         return len(MIGRATIONS)
 
     async def open(self) -> None:
-        """Check the file read-only, then connect, set pragmas and migrate."""
+        """Check the file read-only, then connect, set pragmas and migrate. A database that
+        cannot be written (read-only mount, immutable or unwritable file, full disk) stops the
+        start with a :class:`StorageFault` naming the fault and the path (exit code 4)."""
         kind = await asyncio.to_thread(inspect_file, self.path)
         del kind  # both "new" and "ours" proceed; every other case raised
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._start_fault(exc) from None
         await asyncio.to_thread(owner_only, self.path)
-        con = await aiosqlite.connect(self.path, isolation_level=None)
+        # SQLite opens an immutable or read-only file read-only without a word, and a full
+        # disk fails only at the first write: look before starting on it.
+        found = await asyncio.to_thread(probe, self.path)
+        if found is not None:
+            raise StorageFault(found, str(self.path), "the database cannot be written; "
+                               "the store cannot start")
+        try:
+            con = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._start_fault(exc) from None
         con.row_factory = sqlite3.Row
         try:
             for pragma in ("journal_mode = WAL", "foreign_keys = ON", "secure_delete = ON",
@@ -157,10 +178,20 @@ class SqliteStore:
                            f"busy_timeout = {int(self.config.busy_timeout_ms)}"):
                 await con.execute(f"PRAGMA {pragma}")
             await self._migrate(con)
+        except sqlite3.Error as exc:
+            await con.close()
+            raise self._start_fault(exc) from None
         except BaseException:
             await con.close()
             raise
         self._con = con
+
+    def _start_fault(self, exc: BaseException) -> StoreError:
+        fault = classify(exc, self.path)
+        if fault is not None:
+            return StorageFault(fault.kind, fault.path, "the store cannot start: "
+                                f"{fault.detail}" if fault.detail else "the store cannot start")
+        return StoreError(f"cannot open the database {self.path}: {exc}")
 
     async def _migrate(self, con: aiosqlite.Connection) -> None:
         async with con.execute("PRAGMA user_version") as cur:
@@ -175,51 +206,141 @@ class SqliteStore:
             try:
                 await con.executescript(script)
             except sqlite3.Error as exc:
-                if con.in_transaction:
+                if con.in_transaction:  # SQLITE_FULL has already rolled back
                     await con.execute("ROLLBACK")
+                fault = classify(exc, self.path)
+                if fault is not None:
+                    raise StorageFault(fault.kind, fault.path,
+                                       f"schema migration {number} failed: {exc}") from None
                 raise StoreError(f"schema migration {number} failed on {self.path}: {exc}"
                                  ) from None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTx]:
+        """One transaction on the shared connection, serialised by a lock.
+
+        Whatever ends it (a return, an error, a cancellation in the body or while BEGIN,
+        COMMIT or ROLLBACK is awaited), the lock is released only once the connection is
+        out of the transaction: the statement already queued on aiosqlite's thread is waited
+        for, and a transaction SQLite left open (a failed COMMIT) is rolled back. A ROLLBACK
+        after SQLite rolled back by itself (``SQLITE_FULL`` does) is not sent, so the error
+        that caused it propagates. Storage faults propagate as :class:`StorageFault` and
+        are reported to :attr:`faults`; when BEGIN IMMEDIATE meets one, a deferred
+        transaction is opened instead, so reads still work and writes meet the fault."""
         if self._con is None:
             raise StoreError("the store is not open")
         con = self._con
         async with self._lock:
-            try:
-                await con.execute("BEGIN IMMEDIATE")
-            except asyncio.CancelledError:
-                # aiosqlite queued BEGIN on the connection's thread before we were cancelled,
-                # so it still runs: queue its undo behind it before the lock is released.
-                undo = asyncio.ensure_future(con.execute("ROLLBACK"))
-                self._undo.add(undo)
-                undo.add_done_callback(self._forget_undo)
-                raise
+            immediate = await self._begin(con)
+            before = con.total_changes
             try:
                 yield SqliteTx(con)
-            except BaseException:
-                await con.execute("ROLLBACK")
+            except BaseException as exc:
+                cancelled, _ = await self._finish(con, commit=False)
+                fault = classify(exc, self.path)
+                if fault is not None:
+                    self.faults.failed(fault)
+                if cancelled and not isinstance(exc, asyncio.CancelledError):
+                    raise asyncio.CancelledError() from exc
+                if fault is not None and fault is not exc:
+                    raise fault from exc
                 raise
-            else:
-                await con.execute("COMMIT")
+            cancelled, error = await self._finish(con, commit=True)
+            if error is not None:
+                fault = classify(error, self.path)
+                if fault is not None:
+                    self.faults.failed(fault)
+                if cancelled:
+                    raise asyncio.CancelledError() from error
+                raise (fault or error) from error
+            if immediate and con.total_changes > before:
+                self.faults.succeeded()  # a write was committed: the fault is over
+            if cancelled:
+                raise asyncio.CancelledError()
 
-    def _forget_undo(self, task: asyncio.Future[Any]) -> None:
-        self._undo.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("rollback after a cancelled BEGIN failed: %s", task.exception())
+    async def _begin(self, con: aiosqlite.Connection) -> bool:
+        """BEGIN IMMEDIATE (True); on a storage fault BEGIN DEFERRED instead (False)."""
+        begin: asyncio.Task[Any] = asyncio.ensure_future(con.execute("BEGIN IMMEDIATE"))
+        cancelled = await _settled(begin)
+        error = begin.exception()
+        if cancelled:
+            await self._finish(con, commit=False)
+            raise asyncio.CancelledError()
+        if error is None:
+            return True
+        fault = classify(error, self.path)
+        if fault is None:
+            raise error
+        self.faults.failed(fault)
+        deferred: asyncio.Task[Any] = asyncio.ensure_future(con.execute("BEGIN"))
+        cancelled = await _settled(deferred)
+        if cancelled:
+            await self._finish(con, commit=False)
+            raise asyncio.CancelledError()
+        if deferred.exception() is not None:
+            raise fault from error
+        return False
+
+    async def _finish(self, con: aiosqlite.Connection, *, commit: bool
+                      ) -> tuple[bool, BaseException | None]:
+        """COMMIT (if ``commit``), then ROLLBACK if the connection is still in a transaction,
+        each run to its end even when the caller is cancelled meanwhile. Returns whether it
+        was cancelled and the COMMIT's error."""
+        cancelled = False
+        error: BaseException | None = None
+        if commit:
+            task: asyncio.Task[Any] = asyncio.ensure_future(con.execute("COMMIT"))
+            cancelled = await _settled(task)
+            error = task.exception()
+        if con.in_transaction:
+            undo: asyncio.Task[Any] = asyncio.ensure_future(con.execute("ROLLBACK"))
+            cancelled = await _settled(undo) or cancelled
+            if undo.exception() is not None:
+                log.warning("rollback failed: %s", undo.exception())
+        if con.in_transaction:
+            log.error("the store's connection is still in a transaction after ROLLBACK")
+        return cancelled, error
 
     async def compact(self) -> None:
         if self._con is None:
             return
         async with self._lock:
-            await self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                await self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                fault = classify(exc, self.path)
+                if fault is None:
+                    raise
+                self.faults.failed(fault)
+                raise fault from exc
 
     async def close(self) -> None:
+        """Checkpoint the WAL into the database, then close. A storage fault stops only the
+        checkpoint (the WAL keeps what was committed; SQLite replays it at the next open)."""
         if self._con is not None:
             con, self._con = self._con, None
             async with self._lock:
-                await con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                try:
+                    await con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error as exc:
+                    fault = classify(exc, self.path)
+                    if fault is None:
+                        await con.close()
+                        raise
+                    log.warning("closing without a checkpoint: %s", fault)
                 await con.close()
+
+
+async def _settled(task: asyncio.Future[Any]) -> bool:
+    """Wait until ``task`` is done, even if the caller is cancelled meanwhile (a statement
+    queued on aiosqlite's thread runs whatever happens here); True if it was cancelled."""
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    return cancelled
 
 
 class SqliteTx:
