@@ -23,5 +23,7 @@ Pixels = Annotated[int, msgspec.Meta(ge=16, le=16_384)]
 Bytes = Annotated[int, msgspec.Meta(ge=1, le=1 << 34)]
 Dimensions = Annotated[int, msgspec.Meta(ge=1, le=65_536)]
 """A template's length."""
+Held = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+"""Items held in memory while they cannot be written (each may be tens of kilobytes)."""
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Degrees = Annotated[float, msgspec.Meta(ge=0.0, le=90.0)]

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from kernel import registry
-from kernel.bounds import Count, Port, Seconds, Size
+from kernel.bounds import Count, Held, Port, Seconds, Size
 from kernel.domain.thresholds import CEILING, FLOOR, admissible, decidable, threshold_problem
 from kernel.errors import ConfigError
 from kernel.pipeline.tracker import TrackerSettings
@@ -47,12 +47,19 @@ class LoggingConfig(Strict, frozen=True):
 
 class PipelineConfig(Strict, frozen=True):
     """How frames flow: ``workers`` CPU threads, at most ``queue`` jobs waiting for them, and
-    ``slot_frames`` newest frames held per camera (older ones are dropped and counted)."""
+    ``slot_frames`` newest frames held per camera (older ones are dropped and counted);
+    ``held_candidates`` accepted candidates kept in memory while storage refuses writes."""
 
     workers: Count = 2
     queue: Size = 2
     slot_frames: Count = 1
     batch: Count = 4
+    held_candidates: Held = 256
+    """Accepted candidates held in memory while a storage fault refuses their write (each
+    about two encrypted JPEG crops, 20-100 KB); beyond that new ones are refused, counted."""
+    held_retry_s: Seconds = 0.5
+    held_retry_max_s: Seconds = 10.0
+    """Backoff of the held candidates' writes: from ``held_retry_s``, doubling, to this."""
 
 
 Threshold = Annotated[float, msgspec.Meta(ge=FLOOR, le=CEILING)]

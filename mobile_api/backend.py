@@ -18,12 +18,13 @@ from kernel.delivery import vapid
 from kernel.delivery.signed_urls import load_or_create_secret
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
-from kernel.health import CameraHealth
+from kernel.health import CameraHealth, SystemHealth, system_health
 from kernel.protocols.engine import FaceEngine
 from mobile_api.settings import ApiSettings
 
 EngineProvider = Callable[[], Awaitable[FaceEngine]]
 HealthProvider = Callable[[], Sequence[CameraHealth]]
+StatusProvider = Callable[[], SystemHealth]
 
 
 class EngineUnavailable(Exception):
@@ -50,10 +51,17 @@ class ApiBackend:
     default_threshold: float = MatchingConfig().decision_threshold(None)
     """What a deployment that sets no threshold of its own is decided at (``[matching]``):
     the published record states it (R20, R22)."""
+    status_provider: StatusProvider | None = None
 
     @property
     def clock(self) -> Clock:
         return self.governance.ctx.clock
+
+    def status(self) -> SystemHealth:
+        """The running process's health; without a runtime, the store's fault alone."""
+        if self.status_provider is not None:
+            return self.status_provider()
+        return system_health(self.governance.faults.current, None)
 
 
 def accounts_for(governance: Governance, settings: ApiSettings) -> Accounts:
@@ -80,6 +88,7 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
                        *, events: EventBus | None = None,
                        engine: EngineProvider | None = None,
                        health: HealthProvider | None = None,
+                       status: StatusProvider | None = None,
                        vapid_keys_dir: Path | None = None,
                        default_threshold: float | None = None) -> ApiBackend:
     """Assemble the backend; reads (or creates) the URL-signing secret under ``data_dir``, and
@@ -95,4 +104,5 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
         url_secret=secret, vapid_public_key=public_key, engine=engine or _no_engine,
         health=health or (lambda: []),
         default_threshold=(MatchingConfig().decision_threshold(None)
-                           if default_threshold is None else default_threshold))
+                           if default_threshold is None else default_threshold),
+        status_provider=status)

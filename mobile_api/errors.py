@@ -14,7 +14,7 @@ from kernel.auth.accounts import AccountError, LastAdminRefused
 from kernel.auth.passwords import PasswordPoolBusy, WeakPassword
 from kernel.domain.errors import DomainError, KeyUnavailable, NotFound, TransitionRefused
 from kernel.domain.thresholds import NotPermitted
-from kernel.errors import StoreError
+from kernel.errors import StorageFault, StoreError
 from mobile_api.backend import EngineUnavailable
 
 log = logging.getLogger("pinchpoint.api")
@@ -60,6 +60,13 @@ def unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _body(503, str(exc))
 
 
+def storage_fault(_: Request[Any, Any, Any], exc: StorageFault) -> Response[Any]:
+    # The store's monitor logged the fault when it began (once per change, not per
+    # request); the client is told which and when to try again.
+    return _body(503, f"storage fault, writes refused: {exc}; try again later",
+                 {"Retry-After": str(exc.retry_after)})
+
+
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # type name only: an exception message might carry data (R3)
     log.error("internal error on %s %s: %s", request.method,
@@ -75,6 +82,7 @@ HANDLERS: dict[type[Exception] | int, Any] = {
     PasswordPoolBusy: password_pool_busy,
     WeakPassword: client_error,
     EngineUnavailable: unavailable,
+    StorageFault: storage_fault,
     StoreError: unavailable,
     Exception: internal_error,
 }

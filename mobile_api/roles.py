@@ -104,6 +104,8 @@ MATRIX: Final[dict[str, Access]] = {
     "PUT /api/deployments/{deployment_id}/settings": WATCHLIST,
     # camera health
     "GET /api/health/cameras": HEALTH,
+    # the store's fault and the held candidates (issue 12, finding 7)
+    "GET /api/health": HEALTH,
     # Web Push (R6)
     "GET /api/push/vapid-public-key": ANY,
     "POST /api/push/subscriptions": OFFICER,

@@ -64,7 +64,7 @@ class HttpService:
                      for s in context.config.sinks if s.type == "webpush"]
         backend = await make_backend(governance, cfg, data_dir,
                                      events=context.events, engine=context.engine,
-                                     health=context.health,
+                                     health=context.health, status=context.status,
                                      vapid_keys_dir=push_dirs[0] if push_dirs else None,
                                      default_threshold=context.config.matching
                                      .decision_threshold(None))

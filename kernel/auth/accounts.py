@@ -25,7 +25,7 @@ from kernel.auth.passwords import PasswordPoolBusy, Passwords, check_policy
 from kernel.auth.roles import ROLES, Role
 from kernel.clock import Clock
 from kernel.domain.records import LoginFailures, SessionRecord, UserRecord
-from kernel.errors import PinchpointError
+from kernel.errors import PinchpointError, StorageFault
 from kernel.protocols.store import Store
 
 
@@ -397,8 +397,15 @@ class Accounts:
             if expired or user is None or not user.enabled:
                 await tx.sessions.delete(sid)
                 return None
-            if now - rec.last_seen_at >= self.touch_step:
-                await tx.sessions.touch(sid, now)
+            touch = now - rec.last_seen_at >= self.touch_step
+        if touch:
+            # Its own transaction: while a storage fault refuses writes, an existing session
+            # still works (its idle clock is not advanced meanwhile; issue 12, finding 7).
+            try:
+                async with self.store.transaction() as tx:
+                    await tx.sessions.touch(sid, now)
+            except StorageFault:
+                pass
         return Session(id=sid, user=user.name, role=user.role, csrf=rec.csrf)
 
     async def logout(self, session_id: str) -> None:

@@ -34,7 +34,7 @@ from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
 from kernel.domain.events import alert_event
-from kernel.domain.records import AlertRecord, AlertState, Outcome
+from kernel.domain.records import AlertRecord, AlertState, AuditRecord, BlobRecord, Outcome
 from kernel.protocols.store import StoreTx
 
 OUTCOMES: tuple[Outcome, ...] = ("not_stopped", "stopped_identity_confirmed",
@@ -44,6 +44,21 @@ HOLD_OUTCOMES: frozenset[str] = frozenset({"arrested", "stopped_identity_confirm
 """Outcomes that put an alert on legal hold automatically (R14)."""
 WATCH_STATES: tuple[AlertState, ...] = ("candidate", "confirmed", "rejected")
 """The states of a watch-list alert (a blue-list event is ``test``)."""
+
+
+@dataclass(frozen=True)
+class SealedCandidate:
+    """An accepted match before it is stored: the alert's id, assigned at acceptance, and
+    its crops already encrypted (R24). Held in memory only, never written elsewhere."""
+
+    id: str
+    deployment_id: str
+    entry_id: str
+    camera_id: str
+    score: float
+    captured_at: datetime
+    face: BlobRecord
+    torso: BlobRecord
 
 
 @dataclass(frozen=True)
@@ -75,7 +90,17 @@ class Alerts:
 
         ``entry_id`` must be an entry of ``deployment_id`` (else :class:`NotFound`). A blue-list
         entry gives a ``test`` event (R21). ``captured_at`` may be epoch seconds (a Frame's).
+        :meth:`seal_candidate` then :meth:`store_candidate`.
         """
+        sealed = await self.seal_candidate(deployment_id, entry_id, camera_id, score,
+                                           captured_at, face_crop_jpeg, torso_jpeg)
+        return await self.store_candidate(sealed)
+
+    async def seal_candidate(self, deployment_id: str, entry_id: str, camera_id: str,
+                             score: float, captured_at: datetime | float,
+                             face_crop_jpeg: bytes, torso_jpeg: bytes) -> SealedCandidate:
+        """A match accepted: its alert id (the key that makes storing it idempotent) and its
+        crops encrypted as they will be stored (R24). Nothing is written."""
         if isinstance(captured_at, int | float):
             captured_at = datetime.fromtimestamp(float(captured_at), UTC)
         if not face_crop_jpeg or not torso_jpeg:
@@ -83,30 +108,53 @@ class Alerts:
         keys = self.ctx.keys
         face = await keys.seal(deployment_id, "face", face_crop_jpeg)
         torso = await keys.seal(deployment_id, "torso", torso_jpeg)
-        async with self.ctx.store.transaction() as tx:
-            dep = await load(tx, deployment_id)
-            if dep.state != "live":
-                raise TransitionRefused(f"deployment {deployment_id} is {dep.state}; matches "
-                                        "are recorded only while it is live")
-            entry = await tx.watchlists.get_entry(entry_id)
-            if entry is None or entry.deployment_id != deployment_id:
-                raise NotFound(f"entry {entry_id} is not on a list of deployment "
-                               f"{deployment_id}; nothing stored (R3)")
-            rec = AlertRecord(
-                id=secrets.token_hex(8), deployment_id=deployment_id, entry_id=entry_id,
-                list=entry.list, category=entry.category, camera_id=camera_id,
-                score=float(score), captured_at=captured_at, created_at=self.ctx.clock.now(),
-                state="test" if entry.list == "blue" else "candidate",
-                face_blob=face.id, torso_blob=torso.id)
-            await tx.blobs.insert(face)
-            await tx.blobs.insert(torso)
-            await tx.alerts.insert(rec)
-            row = await audit.append(
-                tx, self.ctx.clock, "pipeline",
-                "bluelist.detect" if entry.list == "blue" else "alert.candidate",
-                {"deployment": deployment_id, "alert": rec.id, "entry": entry_id},
-                {"camera": camera_id, "score": round(float(score), 4)})
-            self.ctx.events.stage(row)
+        return SealedCandidate(id=secrets.token_hex(8), deployment_id=deployment_id,
+                               entry_id=entry_id, camera_id=camera_id, score=float(score),
+                               captured_at=captured_at, face=face, torso=torso)
+
+    async def store_candidate(self, sealed: SealedCandidate) -> AlertRecord:
+        """Commit an accepted match, then announce it (:class:`CandidateRaised`).
+
+        Idempotent by ``sealed.id``: a retry after an ambiguous failure (COMMIT raised after
+        the rows reached the WAL) finds the alert and stores nothing twice. That alert was
+        never announced here; its audit row is un-staged, so following the audit log
+        (``events.follow``) announces it once it is seen committed."""
+        row: AuditRecord | None = None
+        try:
+            async with self.ctx.store.transaction() as tx:
+                existing = await tx.alerts.get(sealed.id)
+                if existing is not None:
+                    return existing
+                dep = await load(tx, sealed.deployment_id)
+                if dep.state != "live":
+                    raise TransitionRefused(f"deployment {sealed.deployment_id} is "
+                                            f"{dep.state}; matches are recorded only while "
+                                            "it is live")
+                entry = await tx.watchlists.get_entry(sealed.entry_id)
+                if entry is None or entry.deployment_id != sealed.deployment_id:
+                    raise NotFound(f"entry {sealed.entry_id} is not on a list of deployment "
+                                   f"{sealed.deployment_id}; nothing stored (R3)")
+                rec = AlertRecord(
+                    id=sealed.id, deployment_id=sealed.deployment_id, entry_id=sealed.entry_id,
+                    list=entry.list, category=entry.category, camera_id=sealed.camera_id,
+                    score=sealed.score, captured_at=sealed.captured_at,
+                    created_at=self.ctx.clock.now(),
+                    state="test" if entry.list == "blue" else "candidate",
+                    face_blob=sealed.face.id, torso_blob=sealed.torso.id)
+                await tx.blobs.insert(sealed.face)
+                await tx.blobs.insert(sealed.torso)
+                await tx.alerts.insert(rec)
+                row = await audit.append(
+                    tx, self.ctx.clock, "pipeline",
+                    "bluelist.detect" if entry.list == "blue" else "alert.candidate",
+                    {"deployment": sealed.deployment_id, "alert": rec.id,
+                     "entry": sealed.entry_id},
+                    {"camera": sealed.camera_id, "score": round(sealed.score, 4)})
+                self.ctx.events.stage(row)
+        except BaseException:
+            if row is not None:
+                self.ctx.events.unstage(row)
+            raise
         self.ctx.events.publish(alert_event(row, rec))
         return rec
 

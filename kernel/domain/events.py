@@ -229,6 +229,12 @@ class DomainEvents:
         while len(self._staged) > _STAGED_MAX:  # nobody follows: keep the newest only
             del self._staged[next(iter(self._staged))]
 
+    def unstage(self, row: AuditRecord) -> None:
+        """The commit of ``row``'s transaction raised: if the row was committed all the same
+        (an ambiguous failure), :meth:`follow` is to announce it, once it sees it."""
+        if self._staged.get(row.seq) == row.hash:
+            del self._staged[row.seq]
+
     def staged(self, row: AuditRecord) -> DomainEvent | None:
         """:meth:`stage` ``row`` and return its event (:func:`row_event`) to publish."""
         self.stage(row)

@@ -22,6 +22,7 @@ from kernel.domain.watchlists import WatchLists
 from kernel.executor import BoundedExecutor
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.store import Store
+from kernel.store_health import StoreFaults
 
 
 class Governance:
@@ -32,6 +33,9 @@ class Governance:
     def __init__(self, store: Store, keys: KeyRing, clock: Clock) -> None:
         self.ctx = DomainContext(store=store, keys=keys, clock=clock)
         self.store = store
+        reported = getattr(store, "faults", None)
+        self.faults = reported if isinstance(reported, StoreFaults) else StoreFaults(clock)
+        """The store's storage fault while it lasts (a store that reports none: never)."""
         self.events = self.ctx.events
         """The post-commit events of these services (:mod:`kernel.domain.events`)."""
         self.deployments = Deployments(self.ctx)

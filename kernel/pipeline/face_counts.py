@@ -32,6 +32,14 @@ class FaceCounter:
     def matched(self, camera_id: str, when: datetime, n: int = 1) -> None:
         self._counts[(camera_id, self.minute_of(when))][1] += n
 
+    def restore(self, counts: list[MinuteCount]) -> None:
+        """Put back drained counts that could not be written (a storage fault): the next
+        flush writes them with what has been counted since."""
+        for c in counts:
+            bucket = self._counts[(c.camera_id, c.minute)]
+            bucket[0] += c.seen
+            bucket[1] += c.matched
+
     def drain(self, now: datetime | None = None) -> list[MinuteCount]:
         """Counts of minutes before ``now``'s minute (all of them when ``now`` is None)."""
         current = self.minute_of(now) if now is not None else None

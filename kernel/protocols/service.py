@@ -19,7 +19,7 @@ from kernel.config import Config
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from kernel.executor import BoundedExecutor
-from kernel.health import CameraHealth
+from kernel.health import CameraHealth, SystemHealth
 from kernel.protocols.engine import FaceEngine
 
 
@@ -35,6 +35,8 @@ class ServiceContext(msgspec.Struct, frozen=True, kw_only=True):
       from ``[engine]`` on first use (raises ``LookupError`` when none is configured).
     - ``events``: the live feed's bus (post-commit events for the API's subscribers).
     - ``health()``: each camera's state for the health strip.
+    - ``status()``: the store's fault while it lasts and the held candidates
+      (:class:`~kernel.health.SystemHealth`); ``None``: health reads the store's alone.
     """
 
     config: Config
@@ -44,6 +46,7 @@ class ServiceContext(msgspec.Struct, frozen=True, kw_only=True):
     engine: Callable[[], Awaitable[FaceEngine]]
     events: EventBus
     health: Callable[[], list[CameraHealth]]
+    status: Callable[[], SystemHealth] | None = None
 
 
 @runtime_checkable

@@ -1,13 +1,14 @@
-"""Camera health for the operator's strip and the technical lead (from ``runtime.health()``)."""
+"""Health for the operator's strip and the technical lead: the cameras (``runtime.health()``)
+and the process (``runtime.status()``: the store's fault, the held candidates)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, Response, get
 
-from kernel.health import CameraHealth
-from mobile_api.views import context
+from kernel.health import CameraHealth, SystemHealth
+from mobile_api.views import NO_STORE, context
 
 
 @get("/api/health/cameras", tags=["health"])
@@ -17,4 +18,14 @@ async def cameras(request: Request[Any, Any, Any]) -> list[CameraHealth]:
     return list(backend.health())
 
 
-HANDLERS = [cameras]
+@get("/api/health", tags=["health"])
+async def overall(request: Request[Any, Any, Any]) -> Response[SystemHealth]:
+    """The process beside its cameras: ``status`` ok / degraded (a storage fault lasts, or
+    candidates are held in memory) / failed (new candidates are refused); ``store`` names
+    the fault and since when; ``candidates`` what is held, refused, stored late. It is
+    answered from memory, so it works while the store refuses writes."""
+    backend, _ = context(request)
+    return Response(backend.status(), headers=NO_STORE)
+
+
+HANDLERS = [cameras, overall]
