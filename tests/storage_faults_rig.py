@@ -32,6 +32,30 @@ def tmpfs(path: Path, size_kib: int) -> Iterator[Path]:
             _run("umount", "-l", str(path))  # a file still open: detach it
 
 
+@contextlib.contextmanager
+def ext4(path: Path, size_mib: int) -> Iterator[Path]:
+    """A fresh ext4 file system of ``size_mib`` MiB (a loop-mounted image beside ``path``)
+    mounted on ``path``: it can be filled, and its files made immutable, so one mount serves
+    every fault. No reserved blocks (``-m 0``): full means full, for root too."""
+    image = path.with_name(path.name + ".img")
+    with image.open("wb") as fh:
+        fh.truncate(size_mib << 20)
+    made = _run("mkfs.ext4", "-q", "-F", "-m", "0", str(image))
+    if made.returncode:
+        pytest.skip(f"mkfs.ext4 failed here: {made.stderr.strip()}")
+    path.mkdir(parents=True, exist_ok=True)
+    done = _run("mount", "-o", "loop", str(image), str(path))
+    if done.returncode:
+        image.unlink()
+        pytest.skip(f"cannot loop-mount an ext4 image here: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        if _run("umount", str(path)).returncode:
+            _run("umount", "-l", str(path))
+        image.unlink()
+
+
 def fill(directory: Path) -> Path:
     """Fill the file system of ``directory`` to its last block with one file; returns it."""
     filler = directory / "filler.bin"

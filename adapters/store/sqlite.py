@@ -225,13 +225,13 @@ class SqliteStore:
         for, and a transaction SQLite left open (a failed COMMIT) is rolled back. A ROLLBACK
         after SQLite rolled back by itself (``SQLITE_FULL`` does) is not sent, so the error
         that caused it propagates. Storage faults propagate as :class:`StorageFault` and
-        are reported to :attr:`faults`; when BEGIN IMMEDIATE meets one, a deferred
-        transaction is opened instead, so reads still work and writes meet the fault."""
+        are reported to :attr:`faults`; while one lasts a deferred transaction is opened
+        (:meth:`_begin`), so reads still work and writes meet the fault."""
         if self._con is None:
             raise StoreError("the store is not open")
         con = self._con
         async with self._lock:
-            immediate = await self._begin(con)
+            await self._begin(con)
             before = con.total_changes
             try:
                 yield SqliteTx(con)
@@ -253,33 +253,41 @@ class SqliteStore:
                 if cancelled:
                     raise asyncio.CancelledError() from error
                 raise (fault or error) from error
-            if immediate and con.total_changes > before:
+            if con.total_changes > before:
                 self.faults.succeeded()  # a write was committed: the fault is over
             if cancelled:
                 raise asyncio.CancelledError()
 
-    async def _begin(self, con: aiosqlite.Connection) -> bool:
-        """BEGIN IMMEDIATE (True); on a storage fault BEGIN DEFERRED instead (False)."""
-        begin: asyncio.Task[Any] = asyncio.ensure_future(con.execute("BEGIN IMMEDIATE"))
-        cancelled = await _settled(begin)
-        error = begin.exception()
-        if cancelled:
-            await self._finish(con, commit=False)
-            raise asyncio.CancelledError()
-        if error is None:
-            return True
-        fault = classify(error, self.path)
-        if fault is None:
-            raise error
-        self.faults.failed(fault)
+    async def _begin(self, con: aiosqlite.Connection) -> None:
+        """BEGIN IMMEDIATE; while a storage fault lasts, or when BEGIN IMMEDIATE meets one,
+        BEGIN DEFERRED: reads work without waiting for a write lock (a held lock would cost
+        every read the busy timeout), and a write meets the fault itself, or succeeds and
+        ends it."""
+        if self.faults.current is None:
+            begin: asyncio.Task[Any] = asyncio.ensure_future(con.execute("BEGIN IMMEDIATE"))
+            cancelled = await _settled(begin)
+            error = begin.exception()
+            if cancelled:
+                await self._finish(con, commit=False)
+                raise asyncio.CancelledError()
+            if error is None:
+                return
+            fault = classify(error, self.path)
+            if fault is None:
+                raise error
+            self.faults.failed(fault)
         deferred: asyncio.Task[Any] = asyncio.ensure_future(con.execute("BEGIN"))
         cancelled = await _settled(deferred)
         if cancelled:
             await self._finish(con, commit=False)
             raise asyncio.CancelledError()
-        if deferred.exception() is not None:
+        error = deferred.exception()
+        if error is not None:
+            fault = classify(error, self.path)
+            if fault is None:
+                raise error
+            self.faults.failed(fault)
             raise fault from error
-        return False
 
     async def _finish(self, con: aiosqlite.Connection, *, commit: bool
                       ) -> tuple[bool, BaseException | None]:

@@ -19,6 +19,7 @@ from kernel import config as config_module
 from kernel.domain.governance import Governance
 from kernel.runtime import Runtime
 from kernel.supervisor import TaskState
+from tests.r3_scan import assert_no_face_bytes, face_needles
 from tests.waiting import until
 
 
@@ -117,14 +118,8 @@ async def test_r3_non_matching_faces_leave_no_trace(
         assert rt.pipeline.stats.candidates == 0
     finally:
         await rt.stop()
-    needles = [t.astype(np.float32).tobytes()[:32] for t in spy.templates]
-    needles += [c[c.shape[0] // 2].tobytes()[:96] for c in spy.chips]
-    files = [p for p in cfg.data_dir.rglob("*") if p.is_file()]
-    assert any(p.name.startswith("pinchpoint.db") for p in files)
-    for path in files:
-        data = path.read_bytes()
-        for needle in needles:
-            assert needle not in data, f"face-derived bytes found in {path}"
+    assert any(p.name.startswith("pinchpoint.db") for p in cfg.data_dir.rglob("*"))
+    assert_no_face_bytes(cfg.data_dir, face_needles(spy.templates, spy.chips))
     # The pipeline logs candidates only: nothing at all about faces that matched nothing.
     assert not [r for r in caplog.records if r.name == "pinchpoint.pipeline"]
     stats = await _stats(cfg, dep)
