@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.engine.onnx import OnnxEngine
 from tests.mobile_api.conftest import PASSWORD, REPO, LiveApi, Seed, seed
 from tests.storage_faults_rig import db_files, ext4, fill, immutable
 
@@ -32,6 +33,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApi, See
             yield live, live.call(seed(live))
         finally:
             live.close()
+            # LiveApi leaves its engine's CPU thread running; a later test of the whole
+            # suite (test_stop_leaves_no_task_or_thread) counts pinchpoint-cpu threads
+            assert isinstance(live.engine, OnnxEngine)
+            live.engine.context.executor.shutdown()
 
 
 @contextlib.contextmanager

@@ -41,6 +41,8 @@ async def _live(models_dir: Path, data: Path, tmp_path: Path) -> tuple[Governanc
         dep = await go_live(gov, engine)
     finally:
         await engine.close()
+        # its CPU thread would outlive the test (test_stop_leaves_no_task_or_thread counts them)
+        await asyncio.to_thread(engine.context.executor.shutdown)
     entry = (await gov.watchlists.entries(dep))[0].id
     return gov, dep, entry
 
