@@ -41,6 +41,7 @@ class CandidateRecorder:
         self.retry_max_s = retry_max_s
         self._held: deque[SealedCandidate] = deque()
         self._wake = asyncio.Event()
+        self._refusing = False
         self.refused = 0
         """Accepted candidates refused because the buffer was full (each a lost match)."""
         self.stored_late = 0
@@ -73,9 +74,10 @@ class CandidateRecorder:
     def _hold(self, sealed: SealedCandidate) -> None:
         if len(self._held) >= self.capacity:
             self.refused += 1
-            if self.refused == 1 or (len(self._held) == self.capacity and self.refused % 100 == 0):
-                log.error("held-candidate buffer full (%d): new candidates are refused "
-                          "(%d so far) until storage recovers", self.capacity, self.refused)
+            if not self._refusing:  # logged once per full spell, not per candidate
+                self._refusing = True
+                log.error("held-candidate buffer full (%d): new candidates are refused, "
+                          "counted, until storage recovers", self.capacity)
             return
         if not self._held:
             log.warning("storage refuses writes: holding candidates in memory (at most %d)",
@@ -87,6 +89,15 @@ class CandidateRecorder:
         """Write the held candidates, oldest first, retrying with backoff while the fault
         lasts; each is stored once (its alert id makes a retry idempotent) and then
         announced by the domain. Runs until cancelled."""
+        try:
+            await self._drain()
+        finally:
+            if self._held:  # memory only (R3): a stop while the fault lasts loses these
+                log.error("stopping with %d held candidate(s) not stored: %s", len(self._held),
+                          self.gov.faults.current.describe() if self.gov.faults.current
+                          else "storage still refused them")
+
+    async def _drain(self) -> None:
         delay = self.retry_s
         while True:
             await self._wake.wait()
@@ -103,6 +114,7 @@ class CandidateRecorder:
                 else:
                     self.stored_late += 1
                 self._held.popleft()
+                self._refusing = False
                 delay = self.retry_s
                 if not self._held:
                     log.warning("storage recovered: every held candidate is stored "

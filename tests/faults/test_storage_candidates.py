@@ -48,7 +48,7 @@ async def _live(models_dir: Path, data: Path, tmp_path: Path) -> tuple[Governanc
 
 
 async def test_issue12_finding7_full_buffer_refuses_counts_then_stores_in_order_once(
-        models_dir: Path, tmp_path: Path) -> None:
+        models_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with tmpfs(tmp_path / "small", 16 * 1024) as data:
         gov, dep, entry = await _live(models_dir, data, tmp_path)
         recorder = CandidateRecorder(gov, capacity=2, retry_s=0.05, retry_max_s=0.2)
@@ -63,6 +63,8 @@ async def test_issue12_finding7_full_buffer_refuses_counts_then_stores_in_order_
                 assert (held.held, held.refused, held.refusing) == (2, 2, True)
                 health = system_health(gov.faults.current, held)
                 assert health.status == "failed" and health.store.startswith("disk full: ")
+                full = [r for r in caplog.records if "buffer full" in r.getMessage()]
+                assert len(full) == 1  # once for the spell, not per refused candidate
                 assert await gov.alerts.list_for(dep) == []
             finally:
                 filler.unlink()
