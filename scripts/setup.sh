@@ -21,6 +21,7 @@ if [ "$purpose" = bench ]; then
 fi
 if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   need_cmd mosquitto mosquitto mosquitto-clients
+  need_pkg postgresql   # store.postgres's tests run against a real server (issue 13)
   need_cmd chromium chromium
   for p in gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base \
            gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-tools; do
@@ -38,6 +39,46 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# --- PostgreSQL for the tests: a running cluster, role and database pinchpoint_test ----------
+# The role logs in with a password over 127.0.0.1 (scram-sha-256, a pg_hba line of its own
+# ahead of any broader one): the tests prove that a wrong password is refused, which a
+# `trust` line would make impossible. The password is not a secret (a test database on
+# loopback only); tests read it from PINCHPOINT_TEST_PG_PASSWORD, default pinchpoint_test.
+if { [ "$purpose" = test ] || [ "$purpose" = bench ]; } && [ "$(id -u)" = 0 ] \
+    && command -v pg_lsclusters >/dev/null; then
+  cluster="$(pg_lsclusters --no-header | sort -k1,1nr | head -n1)"
+  if [ -z "$cluster" ]; then
+    ver="$(ls /usr/lib/postgresql | sort -n | tail -n1)"
+    log "creating PostgreSQL cluster $ver main"
+    pg_createcluster "$ver" main >/dev/null
+    cluster="$(pg_lsclusters --no-header | sort -k1,1nr | head -n1)"
+  fi
+  read -r pg_ver pg_name _ <<<"$cluster"
+  hba="/etc/postgresql/$pg_ver/$pg_name/pg_hba.conf"
+  hba_line="host pinchpoint_test pinchpoint_test 127.0.0.1/32 scram-sha-256"
+  if [ -f "$hba" ] && ! grep -qxF "$hba_line" "$hba"; then
+    log "pg_hba: password login for pinchpoint_test on 127.0.0.1 ($hba)"
+    { echo "# pinchpoint tests (scripts/setup.sh): a wrong password must be refused";
+      echo "$hba_line"; cat "$hba"; } >"$hba.new" && cat "$hba.new" >"$hba" && rm "$hba.new"
+    pg_reload=1
+  fi
+  if ! pg_lsclusters --no-header | grep -q "^$pg_ver *$pg_name .*online"; then
+    log "starting PostgreSQL $pg_ver $pg_name"
+    pg_ctlcluster "$pg_ver" "$pg_name" start
+  elif [ "${pg_reload:-0}" = 1 ]; then
+    pg_ctlcluster "$pg_ver" "$pg_name" reload
+  fi
+  su postgres -c "psql -q -v ON_ERROR_STOP=1" >/dev/null <<'SQL'
+DO $$BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pinchpoint_test') THEN
+    CREATE ROLE pinchpoint_test LOGIN PASSWORD 'pinchpoint_test';
+  END IF;
+END$$;
+SELECT 'CREATE DATABASE pinchpoint_test OWNER pinchpoint_test'
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'pinchpoint_test')\gexec
+SQL
+fi
+
 # --- virtual environment and Python packages --------------------------------------------
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
@@ -47,7 +88,7 @@ fi
 case "$purpose" in
   run) extras="" ;;
   demo) extras="[eval]" ;;
-  *) extras="[dev,baseline,bench,eval]" ;;
+  *) extras="[dev,baseline,bench,eval,postgres]" ;;
 esac
 stamp="$VENV/.pinchpoint-installed-$(sha256sum pyproject.toml | cut -c1-16)-${purpose/bench/test}"
 if [ ! -f "$stamp" ]; then

@@ -1,0 +1,30 @@
+"""``tx.audit`` on PostgreSQL: table ``audit`` (subjects and details as sorted-key JSON text,
+exactly as on SQLite; the triggers keep it append-only and linked, R19)."""
+
+from __future__ import annotations
+
+import json
+
+from adapters.store import rows
+from adapters.store.postgres_repositories.base import PostgresRepository
+from kernel.domain.records import AuditRecord
+
+
+class PostgresAudit(PostgresRepository):
+    """:class:`kernel.protocols.store.AuditRepository` on PostgreSQL."""
+
+    async def last(self) -> AuditRecord | None:
+        r = await self._one("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")
+        return None if r is None else rows.audit(r)
+
+    async def insert(self, rec: AuditRecord) -> None:
+        await self._run("INSERT INTO audit (seq, at, actor, action, subjects, details,"
+                        " prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+                        (rec.seq, rec.at, rec.actor, rec.action,
+                         json.dumps(rec.subjects, sort_keys=True),
+                         json.dumps(rec.details, sort_keys=True), rec.prev_hash, rec.hash))
+
+    async def page(self, after_seq: int, limit: int) -> list[AuditRecord]:
+        found = await self._all("SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+                                (after_seq, limit))
+        return [rows.audit(r) for r in found]

@@ -1,0 +1,23 @@
+"""``tx.statistics`` on PostgreSQL: table ``face_counts``."""
+
+from __future__ import annotations
+
+from adapters.store import rows
+from adapters.store.postgres_repositories.base import PostgresRepository
+from kernel.domain.records import FaceCount
+
+
+class PostgresStatistics(PostgresRepository):
+    """:class:`kernel.protocols.store.StatisticsRepository` on PostgreSQL."""
+
+    async def add_face_counts(self, rec: FaceCount) -> None:
+        await self._run("INSERT INTO face_counts (deployment_id, camera_id, minute, seen,"
+                        " matched) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (deployment_id,"
+                        " camera_id, minute) DO UPDATE SET seen=face_counts.seen+excluded.seen,"
+                        " matched=face_counts.matched+excluded.matched",
+                        (rec.deployment_id, rec.camera_id, rec.minute, rec.seen, rec.matched))
+
+    async def face_counts(self, deployment_id: str) -> list[FaceCount]:
+        found = await self._all("SELECT * FROM face_counts WHERE deployment_id=$1"
+                                ' ORDER BY camera_id COLLATE "C", minute', (deployment_id,))
+        return [rows.face_count(r) for r in found]
