@@ -12,9 +12,11 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -29,6 +31,12 @@ PORT = int(os.environ.get("PINCHPOINT_TEST_PG_PORT", "5432"))
 NAME = "pinchpoint_test"  # role and database
 PASSWORD_ENV = "PINCHPOINT_TEST_PG_PASSWORD"
 ENVIRON: Mapping[str, str] = {PASSWORD_ENV: os.environ.get(PASSWORD_ENV, "pinchpoint_test")}
+
+T = TypeVar("T")
+
+# data directory -> the schema of its store, for helpers that are handed a data directory only
+# (kept here, not in a conftest: pytest may import a conftest twice under two names)
+SCHEMAS: dict[Path, str] = {}
 
 _reachable: str | None = None  # "" when reachable, else why not
 
@@ -91,6 +99,34 @@ async def fresh_schema() -> AsyncIterator[str]:
             await con.close()
 
 
+def _in_thread(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` on an event loop of its own in a worker thread: callable from sync helpers
+    that an async test calls, without re-entering the test's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result(timeout=60)
+
+
+def dump_bytes(schema: str) -> bytes:
+    """Every value of every table of ``schema``: ``bytea`` as stored, the rest as UTF-8 text
+    (what a copy of the database would show of it)."""
+    async def dump() -> bytes:
+        con = await admin()
+        try:
+            tables = await con.fetch("SELECT table_name FROM information_schema.tables"
+                                     " WHERE table_schema=$1", schema)
+            out = bytearray()
+            for t in tables:
+                for row in await con.fetch(f"SELECT * FROM {schema}.{t['table_name']}"):
+                    for value in row.values():
+                        out += value if isinstance(value, bytes) else str(value).encode()
+                        out += b"\0"
+            return bytes(out)
+        finally:
+            await con.close()
+
+    return _in_thread(dump())
+
+
 def count_rows(schema: str, tables: tuple[str, ...]) -> dict[str, int]:
     """Row counts per table of ``schema``, through a connection of its own (callable from sync
     code: it runs its own event loop on a worker thread)."""
@@ -102,6 +138,4 @@ def count_rows(schema: str, tables: tuple[str, ...]) -> dict[str, int]:
         finally:
             await con.close()
 
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, counts()).result(timeout=30)
+    return _in_thread(counts())

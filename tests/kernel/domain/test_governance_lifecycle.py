@@ -1,6 +1,6 @@
-"""A deployment's whole life on a real SQLite file with the real face engine and a manual
-clock: R8-R10 enrolment, R9 review window, R18 states, R4/R5/R7 alerts, R12-R15/R17
-retention at day 29, 30 and 31, R21 blue list, R24 key destruction."""
+"""A deployment's whole life on a real store (SQLite and PostgreSQL, issue 13) with the real
+face engine and a manual clock: R8-R10 enrolment, R9 review window, R18 states, R4/R5/R7
+alerts, R12-R15/R17 retention at day 29, 30 and 31, R21 blue list, R24 key destruction."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from kernel.domain.watchlists import EntryInput
 from kernel.errors import AdapterNotFound
 from kernel.executor import BoundedExecutor
 from kernel.protocols.adapter import AdapterContext
-from tests.kernel.domain.conftest import rows
+from tests.kernel.domain.conftest import rows, stored_bytes
 
 START = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 END = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)
@@ -42,6 +42,12 @@ def _jpg(im: Image.Image) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=90)
     return buf.getvalue()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on both stores (issue 13, done-when 1)."""
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +75,9 @@ async def engine(engine_dir: Path, clock: ManualClock) -> AsyncIterator[Any]:
 
 
 def _file_bytes(db: Path) -> bytes:
-    """The database and its write-ahead log, as they are on disk."""
-    wal = db.with_name(db.name + "-wal")
-    return db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    """What the store holds: the database and its write-ahead log as they are on disk, or
+    every stored value of the PostgreSQL schema."""
+    return stored_bytes(db)
 
 
 def _watch(ref: str, category: Any = "wanted") -> EntryInput:
