@@ -28,6 +28,7 @@ begins, and one lost mid-transaction fails that transaction only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import stat
@@ -89,6 +90,14 @@ def read_password(config: PostgresStore.Config, data_dir: Path,
                              "not set in the environment")
         return value
     return None
+
+
+def _kill(con: Any) -> None:
+    """Close a connection at once (the server rolls back what it held), unless the pool has
+    already dropped it because its link broke."""
+    # released back to the pool already: asyncpg detached it when the link broke
+    with contextlib.suppress(asyncpg.InterfaceError):
+        con.terminate()
 
 
 class PostgresStore:
@@ -241,7 +250,7 @@ class PostgresStore:
         try:
             await self._pool.release(con, timeout=5)
         except BaseException:
-            con.terminate()
+            _kill(con)
             raise
 
     @asynccontextmanager
@@ -254,12 +263,12 @@ class PostgresStore:
                 try:
                     await con.execute("ROLLBACK")
                 except (asyncpg.PostgresError, *LINK_ERRORS):
-                    con.terminate()  # the server rolls back what it held when we go
+                    _kill(con)
                 raise
             try:
                 await con.execute("COMMIT")
             except (asyncpg.PostgresError, *LINK_ERRORS) as exc:
-                con.terminate()
+                _kill(con)
                 raise store_error(exc, "committing (the transaction may not have been "
                                   "committed)") from None
         finally:

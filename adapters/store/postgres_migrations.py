@@ -19,6 +19,8 @@ The rules live in the database, as on SQLite, a second line behind the domain:
 - R16/R17: a deployment's rows go with it (``ON DELETE CASCADE``, the repository deletes them
   child first to count them); the disposal records are append-only too and outlive it.
 
+The trigger functions keep the store's schema as their ``search_path`` (``SET search_path
+FROM CURRENT``): they hold for a session of another program too, whatever its path.
 Times are ``timestamptz`` (microseconds, as Python's ``datetime``), JSON is sorted-key text.
 """
 
@@ -160,7 +162,8 @@ MIGRATIONS: list[str] = [
 
     -- R5, second line of defence: the domain checks too, this makes a slip impossible. The
     -- notice's fields come from the alert, whatever the INSERT said.
-    CREATE FUNCTION outbox_confirmed_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION outbox_confirmed_only() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
     DECLARE a RECORD;
     BEGIN
         SELECT deployment_id, category, camera_id INTO a FROM alerts
@@ -202,7 +205,8 @@ MIGRATIONS: list[str] = [
     );
 
     -- R19: a new row continues the chain; the audit table is written by INSERT only.
-    CREATE FUNCTION audit_chain_link() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION audit_chain_link() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
     DECLARE last RECORD;
     BEGIN
         SELECT seq, hash INTO last FROM audit ORDER BY seq DESC LIMIT 1;
@@ -224,9 +228,8 @@ MIGRATIONS: list[str] = [
         RAISE EXCEPTION '% is append-only: % refused (R17, R19)', TG_TABLE_NAME, TG_OP
             USING ERRCODE = 'insufficient_privilege';
     END $$;
-    CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
-        FOR EACH ROW EXECUTE FUNCTION append_only();
-    CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    -- per statement: even one that would touch no row is refused
+    CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
         FOR EACH STATEMENT EXECUTE FUNCTION append_only();
 
     CREATE TABLE disposals (
@@ -238,9 +241,7 @@ MIGRATIONS: list[str] = [
         rule TEXT NOT NULL,
         actor TEXT NOT NULL
     );
-    CREATE TRIGGER disposals_append_only BEFORE UPDATE OR DELETE ON disposals
-        FOR EACH ROW EXECUTE FUNCTION append_only();
-    CREATE TRIGGER disposals_no_truncate BEFORE TRUNCATE ON disposals
+    CREATE TRIGGER disposals_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON disposals
         FOR EACH STATEMENT EXECUTE FUNCTION append_only();
 
     CREATE TABLE face_counts (
