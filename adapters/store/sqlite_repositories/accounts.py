@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-from adapters.store.sqlite_repositories.base import SqliteRepository, dt, req_dt, ts
+from adapters.store import rows
+from adapters.store.sqlite_repositories.base import SqliteRepository, ts
 from kernel.domain.records import LoginFailures, UserRecord
-
-
-def _user(r: sqlite3.Row) -> UserRecord:
-    return UserRecord(name=r["name"], role=r["role"], password_hash=r["password_hash"],
-                      enabled=bool(r["enabled"]), created_at=req_dt(r["created_at"]),
-                      created_by=r["created_by"],
-                      password_changed_at=req_dt(r["password_changed_at"]))
 
 
 class SqliteAccounts(SqliteRepository):
@@ -32,18 +24,14 @@ class SqliteAccounts(SqliteRepository):
 
     async def get(self, name: str) -> UserRecord | None:
         row = await self._one("SELECT * FROM users WHERE name=?", (name,))
-        return None if row is None else _user(row)
+        return None if row is None else rows.user(row)
 
     async def all(self) -> list[UserRecord]:
-        return [_user(r) for r in await self._all("SELECT * FROM users ORDER BY name")]
+        return [rows.user(r) for r in await self._all("SELECT * FROM users ORDER BY name")]
 
     async def get_login_failures(self, name: str) -> LoginFailures | None:
         r = await self._one("SELECT * FROM login_failures WHERE name=?", (name,))
-        if r is None:
-            return None
-        return LoginFailures(name=r["name"], failures=r["failures"],
-                             last_failure_at=req_dt(r["last_failure_at"]),
-                             locked_until=dt(r["locked_until"]))
+        return None if r is None else rows.login_failures(r)
 
     async def put_login_failures(self, rec: LoginFailures) -> None:
         await self._run("INSERT INTO login_failures (name, failures, last_failure_at,"

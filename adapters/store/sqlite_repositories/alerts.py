@@ -6,7 +6,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from adapters.store.sqlite_repositories.base import SqliteRepository, dt, req_dt, ts
+from adapters.store import rows
+from adapters.store.sqlite_repositories.base import SqliteRepository, ts
 from kernel.domain.records import AlertRecord, ListKind
 from kernel.errors import StoreError
 
@@ -22,18 +23,6 @@ def _alert_row(rec: AlertRecord) -> tuple[Any, ...]:
             rec.torso_blob, rec.decided_by, ts(rec.decided_at), rec.outcome,
             rec.outcome_by, ts(rec.outcome_at), int(rec.hold), rec.hold_by,
             ts(rec.hold_at), rec.released_by, ts(rec.released_at), rec.id)
-
-
-def _alert(r: sqlite3.Row) -> AlertRecord:
-    return AlertRecord(
-        id=r["id"], deployment_id=r["deployment_id"], entry_id=r["entry_id"],
-        list=r["list"], category=r["category"], camera_id=r["camera_id"], score=r["score"],
-        captured_at=req_dt(r["captured_at"]), created_at=req_dt(r["created_at"]),
-        state=r["state"], face_blob=r["face_blob"], torso_blob=r["torso_blob"],
-        decided_by=r["decided_by"], decided_at=dt(r["decided_at"]), outcome=r["outcome"],
-        outcome_by=r["outcome_by"], outcome_at=dt(r["outcome_at"]), hold=bool(r["hold"]),
-        hold_by=r["hold_by"], hold_at=dt(r["hold_at"]), released_by=r["released_by"],
-        released_at=dt(r["released_at"]))
 
 
 class SqliteAlerts(SqliteRepository):
@@ -53,12 +42,12 @@ class SqliteAlerts(SqliteRepository):
 
     async def get(self, alert_id: str) -> AlertRecord | None:
         r = await self._one("SELECT * FROM alerts WHERE id=?", (alert_id,))
-        return None if r is None else _alert(r)
+        return None if r is None else rows.alert(r)
 
     async def in_deployment(self, deployment_id: str) -> list[AlertRecord]:
-        rows = await self._all("SELECT * FROM alerts WHERE deployment_id=?"
-                               " ORDER BY created_at, id", (deployment_id,))
-        return [_alert(r) for r in rows]
+        found = await self._all("SELECT * FROM alerts WHERE deployment_id=?"
+                                " ORDER BY created_at, id", (deployment_id,))
+        return [rows.alert(r) for r in found]
 
     async def delete(self, alert_ids: list[str]) -> int:
         return await self._delete_in("alerts", "id", alert_ids)
@@ -74,5 +63,5 @@ class SqliteAlerts(SqliteRepository):
         if deployment_id is not None:
             sql += " AND deployment_id=?"
             params.append(deployment_id)
-        rows = await self._all(sql + " ORDER BY created_at, id", params)
-        return [_alert(r) for r in rows]
+        found = await self._all(sql + " ORDER BY created_at, id", params)
+        return [rows.alert(r) for r in found]

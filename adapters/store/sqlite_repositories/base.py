@@ -1,5 +1,6 @@
 """What every SQLite repository shares: the transaction's connection, row helpers and the
-timestamp encoding (ISO-8601 text, which compares in time order for one format)."""
+timestamp encoding (ISO-8601 text, which compares in time order for one format; read back by
+:mod:`adapters.store.rows`)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,6 @@ import aiosqlite
 
 def ts(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def req_dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 class SqliteRepository:

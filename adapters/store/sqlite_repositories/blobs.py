@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.store import rows
 from adapters.store.sqlite_repositories.base import SqliteRepository
 from kernel.domain.records import BlobRecord
 
@@ -16,10 +17,7 @@ class SqliteBlobs(SqliteRepository):
 
     async def get(self, blob_id: str) -> BlobRecord | None:
         r = await self._one("SELECT * FROM blobs WHERE id=?", (blob_id,))
-        if r is None:
-            return None
-        return BlobRecord(id=r["id"], deployment_id=r["deployment_id"], kind=r["kind"],
-                          nonce=bytes(r["nonce"]), ciphertext=bytes(r["ciphertext"]))
+        return None if r is None else rows.blob(r)
 
     async def delete(self, blob_ids: list[str]) -> int:
         return await self._delete_in("blobs", "id", blob_ids)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
-from adapters.store.sqlite_repositories.base import SqliteRepository, dt, req_dt, ts
+from adapters.store import rows
+from adapters.store.sqlite_repositories.base import SqliteRepository, ts
 from kernel.domain.records import DeploymentRecord, TransitionRecord
 
 
@@ -16,18 +16,6 @@ def _dep_row(rec: DeploymentRecord) -> tuple[Any, ...]:
             json.dumps(rec.command_team), rec.state, ts(rec.created_at), rec.created_by,
             rec.watchlist_version, rec.match_threshold, ts(rec.live_at),
             ts(rec.ended_at), rec.id)
-
-
-def _dep(row: sqlite3.Row) -> DeploymentRecord:
-    return DeploymentRecord(
-        id=row["id"], name=row["name"], authorising_officer=row["authorising_officer"],
-        location=row["location"], starts_at=req_dt(row["starts_at"]),
-        ends_at=req_dt(row["ends_at"]), objectives=row["objectives"],
-        case_reference=row["case_reference"], command_team=json.loads(row["command_team"]),
-        state=row["state"], created_at=req_dt(row["created_at"]),
-        created_by=row["created_by"], watchlist_version=row["watchlist_version"],
-        match_threshold=row["match_threshold"], live_at=dt(row["live_at"]),
-        ended_at=dt(row["ended_at"]))
 
 
 class SqliteDeployments(SqliteRepository):
@@ -49,11 +37,11 @@ class SqliteDeployments(SqliteRepository):
 
     async def get(self, deployment_id: str) -> DeploymentRecord | None:
         row = await self._one("SELECT * FROM deployments WHERE id=?", (deployment_id,))
-        return None if row is None else _dep(row)
+        return None if row is None else rows.deployment(row)
 
     async def all(self) -> list[DeploymentRecord]:
-        rows = await self._all("SELECT * FROM deployments ORDER BY created_at, id")
-        return [_dep(r) for r in rows]
+        found = await self._all("SELECT * FROM deployments ORDER BY created_at, id")
+        return [rows.deployment(r) for r in found]
 
     async def insert_transition(self, rec: TransitionRecord) -> None:
         await self._run("INSERT INTO transitions (deployment_id, from_state, to_state, actor, at)"
@@ -61,11 +49,9 @@ class SqliteDeployments(SqliteRepository):
                                                 rec.actor, ts(rec.at)))
 
     async def transitions(self, deployment_id: str) -> list[TransitionRecord]:
-        rows = await self._all("SELECT * FROM transitions WHERE deployment_id=? ORDER BY id",
-                               (deployment_id,))
-        return [TransitionRecord(deployment_id=r["deployment_id"], from_state=r["from_state"],
-                                 to_state=r["to_state"], actor=r["actor"], at=req_dt(r["at"]))
-                for r in rows]
+        found = await self._all("SELECT * FROM transitions WHERE deployment_id=? ORDER BY id",
+                                (deployment_id,))
+        return [rows.transition(r) for r in found]
 
     async def delete(self, deployment_id: str) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.store.sqlite_repositories.base import SqliteRepository, req_dt, ts
+from adapters.store import rows
+from adapters.store.sqlite_repositories.base import SqliteRepository, ts
 from kernel.domain.records import DisposalRecord
 
 
@@ -16,10 +17,8 @@ class SqliteDisposals(SqliteRepository):
 
     async def all(self, deployment_id: str | None = None) -> list[DisposalRecord]:
         if deployment_id is None:
-            rows = await self._all("SELECT * FROM disposals ORDER BY id")
+            found = await self._all("SELECT * FROM disposals ORDER BY id")
         else:
-            rows = await self._all("SELECT * FROM disposals WHERE deployment_id=? ORDER BY id",
-                                   (deployment_id,))
-        return [DisposalRecord(at=req_dt(r["at"]), deployment_id=r["deployment_id"],
-                               kind=r["kind"], count=r["count"], rule=r["rule"],
-                               actor=r["actor"]) for r in rows]
+            found = await self._all("SELECT * FROM disposals WHERE deployment_id=?"
+                                    " ORDER BY id", (deployment_id,))
+        return [rows.disposal(r) for r in found]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from adapters.store import rows
 from adapters.store.sqlite_repositories.base import SqliteRepository, ts
 from kernel.errors import StoreError
 from kernel.protocols.sink import AlertNotice
@@ -28,12 +29,9 @@ class SqliteOutbox(SqliteRepository):
             raise StoreError(f"outbox refused alert {alert_id}: {exc}") from None
 
     async def pending(self, after_seq: int, limit: int) -> list[AlertNotice]:
-        rows = await self._all("SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-                               (after_seq, limit))
-        return [AlertNotice(seq=r["seq"], alert_id=r["alert_id"],
-                            deployment_id=r["deployment_id"], category=r["category"],
-                            camera_id=r["camera_id"], confirmed_at=r["confirmed_at"])
-                for r in rows]
+        found = await self._all("SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                                (after_seq, limit))
+        return [rows.notice(r) for r in found]
 
     async def ack(self, sink_name: str, seq: int) -> None:
         await self._run("INSERT INTO sink_positions (sink_name, seq) VALUES (?, ?)"

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-from adapters.store.sqlite_repositories.base import SqliteRepository, req_dt, ts
+from adapters.store import rows
+from adapters.store.sqlite_repositories.base import SqliteRepository, ts
 from kernel.domain.records import PushSubscriptionRecord
-
-
-def _push(r: sqlite3.Row) -> PushSubscriptionRecord:
-    return PushSubscriptionRecord(endpoint=r["endpoint"], user=r["user_name"],
-                                  p256dh=r["p256dh"], auth=r["auth"], device=r["device"],
-                                  deployment_id=r["deployment_id"],
-                                  created_at=req_dt(r["created_at"]))
 
 
 class SqlitePushSubscriptions(SqliteRepository):
@@ -33,8 +25,8 @@ class SqlitePushSubscriptions(SqliteRepository):
 
     async def all(self, name: str | None = None) -> list[PushSubscriptionRecord]:
         if name is None:
-            rows = await self._all("SELECT * FROM push_subscriptions ORDER BY created_at")
+            found = await self._all("SELECT * FROM push_subscriptions ORDER BY created_at")
         else:
-            rows = await self._all("SELECT * FROM push_subscriptions WHERE user_name=?"
-                                   " ORDER BY created_at", (name,))
-        return [_push(r) for r in rows]
+            found = await self._all("SELECT * FROM push_subscriptions WHERE user_name=?"
+                                    " ORDER BY created_at", (name,))
+        return [rows.push_subscription(r) for r in found]

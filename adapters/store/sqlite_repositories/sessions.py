@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
-from adapters.store.sqlite_repositories.base import SqliteRepository, req_dt, ts
+from adapters.store import rows
+from adapters.store.sqlite_repositories.base import SqliteRepository, ts
 from kernel.domain.records import SessionRecord
-
-
-def _session(r: sqlite3.Row) -> SessionRecord:
-    return SessionRecord(id=r["id"], user=r["user_name"], csrf=r["csrf"],
-                         created_at=req_dt(r["created_at"]),
-                         last_seen_at=req_dt(r["last_seen_at"]))
 
 
 class SqliteSessions(SqliteRepository):
@@ -25,7 +19,7 @@ class SqliteSessions(SqliteRepository):
 
     async def get(self, session_id: str) -> SessionRecord | None:
         row = await self._one("SELECT * FROM sessions WHERE id=?", (session_id,))
-        return None if row is None else _session(row)
+        return None if row is None else rows.session(row)
 
     async def touch(self, session_id: str, at: datetime) -> None:
         await self._run("UPDATE sessions SET last_seen_at=? WHERE id=?", (ts(at), session_id))

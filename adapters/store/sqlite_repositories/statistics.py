@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.store.sqlite_repositories.base import SqliteRepository, req_dt, ts
+from adapters.store import rows
+from adapters.store.sqlite_repositories.base import SqliteRepository, ts
 from kernel.domain.records import FaceCount
 
 
@@ -18,8 +19,6 @@ class SqliteStatistics(SqliteRepository):
                          rec.matched))
 
     async def face_counts(self, deployment_id: str) -> list[FaceCount]:
-        rows = await self._all("SELECT * FROM face_counts WHERE deployment_id=?"
-                               " ORDER BY camera_id, minute", (deployment_id,))
-        return [FaceCount(deployment_id=r["deployment_id"], camera_id=r["camera_id"],
-                          minute=req_dt(r["minute"]), seen=r["seen"], matched=r["matched"])
-                for r in rows]
+        found = await self._all("SELECT * FROM face_counts WHERE deployment_id=?"
+                                " ORDER BY camera_id, minute", (deployment_id,))
+        return [rows.face_count(r) for r in found]
