@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DOC = REPO / "BENCHMARKS.md"
-BENCHES = ("engine", "index", "pipeline", "tracking", "api")
+BENCHES = ("engine", "index", "pipeline", "tracking", "api", "store")
 LONG = ("soak",)
 """Run only when named (``make soak``: 30 minutes), never by default."""
 

@@ -132,10 +132,11 @@ class PostgresStore:
         self._data_dir = context.data_dir
         self._environ = os.environ if environ is None else environ
         self._pool: Any = None  # asyncpg.Pool (the library ships no type information)
-        # the advisory lock of this schema's transactions (crc32: stable across processes)
+        # the advisory lock of this schema's transactions (crc32: stable across processes);
+        # BEGIN and the lock in one round trip
         self._lock_key = zlib.crc32(config.schema.encode()) - 2**31
-        self._begin = (f"BEGIN ISOLATION LEVEL READ COMMITTED; "
-                       f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {self._lock_key})")
+        self.begin_statement = (f"BEGIN ISOLATION LEVEL READ COMMITTED; "
+                                f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {self._lock_key})")
 
     @property
     def where(self) -> str:
@@ -231,7 +232,7 @@ class PostgresStore:
                 raise StoreError(f"cannot connect to {self.where}: {type(exc).__name__}: "
                                  f"{exc or 'no connection within connect_timeout_s'}") from None
             try:
-                await con.execute(self._begin)
+                await con.execute(self.begin_statement)
                 return con
             except LINK_ERRORS as exc:
                 await self._discard(con)
