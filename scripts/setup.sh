@@ -77,6 +77,9 @@ END$$;
 SELECT 'CREATE DATABASE pinchpoint_test OWNER pinchpoint_test'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'pinchpoint_test')\gexec
 SQL
+elif [ "$purpose" = test ] || [ "$purpose" = bench ]; then
+  log "PostgreSQL not set up (needs root and Debian's postgresql-common): the store.postgres" \
+      "tests will skip, saying so"
 fi
 
 # --- virtual environment and Python packages --------------------------------------------

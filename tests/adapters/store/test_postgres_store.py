@@ -497,3 +497,36 @@ def test_issue13_documented_config_loads_and_a_password_key_is_refused(tmp_path:
     finally:
         if registered:
             registry.unregister("store", "postgres")
+
+
+async def test_issue13_waiting_longer_than_statement_timeout_is_a_store_error(
+        tmp_path: Path) -> None:
+    """While one process holds a transaction, another's waits for it (the advisory lock),
+    never longer than its ``statement_timeout_ms``: then a StoreError, and the holder's work
+    commits untouched."""
+    async with pg.fresh_schema() as schema:
+        holder = await _opened(schema, tmp_path)
+        waiter = await _opened(schema, tmp_path, statement_timeout_ms=200)
+        inside, release = asyncio.Event(), asyncio.Event()
+
+        async def hold() -> None:
+            async with holder.transaction() as tx:
+                await tx.deployments.insert(deployment("held"))
+                inside.set()
+                await release.wait()
+
+        task = asyncio.create_task(hold())
+        try:
+            await inside.wait()
+            with pytest.raises(StoreError, match="statement_timeout_ms"):
+                async with waiter.transaction() as tx:
+                    await tx.deployments.all()
+            release.set()
+            await task
+            async with waiter.transaction() as tx:
+                assert [d.id for d in await tx.deployments.all()] == ["held"]
+        finally:
+            release.set()
+            await asyncio.gather(task, return_exceptions=True)
+            await holder.close()
+            await waiter.close()
