@@ -152,7 +152,7 @@ class PostgresStore:
         """Connect (a pool of ``pool_min``..``pool_max`` connections), then check the schema is
         Pinchpoint's or empty and apply pending migrations."""
         c = self.config
-        password = read_password(c, self._data_dir, self._environ)
+        password = await asyncio.to_thread(read_password, c, self._data_dir, self._environ)
         try:
             pool = await asyncpg.create_pool(
                 host=c.host, port=c.port, user=c.user, password=password, database=c.database,
