@@ -1,10 +1,10 @@
 """PostgreSQL store on asyncpg: the same repositories and rules as ``store.sqlite``, for
 several processes serving one deployment from one shared database (issue 13).
 
-asyncpg was chosen over psycopg 3 (async) by ``bench/bench_store.py``: on this machine the
-candidate commit costs the same on both (it waits for the server's WAL flush), and the
-officers' alert list of 1,500 rows reads about 5 times faster with asyncpg (6 ms against 31 ms,
-its binary row decoding); figures in BENCHMARKS.md.
+asyncpg was chosen over psycopg 3 (async) by ``bench/bench_store.py``, the same SQL on each
+driver in one run on this machine (2 cores): the candidate commit 2.1 ms against 3.2 ms (p50),
+the officers' list of 100 alerts 1.5 ms against 2.2 ms, both about 1.5 times faster with
+asyncpg; figures in BENCHMARKS.md.
 
 Connecting: host, port, database and user from the config, the password from a file (owner-only,
 relative to the data directory) or an environment variable, never from the config file itself
