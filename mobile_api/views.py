@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 
 from kernel.auth.accounts import Session
 from kernel.domain.published import CalibrationFigure
 from kernel.domain.records import AlertRecord, DeploymentRecord
+from kernel.images.image_type import sniff
 from mobile_api.backend import ApiBackend
 from mobile_api.schemas import AlertImagesOut, AlertOut, DeploymentOut
 from mobile_api.security import backend_of, session_of
 from mobile_api.settings import Calibration
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+def image_response(data: bytes) -> Response[bytes]:
+    """A stored image, typed by its own bytes (JPEG since uploads are re-encoded; a photo
+    stored before that as what it is, never relabelled), never cached, never sniffed."""
+    return Response(data, media_type=sniff(data).media_type,
+                    headers={**NO_STORE, "X-Content-Type-Options": "nosniff"})
 
 
 def context(request: Request[Any, Any, Any]) -> tuple[ApiBackend, Session]:

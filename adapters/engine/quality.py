@@ -36,9 +36,7 @@ photos with no face or several comparable faces.
 
 from __future__ import annotations
 
-import io
 import math
-import threading
 from collections.abc import Sequence
 from typing import Annotated, Protocol
 
@@ -46,12 +44,11 @@ import cv2
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from PIL import Image as PILImage
-from PIL import ImageFile, ImageOps, UnidentifiedImageError
 
 from adapters.engine.centerface import RawFace
 from kernel.bounds import Degrees, Fraction
 from kernel.frames import Image
+from kernel.images.upload_decode import UnusableImage, decode_upload
 from kernel.protocols.engine import Quality, Rejection
 
 
@@ -211,9 +208,6 @@ def assess(raw_face: RawFace, chip: Image, settings: QualitySettings) -> Quality
     )
 
 
-_UPLOAD_FORMATS = ("JPEG", "PNG", "WEBP")
-
-
 def check_upload(data: bytes, max_bytes: int, max_pixels: int) -> Image | Rejection:
     """Decode an uploaded enrolment photo to RGB, or say why not.
 
@@ -221,58 +215,16 @@ def check_upload(data: bytes, max_bytes: int, max_pixels: int) -> Image | Reject
     ``max_pixels`` pixels (checked before any pixel is decoded, so a decompression bomb costs
     nothing; Pillow's own bomb guard also maps here). ``NOT_AN_IMAGE`` for anything that is not
     a complete JPEG, PNG or WebP. EXIF orientation is applied; transparency is composited on
-    white. Synchronous: run it in the executor.
+    white (:func:`kernel.images.upload_decode.decode_upload`, the decoder the re-encoding of
+    stored photos shares). Synchronous: run it in the executor.
     """
     if len(data) > max_bytes:
         return Rejection.TOO_LARGE
     try:
-        with PILImage.open(io.BytesIO(data), formats=_UPLOAD_FORMATS) as img:
-            width, height = img.size
-            if width < 1 or height < 1:
-                return Rejection.NOT_AN_IMAGE
-            if width * height > max_pixels:
-                return Rejection.TOO_LARGE
-            _load_strictly(img)  # a truncated or corrupt file fails here
-            upright = ImageOps.exif_transpose(img)
-            rgb = _to_rgb(upright)
-    except PILImage.DecompressionBombError:
-        return Rejection.TOO_LARGE
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        return Rejection.NOT_AN_IMAGE
-    array = np.asarray(rgb, dtype=np.uint8)
-    if array.ndim != 3 or array.shape[2] != 3:
-        return Rejection.NOT_AN_IMAGE
-    return np.ascontiguousarray(array)
-
-
-_STRICT = threading.Lock()
-
-
-def _load_strictly(img: PILImage.Image) -> None:
-    """Decode every pixel, refusing a truncated file even if some library in the process
-    (the ``face_recognition`` baseline does) set Pillow's global LOAD_TRUNCATED_IMAGES."""
-    with _STRICT:
-        lenient = ImageFile.LOAD_TRUNCATED_IMAGES
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
-        try:
-            img.load()
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = lenient
-
-
-def _to_rgb(img: PILImage.Image) -> PILImage.Image:
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    if has_alpha:
-        rgba = img.convert("RGBA")
-        white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return PILImage.alpha_composite(white, rgba).convert("RGB")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit greyscale: scale to 8 bits instead of clipping at 255.
-        arr = np.asarray(img, dtype=np.float64)
-        top = max(float(arr.max()), 1.0)
-        eight = (arr * (255.0 / (65535.0 if top > 255 else 255.0))).clip(0, 255)
-        return PILImage.fromarray(eight.astype(np.uint8), mode="L").convert("RGB")
-    return img.convert("RGB")
+        rgb = decode_upload(data, max_pixels)
+    except UnusableImage as exc:
+        return Rejection.TOO_LARGE if exc.too_large else Rejection.NOT_AN_IMAGE
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
 
 
 class _HasBox(Protocol):

@@ -1,5 +1,5 @@
-"""What every domain service is built from: the store, the key ring, the clock and the
-post-commit event path."""
+"""What every domain service is built from: the store, the key ring, the clock, the
+post-commit event path and the pool its image work runs in."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from kernel.clock import Clock
 from kernel.domain.crypto import KeyRing
 from kernel.domain.events import DomainEvents
+from kernel.executor import BoundedExecutor
 from kernel.protocols.store import Store
 
 
@@ -20,3 +21,7 @@ class DomainContext:
     clock: Clock
     events: DomainEvents = field(default_factory=DomainEvents)
     """Where services publish what they committed, after the commit (:mod:`.events`)."""
+    executor: BoundedExecutor = field(
+        default_factory=lambda: BoundedExecutor(1, 1, name="pinchpoint-images"))
+    """Where CPU work of the domain runs (re-encoding an enrolled photo), never the event
+    loop: the runtime's bounded image-work pool when :func:`open_governance` is given it."""

@@ -30,8 +30,12 @@ class Governance:
     ``retention``, ``reports``, ``push``; ``events``, what they committed; plus
     :meth:`verify_audit` and :meth:`log_action`."""
 
-    def __init__(self, store: Store, keys: KeyRing, clock: Clock) -> None:
-        self.ctx = DomainContext(store=store, keys=keys, clock=clock)
+    def __init__(self, store: Store, keys: KeyRing, clock: Clock,
+                 executor: BoundedExecutor | None = None) -> None:
+        """``executor``: where the domain's image work runs (default: a pool of its own,
+        one thread)."""
+        self.ctx = (DomainContext(store=store, keys=keys, clock=clock) if executor is None else
+                    DomainContext(store=store, keys=keys, clock=clock, executor=executor))
         self.store = store
         reported = getattr(store, "faults", None)
         self.faults = reported if isinstance(reported, StoreFaults) else StoreFaults(clock)
@@ -65,7 +69,8 @@ async def open_governance(config: Config, clock: Clock | None = None,
                           environ: Mapping[str, str] | None = None,
                           executor: BoundedExecutor | None = None) -> Governance:
     """Open the store named in ``[store]`` (default ``sqlite``) and the key ring of
-    ``config.data_dir``; raises :class:`kernel.errors.StoreError` on a bad database."""
+    ``config.data_dir``; ``executor`` (the runtime's bounded pool) serves the store and the
+    domain's image work. Raises :class:`kernel.errors.StoreError` on a bad database."""
     clock = clock or SystemClock()
     data_dir = Path(config.data_dir)
     if config.store is not None:
@@ -76,11 +81,11 @@ async def open_governance(config: Config, clock: Clock | None = None,
         cls = registry.load("store", "sqlite")
         settings = cls.Config()
         name = "sqlite"
-    context = AdapterContext(name=name, data_dir=data_dir,
-                             executor=executor or BoundedExecutor(1, 1),
+    executor = executor or BoundedExecutor(1, 1)
+    context = AdapterContext(name=name, data_dir=data_dir, executor=executor,
                              clock=clock, log=logging.getLogger(f"pinchpoint.store.{name}"))
     store: Store = cls(settings, context)
     await store.open()
     keys = KeyRing(data_dir, environ)
     await keys.open()
-    return Governance(store, keys, clock)
+    return Governance(store, keys, clock, executor)

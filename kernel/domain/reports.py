@@ -18,6 +18,7 @@ from kernel.domain.deployments import load
 from kernel.domain.published import CalibrationFigure, PublishedRecord, build
 from kernel.domain.records import FaceCount
 from kernel.domain.watchlists import WatchLists, load_entry
+from kernel.images.image_type import sniff
 
 BLUE_WINDOW_S = 120.0
 """A declared blue walk-past counts as detected if a test event of that volunteer was captured
@@ -180,7 +181,9 @@ class Reports:
         files = {"alert.json": msgspec.json.format(msgspec.json.encode(rec)),
                  "face.jpg": images.face, "torso.jpg": images.torso}
         if images.watchlist_photo is not None:
-            files["watchlist_photo.jpg"] = images.watchlist_photo
+            # a photo stored before uploads were re-encoded keeps its own type's extension
+            photo = images.watchlist_photo
+            files[f"watchlist_photo.{sniff(photo).extension}"] = photo
         async with self.ctx.store.transaction() as tx:
             await load_alert(tx, alert_id)
             await audit.append(tx, self.ctx.clock, actor, "export.alert",
@@ -196,7 +199,7 @@ class Reports:
                      if e.id == entry_id)
         files = {"entry.json": msgspec.json.format(msgspec.json.encode(entry))}
         for i, photo in enumerate(await self.watchlists.photos(entry_id), 1):
-            files[f"photo_{i}.jpg"] = photo
+            files[f"photo_{i}.{sniff(photo).extension}"] = photo
         async with self.ctx.store.transaction() as tx:
             await load_entry(tx, entry_id)
             await audit.append(tx, self.ctx.clock, actor, "export.entry",

@@ -3,12 +3,15 @@
 A list belongs to one deployment. An entry's personal fields (reference, source, reason) are
 stored encrypted, and so are each enrolled photo and its template (R24). Enrolment hands the
 uploaded bytes to :meth:`FaceEngine.enrol`; an unusable image is refused with the engine's
-reason (R10), nothing of it is stored, and the refusal is audited (reason only). A *soft*
-refusal (a small, turned, blurred or unclear face: it can still be matched, less often) may be
-accepted by the enroller with a recorded reason: the photo is enrolled, the entry's photo
-records the gates it missed and the reason, and ``watchlist.enrol_accepted_below_gate`` is
-audited with both (R19). A hard refusal (no usable face at all) can never be accepted. An entry
-may hold several photos: enrolling with ``entry_id`` adds one (audited ``new_entry: false``).
+reason (R10), nothing of it is stored, and the refusal is audited (reason only). What is stored
+of a photo is never the uploaded bytes but a re-encoded JPEG of its upright pixels, with no
+metadata (:mod:`kernel.images.reencode`), in the domain's pool; a photo that cannot be
+re-encoded is refused. A *soft* refusal (a small, turned, blurred or unclear face: it can still be
+matched, less often) may be accepted by the enroller with a recorded reason: the photo is
+enrolled, the entry's photo records the gates it missed and the reason, and
+``watchlist.enrol_accepted_below_gate`` is audited with both (R19). A hard refusal (no usable
+face at all) can never be accepted. An entry may hold several photos: enrolling with
+``entry_id`` adds one (audited ``new_entry: false``).
 
 The watch list can change only before the deployment goes live; each change bumps
 ``watchlist_version``, so a review (R9) covers exactly the list it saw. The blue list may
@@ -38,6 +41,8 @@ from kernel.domain.records import (
     PhotoRecord,
     ReviewRecord,
 )
+from kernel.images.reencode import reencode_upload
+from kernel.images.upload_decode import UnusableImage
 from kernel.protocols.engine import FaceEngine
 from kernel.protocols.store import StoreTx
 
@@ -214,23 +219,26 @@ class WatchLists:
             elif accept is not None:
                 message += " This refusal cannot be accepted: the photo has no face that " \
                            "can be matched."
-            async with self.ctx.store.transaction() as tx:
-                await audit.append(tx, self.ctx.clock, actor, "watchlist.enrol_rejected",
-                                   {"deployment": deployment_id,
-                                    **({"entry": entry_id} if entry_id else {})},
-                                   {"reason": reason, "list": kind, "gates": list(gates),
-                                    "acceptable": acceptable,
-                                    "accept_refused": accept is not None})
-            return EnrolResult(ok=False, rejection=reason, message=prefix + message,
-                               gates=gates, acceptable=acceptable, cost=result.cost,
-                               measurements=quality, found=found)
+            return await self._refuse(deployment_id, entry_id, kind, actor, reason,
+                                      prefix + message, gates=gates, acceptable=acceptable,
+                                      accept_refused=accept is not None, cost=result.cost,
+                                      measurements=quality, found=found)
+        try:
+            # never the uploaded bytes: EXIF (GPS), XMP, ICC, comments and trailing bytes go,
+            # the orientation is applied, and every stored photo is one JPEG (finding 10)
+            stored = await self.ctx.executor.run(reencode_upload, data)
+        except UnusableImage as exc:
+            reason = "too_large" if exc.too_large else "not_an_image"
+            return await self._refuse(deployment_id, entry_id, kind, actor, reason,
+                                      f"{prefix}The photo could not be re-encoded for "
+                                      f"storage ({exc}).", found=found)
         assert result.embedding is not None
         below = result.rejection is not None  # accepted below the gate (checked above)
 
         now = self.ctx.clock.now()
         keys = self.ctx.keys
         emb = np.ascontiguousarray(result.embedding, dtype=np.float32)
-        photo = await keys.seal(deployment_id, "photo", data)
+        photo = await keys.seal(deployment_id, "photo", stored)
         template = await keys.seal(deployment_id, "template", emb.tobytes())
         gate = PhotoGate(found=found or "direct", below_gate=gates if below else (),
                          accept_reason=(accept or "") if below else "")
@@ -282,6 +290,22 @@ class WatchLists:
                            message=prefix + done, gates=gates if below else (),
                            accepted=below, cost=result.cost if below else "",
                            measurements=quality, found=gate.found)
+
+    async def _refuse(self, deployment_id: str, entry_id: str | None, kind: ListKind,
+                      actor: str, reason: str, message: str, *, gates: tuple[str, ...] = (),
+                      acceptable: bool = False, accept_refused: bool = False, cost: str = "",
+                      measurements: dict[str, float] | None = None,
+                      found: str | None = None) -> EnrolResult:
+        """Audit a refused photo (its reason only, R10/R19) and say why; nothing is stored."""
+        async with self.ctx.store.transaction() as tx:
+            await audit.append(tx, self.ctx.clock, actor, "watchlist.enrol_rejected",
+                               {"deployment": deployment_id,
+                                **({"entry": entry_id} if entry_id else {})},
+                               {"reason": reason, "list": kind, "gates": list(gates),
+                                "acceptable": acceptable, "accept_refused": accept_refused})
+        return EnrolResult(ok=False, rejection=reason, message=message, gates=gates,
+                           acceptable=acceptable, cost=cost, measurements=measurements or {},
+                           found=found)
 
     async def _bump(self, tx: StoreTx, deployment_id: str) -> None:
         dep = await load(tx, deployment_id)

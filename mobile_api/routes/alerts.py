@@ -17,7 +17,7 @@ from kernel.domain.errors import NotFound
 from kernel.domain.records import AlertRecord
 from mobile_api.backend import ApiBackend
 from mobile_api.schemas import AlertOut, HoldIn, OutcomeIn, RejectIn
-from mobile_api.views import NO_STORE, alert_out, context
+from mobile_api.views import NO_STORE, alert_out, context, image_response
 
 ImageKind = Literal["face", "torso", "watchlist"]
 
@@ -104,7 +104,7 @@ async def alert_image(alert_id: FromPath[str], kind: FromPath[ImageKind],
     await backend.governance.log_action(s.user, "alert.image_view",
                                         {"deployment": rec.deployment_id, "alert": rec.id},
                                         {"kind": kind})
-    return Response(data, media_type="image/jpeg", headers=NO_STORE)
+    return image_response(data)
 
 
 @post("/api/alerts/{alert_id:str}/outcome", status_code=200, tags=["alerts"])

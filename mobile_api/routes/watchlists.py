@@ -25,7 +25,7 @@ from mobile_api.schemas import (
     ReviewOut,
     UploadOut,
 )
-from mobile_api.views import NO_STORE, context
+from mobile_api.views import NO_STORE, context, image_response
 
 
 def _entry_out(e: Any) -> EntryOut:
@@ -187,14 +187,16 @@ async def blue_walk(deployment_id: FromPath[str], data: JSONBody[BlueWalkIn],
      media_type="image/jpeg")
 async def entry_photo(entry_id: FromPath[str], index: FromPath[int], request: Request[Any, Any, Any]
                       ) -> Response[bytes]:
-    """An enrolled photo (1-based), decrypted on the fly, never cached (R24)."""
+    """An enrolled photo (1-based), decrypted on the fly, never cached (R24). Its type is
+    the stored bytes' own (JPEG since uploads are re-encoded; a photo stored before that is
+    served as what it is), with ``nosniff``."""
     backend, s = context(request)
     photos = await backend.governance.watchlists.photos(entry_id)
     if not 1 <= index <= len(photos):
         raise NotFound(f"entry {entry_id} has no photo {index}")
     await backend.governance.log_action(s.user, "watchlist.photo_view", {"entry": entry_id},
                                         {"index": index})
-    return Response(photos[index - 1], media_type="image/jpeg", headers=NO_STORE)
+    return image_response(photos[index - 1])
 
 
 @delete("/api/watchlist/entries/{entry_id:str}", status_code=204, tags=["watch lists"])

@@ -31,6 +31,7 @@ from kernel.domain.retention import (
 from kernel.domain.watchlists import EntryInput
 from kernel.errors import AdapterNotFound
 from kernel.executor import BoundedExecutor
+from kernel.images.reencode import reencode_upload
 from kernel.protocols.adapter import AdapterContext
 from tests.kernel.domain.conftest import rows, stored_bytes
 
@@ -206,7 +207,8 @@ async def test_deployment_whole_life(gov: Governance, engine: Any, clock: Manual
     await gov.reports.record_face_counts(dep.id, "gate-1", clock.now(), 40, 6)
     images = await gov.alerts.images(arrest)
     assert (images.face, images.torso) == (b"\xff\xd8face", b"\xff\xd8torso")
-    assert images.watchlist_photo == (pd / "obama.jpg").read_bytes()
+    # the stored photo is the upload re-encoded (issue 12, finding 10), not its bytes
+    assert images.watchlist_photo == reencode_upload((pd / "obama.jpg").read_bytes())
 
     clock.set(END)
     ended = await gov.deployments.end(dep.id, "operator")

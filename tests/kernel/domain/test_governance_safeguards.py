@@ -4,6 +4,7 @@ enrolment function's storing and rejection recording (R10, unit test with an in-
 
 from __future__ import annotations
 
+import io
 import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image as PILImage
 
 from adapters.store.sqlite import SqliteTx
 from kernel.clock import ManualClock
@@ -28,13 +30,27 @@ from tests.kernel.domain.conftest import TABLES, rows
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
+PNG_END = b"IEND\xaeB`\x82"
+
+
+def photo(script: bytes) -> bytes:
+    """A real 8 × 8 PNG with the in-test engine's script appended after its end: the domain
+    stores a re-encoded copy of each enrolled photo, so one it keeps must decode (and the
+    re-encoding drops the script, as it drops every byte after an image)."""
+    buf = io.BytesIO()
+    PILImage.new("RGB", (8, 8), (120, 90, 60)).save(buf, "PNG")
+    return buf.getvalue() + script
+
+
 class _OneFunctionEngine:
-    """Stands in for FaceEngine.enrol in the unit test of WatchLists.enrol only."""
+    """Stands in for FaceEngine.enrol in the unit test of WatchLists.enrol only: its script
+    is the bytes (or what follows a :func:`photo`'s PNG)."""
 
     model_id = "unit"
     dim = 4
 
     async def enrol(self, data: bytes) -> Enrolment:
+        data = data.split(PNG_END, 1)[-1]
         if data.startswith(b"BAD:"):
             reason = Rejection(data[4:].decode())
             return Enrolment(rejection=reason, message=f"refused: {reason}")
@@ -59,7 +75,7 @@ async def _live(gov: Governance, clock: ManualClock) -> tuple[str, dict[str, str
     engine: Any = _OneFunctionEngine()
     ids = {}
     for name, kind in (("a", "watch"), ("b", "watch"), ("blue", "blue")):
-        res = await gov.watchlists.enrol(dep.id, engine, name.encode() * 8, actor="tech",
+        res = await gov.watchlists.enrol(dep.id, engine, photo(name.encode() * 8), actor="tech",
                                          entry=EntryInput(reference=name, source="s", reason="r",
                                                           category="blue" if kind == "blue"
                                                           else "wanted", list=kind))  # type: ignore[arg-type]
@@ -89,7 +105,8 @@ async def test_enrol_stores_and_records_rejections(gov: Governance, tmp_path: Pa
     assert last is not None and last.action == "watchlist.enrol_rejected"
     assert last.details == {"reason": "blurred", "list": "watch", "gates": [],
                             "acceptable": False, "accept_refused": False}
-    res = await gov.watchlists.enrol(dep.id, engine, b"good" * 4, actor="t", entry=entry)
+    res = await gov.watchlists.enrol(dep.id, engine, photo(b"good" * 4), actor="t",
+                                     entry=entry)
     assert res.ok and res.entry_id
     r = rows(tmp_path / "pinchpoint.db")
     assert (r["entries"], r["photos"], r["blobs"]) == (1, 1, 3)
@@ -124,8 +141,8 @@ async def test_r10_r19_soft_refusal_accepted_with_reason(gov: Governance,
     assert refused.gates == ("too_small",) and refused.measurements["face_px"] == 30
     assert "Costs 5 points of TPIR." in refused.message and refused.cost
     assert rows(tmp_path / "pinchpoint.db")["photos"] == 0
-    res = await gov.watchlists.enrol(dep, engine, b"SOFT:too_small", actor="t", entry=entry,
-                                     accept_reason="  the only custody photo held  ")
+    res = await gov.watchlists.enrol(dep, engine, photo(b"SOFT:too_small"), actor="t",
+                                     entry=entry, accept_reason="  the only custody photo held  ")
     assert res.ok and res.accepted and res.entry_id and res.found == "padded"
     [e] = await gov.watchlists.entries(dep)
     assert e.photos == 1
@@ -174,9 +191,10 @@ async def test_r8_r19_entry_with_two_photos(gov: Governance) -> None:
     dep = await _draft(gov)
     engine: Any = _OneFunctionEngine()
     entry = EntryInput(reference="R1", category="wanted", source="s", reason="r")
-    first = await gov.watchlists.enrol(dep, engine, b"first photo 0001", actor="t", entry=entry)
+    first = await gov.watchlists.enrol(dep, engine, photo(b"first photo 0001"), actor="t",
+                                       entry=entry)
     assert first.ok and first.new_entry and first.entry_id
-    second = await gov.watchlists.enrol(dep, engine, b"second photo 002", actor="t",
+    second = await gov.watchlists.enrol(dep, engine, photo(b"second photo 002"), actor="t",
                                         entry_id=first.entry_id)
     assert second.ok and not second.new_entry and second.entry_id == first.entry_id
     templates = await gov.watchlists.templates(dep)
