@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 
 import numpy as np
 from PIL import Image as PILImage
@@ -34,17 +35,20 @@ def decode_upload(data: bytes, max_pixels: int) -> PILImage.Image:
     """The upright RGB image of an uploaded photo, with no metadata; raises
     :class:`UnusableImage`."""
     try:
-        with PILImage.open(io.BytesIO(data), formats=UPLOAD_FORMATS) as img:
-            width, height = img.size
-            if width < 1 or height < 1:
-                raise UnusableImage("the image has no pixels")
-            if width * height > max_pixels:
-                raise UnusableImage(f"{width} × {height} pixels is over the limit of "
-                                    f"{max_pixels}", too_large=True)
-            load_strictly(img)
-            upright = ImageOps.exif_transpose(img)
-            rgb = to_rgb(upright)
-    except PILImage.DecompressionBombError as exc:
+        with _STRICT, warnings.catch_warnings():
+            # Pillow only warns between its bomb limit and twice it: a refusal here
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data), formats=UPLOAD_FORMATS) as img:
+                width, height = img.size
+                if width < 1 or height < 1:
+                    raise UnusableImage("the image has no pixels")
+                if width * height > max_pixels:
+                    raise UnusableImage(f"{width} × {height} pixels is over the limit of "
+                                        f"{max_pixels}", too_large=True)
+                _load_strictly(img)
+                upright = ImageOps.exif_transpose(img)
+                rgb = to_rgb(upright)
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
         raise UnusableImage("a decompression bomb", too_large=True) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnusableImage("not a readable JPEG, PNG or WebP image") from exc
@@ -56,18 +60,19 @@ def decode_upload(data: bytes, max_pixels: int) -> PILImage.Image:
 
 
 _STRICT = threading.Lock()
+"""Held for a whole decode: Pillow's ``LOAD_TRUNCATED_IMAGES`` and the warning filters are
+process-wide. Enrolment photos are rare; the live pipeline never decodes through here."""
 
 
-def load_strictly(img: PILImage.Image) -> None:
+def _load_strictly(img: PILImage.Image) -> None:
     """Decode every pixel, refusing a truncated file whatever Pillow's global
-    ``LOAD_TRUNCATED_IMAGES`` says (the flag is process-wide: held under a lock)."""
-    with _STRICT:
-        lenient = ImageFile.LOAD_TRUNCATED_IMAGES
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
-        try:
-            img.load()
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+    ``LOAD_TRUNCATED_IMAGES`` says (call it holding :data:`_STRICT`)."""
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        img.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 def to_rgb(img: PILImage.Image) -> PILImage.Image:
