@@ -32,6 +32,7 @@ from mobile_api.routes import (
 )
 from mobile_api.routes import settings as settings_routes
 from mobile_api.security import authorize
+from mobile_api.security_headers import add_security_headers
 from mobile_api.settings import ApiSettings
 
 ROUTE_MODULES = (auth, users, deployments, watchlists, alerts, reports, settings_routes, health,
@@ -76,6 +77,8 @@ def create_app(source: ApiBackend | Governance, settings: ApiSettings | None = N
         route_handlers=handlers,  # type: ignore[arg-type]
         guards=[authorize],
         exception_handlers=ERROR_HANDLERS,
+        # every response, errors and static files included (mobile_api.security_headers)
+        before_send=[add_security_headers],
         request_max_body_size=settings.max_upload_bytes,
         state=_state(backend),
         lifespan=[lifespan],

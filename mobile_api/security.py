@@ -12,6 +12,7 @@ it stops cross-site form posts. Login itself is public and needs no token.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -61,7 +62,13 @@ def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Session:
 
 def over_tls(request: ASGIConnection[Any, Any, Any, Any]) -> bool:
     """Whether this request reached the server over TLS (the ASGI scope's scheme)."""
-    return request.scope.get("scheme") in ("https", "wss")
+    return scope_over_tls(request.scope)
+
+
+def scope_over_tls(scope: Mapping[str, Any]) -> bool:
+    """:func:`over_tls` of a bare ASGI scope (uvicorn sets ``https`` when it terminates TLS;
+    ``proxy_headers`` is off, so a client cannot claim it with a header)."""
+    return scope.get("scheme") in ("https", "wss")
 
 
 def cookie_attributes(secure: bool, max_age: int, tls: bool = False) -> dict[str, Any]:

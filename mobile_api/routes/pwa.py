@@ -21,10 +21,6 @@ TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript",
          ".html": "text/html; charset=utf-8", ".css": "text/css", ".png": "image/png",
          ".ico": "image/x-icon", ".woff2": "font/woff2", ".txt": "text/plain"}
 SERVICE_WORKERS = {"sw.js", "service-worker.js"}
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-                    "X-Frame-Options": "DENY",
-                    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
-                                               "frame-ancestors 'none'"}
 
 
 def _resolve(root: Path, path: str) -> Path | None:
@@ -55,7 +51,7 @@ async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
     found, at_root, data = result
     media = TYPES.get(found.suffix.lower()) or mimetypes.guess_type(found.name)[0] or \
         "application/octet-stream"
-    headers = dict(SECURITY_HEADERS)
+    headers: dict[str, str] = {}  # the security headers: mobile_api.security_headers
     if found.name in SERVICE_WORKERS and at_root:
         headers |= {"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"}
     elif found.suffix == ".html":

@@ -28,7 +28,7 @@ def test_every_route_is_in_the_matrix_and_every_entry_is_a_route(live_api: LiveA
     assert not stale, f"matrix entries that match no route: {stale}"
 
 
-def _path(api: LiveApi, template: str) -> str:
+def path_of(api: LiveApi, template: str) -> str:
     s = api.seed
     values = {"deployment_id": s.deployment, "alert_id": s.confirmed, "entry_id": s.entry,
               "kind": "face", "index": "1", "camera_id": "no-such-camera", "resource_id": "r1",
@@ -37,9 +37,14 @@ def _path(api: LiveApi, template: str) -> str:
 
 
 def _call(client: httpx.Client, method: str, path: str) -> int:
+    return respond(client, method, path)[0]
+
+
+def respond(client: httpx.Client, method: str, path: str) -> tuple[int, httpx.Headers]:
+    """Call a route with a body of the kind it takes: its status and headers."""
     if method == "GET" and path == "/api/feed":
-        with client.stream("GET", path) as r:  # SSE: the status is all we need
-            return r.status_code
+        with client.stream("GET", path) as r:  # SSE: the status and headers are all we need
+            return r.status_code, r.headers
     kwargs: dict[str, object] = {}
     if method in ("POST", "PUT", "PATCH"):
         if path.endswith(("/watchlist", "/bluelist", "/photos")):
@@ -50,7 +55,8 @@ def _call(client: httpx.Client, method: str, path: str) -> int:
             kwargs = {"json": {}}
     if method == "DELETE" and path == "/api/push/subscriptions":
         kwargs = {"params": {"endpoint": "https://push.example/none"}}
-    return client.request(method, path, **kwargs).status_code  # type: ignore[arg-type]
+    r = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+    return r.status_code, r.headers
 
 
 IDENTITIES = [None, *ROLES]
@@ -77,7 +83,7 @@ def test_role_matrix(live_api: LiveApi, identity: str | None) -> None:
     for method, template in routes(live_api):
         rule = access(method, template)
         assert rule is not None
-        path = _path(live_api, template)
+        path = path_of(live_api, template)
         if template == "/api/auth/logout":
             # its own session: logging out must not end the one the other calls use
             with live_api.client(identity) as client:
