@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 
 from kernel.delivery.signed_urls import sign
+from kernel.images.reencode import reencode_upload
 from tests.mobile_api.conftest import FACES, LiveApi
 from tests.mobile_api.sse_client import SseReader
 from tests.waiting import wait_until
@@ -107,7 +108,8 @@ def test_images_authenticated_decrypted_no_store_r24(live_api: LiveApi) -> None:
         assert anon.get(f"{path}/face").status_code == 401
     with live_api.client("officer") as c:
         for kind, expected in (("face", s.face), ("torso", s.torso),
-                               ("watchlist", (FACES / "obama.jpg").read_bytes())):
+                               # the enrolled photo as stored: re-encoded (issue 12, finding 10)
+                               ("watchlist", reencode_upload((FACES / "obama.jpg").read_bytes()))):
             r = c.get(f"{path}/{kind}")
             assert r.status_code == 200, r.text
             assert r.content == expected
