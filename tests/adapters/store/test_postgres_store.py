@@ -35,6 +35,7 @@ from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.store import Store
 from kernel.testing.store_contract import T0, alert, confirm, deployment, entry
 from tests import postgres_server as pg
+from tests.kernel.domain.test_governance_safeguards import PNG_END, photo
 
 WRONG = "Wr0ng-pa55word-7f3a9c"  # distinctive: it must never appear in a message or log line
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -345,6 +346,7 @@ class _Engine:
         import numpy as np
 
         from kernel.protocols.engine import Enrolment, Quality
+        data = data.split(PNG_END, 1)[-1]  # the script after the photo's PNG
         emb = np.frombuffer(data[:16].ljust(16, b"\0"), dtype=np.float32).copy()
         return Enrolment(rejection=None, message="Enrolled.", embedding=emb,
                          quality=Quality(face_px=100, sharpness=50, yaw=0, pitch=0, score=0.9))
@@ -355,7 +357,9 @@ async def _live(gov: Governance, clock: ManualClock) -> tuple[str, str]:
         name="Op", authorising_officer="Supt", location="Here", starts_at=START,
         ends_at=START + timedelta(hours=8), objectives="o", case_reference="C",
         command_team=["Gold"]), "cmd")
-    res = await gov.watchlists.enrol(dep.id, _Engine(), b"face-of-a-person", actor="tech",  # type: ignore[arg-type]
+    # a real image: the domain stores the re-encoded photo (issue 12, finding 10)
+    res = await gov.watchlists.enrol(dep.id, _Engine(), photo(b"face-of-a-person"),  # type: ignore[arg-type]
+                                     actor="tech",
                                      entry=EntryInput(reference="SUBJECT-REF", source="s",
                                                       reason="r", category="wanted"))
     assert res.entry_id
