@@ -75,12 +75,26 @@ class Spy:
         engine.embed = embed
 
 
-async def run_clip(cfg: config_module.Config, watch: Sequence[str]) -> tuple[Runtime, Spy, str]:
+async def run_clip(cfg: config_module.Config, watch: Sequence[str],
+                   live_first: Any = None) -> tuple[Runtime, Spy, str]:
+    """Play the clip through a runtime with ``watch`` enrolled on a live deployment. With
+    ``live_first`` (an engine) the deployment is live before the runtime starts, so a camera
+    that is not paced in real time cannot play frames before the list is loaded."""
+    dep = ""
+    if live_first is not None:
+        from kernel.domain.governance import open_governance
+
+        gov = await open_governance(cfg)
+        try:
+            dep = await go_live(gov, live_first, watch)
+        finally:
+            await gov.close()
     rt = Runtime(cfg)
     await rt.start()
     assert rt.governance and rt.engine and rt.matching and rt.pipeline
     spy = Spy(rt.engine)
-    dep = await go_live(rt.governance, rt.engine, watch)
+    if not dep:
+        dep = await go_live(rt.governance, rt.engine, watch)
     await rt.matching.refresh()
     status = rt.supervisor.status["camera:gate-1"]
     # The clip has ended and every frame it produced has been through the pipeline.
@@ -146,13 +160,15 @@ async def test_one_candidate_per_person_per_pass(
     stranger beside them gives none."""
     clip = make_clip(tmp_path / "pass.mp4", engine_for_clips, ["obama2.jpg", "biden.jpg"])
     cfg = write_config(tmp_path, models_dir, clip)
-    rt, spy, dep = await run_clip(cfg, watch=["obama.jpg"])
+    rt, spy, dep = await run_clip(cfg, watch=["obama.jpg"], live_first=engine_for_clips)
     try:
         assert rt.governance is not None and rt.pipeline is not None
         alerts = await rt.governance.alerts.list_for(dep)
         assert len(alerts) == 1, [(a.state, a.score) for a in alerts]
         assert alerts[0].state == "candidate" and alerts[0].camera_id == "gate-1"
-        assert rt.pipeline.stats.frames > 20  # many frames of the person were analysed
+        # Several frames of the person were analysed (about 60 on a quiet machine; a loaded CI
+        # machine analysed 12 once, so the bound is a count the pass always gives, not a rate).
+        assert rt.pipeline.stats.frames > 5
         assert len(spy.templates) < rt.pipeline.stats.faces  # not every face embedded
         images = await rt.governance.alerts.images(alerts[0].id)
         assert images.face[:2] == b"\xff\xd8" and images.torso[:2] == b"\xff\xd8"
