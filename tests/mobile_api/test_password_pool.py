@@ -135,7 +135,9 @@ def test_password_pool_refuses_beyond_its_queue_and_frees_places_when_jobs_end()
         started = time.monotonic()
         with pytest.raises(PasswordPoolBusy):
             await pool.run(gate.wait, 10)
-        assert time.monotonic() - started < 0.1
+        # Refused at once, not after the 10 s the held jobs wait: the bound is far from both
+        # (0.1 s was a timing assert a loaded machine could miss).
+        assert time.monotonic() - started < 2.0
         first.cancel()  # its caller gave up, but the job runs on in its thread
         await asyncio.sleep(0.01)
         with pytest.raises(PasswordPoolBusy):  # so its place is freed only when it ends
