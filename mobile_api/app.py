@@ -24,6 +24,7 @@ from mobile_api.routes import (
     deployments,
     feed,
     health,
+    mqtt,
     push,
     pwa,
     reports,
@@ -32,11 +33,11 @@ from mobile_api.routes import (
 )
 from mobile_api.routes import settings as settings_routes
 from mobile_api.security import authorize
-from mobile_api.security_headers import add_security_headers
+from mobile_api.security_headers import security_headers_hook
 from mobile_api.settings import ApiSettings
 
 ROUTE_MODULES = (auth, users, deployments, watchlists, alerts, reports, settings_routes, health,
-                 push, feed, pwa)
+                 push, mqtt, feed, pwa)
 
 
 def _backend_from(governance: Governance, settings: ApiSettings) -> ApiBackend:
@@ -78,7 +79,9 @@ def create_app(source: ApiBackend | Governance, settings: ApiSettings | None = N
         guards=[authorize],
         exception_handlers=ERROR_HANDLERS,
         # every response, errors and static files included (mobile_api.security_headers)
-        before_send=[add_security_headers],
+        # the officers' app may also connect to the MQTT broker (settings.mqtt.ws_url)
+        before_send=[security_headers_hook(
+            (settings.mqtt.ws_origin,) if settings.mqtt is not None else ())],
         request_max_body_size=settings.max_upload_bytes,
         state=_state(backend),
         lifespan=[lifespan],

@@ -15,12 +15,14 @@ from kernel.auth.passwords import PasswordPool, Passwords
 from kernel.clock import Clock
 from kernel.config import MatchingConfig
 from kernel.delivery import vapid
+from kernel.delivery.broker_accounts import BrokerAccounts
 from kernel.delivery.signed_urls import load_or_create_secret
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from kernel.health import CameraHealth, SystemHealth, system_health
 from kernel.protocols.engine import FaceEngine
-from mobile_api.settings import ApiSettings
+from mobile_api.mosquitto_accounts import MosquittoDynsecAccounts
+from mobile_api.settings import ApiSettings, OfficerMqttSettings
 
 EngineProvider = Callable[[], Awaitable[FaceEngine]]
 HealthProvider = Callable[[], Sequence[CameraHealth]]
@@ -52,6 +54,8 @@ class ApiBackend:
     """What a deployment that sets no threshold of its own is decided at (``[matching]``):
     the published record states it (R20, R22)."""
     status_provider: StatusProvider | None = None
+    broker_accounts: BrokerAccounts | None = None
+    """Officers' MQTT accounts (``settings.mqtt``); ``None``: the PWA uses the live feed."""
 
     @property
     def clock(self) -> Clock:
@@ -105,4 +109,20 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
         health=health or (lambda: []),
         default_threshold=(MatchingConfig().decision_threshold(None)
                            if default_threshold is None else default_threshold),
-        status_provider=status)
+        status_provider=status,
+        broker_accounts=await _broker_accounts(settings.mqtt, data_dir))
+
+
+async def _broker_accounts(mqtt: OfficerMqttSettings | None, data_dir: Path
+                           ) -> BrokerAccounts | None:
+    if mqtt is None:
+        return None
+    cfg = mqtt.accounts
+    password = cfg.password
+    if cfg.password_file:
+        path = Path(cfg.password_file)
+        path = path if path.is_absolute() else data_dir / path
+        password = (await asyncio.to_thread(path.read_text)).strip()
+    if not password:
+        raise ValueError("service.http mqtt.accounts needs password or password_file")
+    return MosquittoDynsecAccounts(cfg, password, mqtt.topic)

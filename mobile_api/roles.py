@@ -110,6 +110,8 @@ MATRIX: Final[dict[str, Access]] = {
     "GET /api/push/vapid-public-key": ANY,
     "POST /api/push/subscriptions": OFFICER,
     "DELETE /api/push/subscriptions": OFFICER,
+    # MQTT over WebSockets: this session's broker login (R6, issue 14)
+    "POST /api/mqtt/credentials": OFFICER,
     # live feed (R4, R5, R21)
     "GET /api/feed": FEED,
     # WebRTC cameras (R1)

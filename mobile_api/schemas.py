@@ -338,3 +338,21 @@ class VapidKeyOut(msgspec.Struct, kw_only=True):
     """The Web Push application server key (RFC 8292), base64url."""
 
     public_key: str
+
+
+class MqttCredentialsIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The live deployment whose alerts the officer's app wants over MQTT."""
+
+    deployment_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128,
+                                               pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class MqttCredentialsOut(msgspec.Struct, kw_only=True):
+    """An MQTT-over-WebSockets login for this session only (deleted at logout): subscribe to
+    ``topic`` with ``client_id``; the broker refuses anything else (R6, R23)."""
+
+    ws_url: str
+    username: str
+    password: str
+    client_id: str
+    topic: str

@@ -15,6 +15,8 @@ browser ignores it, and a development server on 127.0.0.1 must stay reachable.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
@@ -46,6 +48,8 @@ HEADERS = {
 }
 """Sent on every HTTP response, replacing any a handler set."""
 
+BeforeSend = Callable[[Message, Scope], Awaitable[None]]
+
 STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 """One year; sent over TLS only. No ``includeSubDomains``: the server is addressed by its
 own name or IP, and its name's parent domain is not ours to pin."""
@@ -54,10 +58,30 @@ own name or IP, and its name's parent domain is not ours to pin."""
 async def add_security_headers(message: Message, scope: Scope) -> None:
     """The ``before_send`` hook: sets :data:`HEADERS` (and HSTS over TLS) on the start of
     every HTTP response."""
+    _set(message, scope, HEADERS)
+
+
+def security_headers_hook(connect_src: tuple[str, ...] = ()) -> BeforeSend:
+    """:func:`add_security_headers` whose CSP also lets the page connect to ``connect_src``
+    (origins such as the MQTT broker's ``wss://host:8884`` for the officers' app, issue 14:
+    ``service.http`` ``mqtt.ws_url``)."""
+    if not connect_src:
+        return add_security_headers
+    policy = CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", " ".join(("connect-src 'self'", *connect_src)))
+    headers = {**HEADERS, "Content-Security-Policy": policy}
+
+    async def hook(message: Message, scope: Scope) -> None:
+        _set(message, scope, headers)
+
+    return hook
+
+
+def _set(message: Message, scope: Scope, values: dict[str, str]) -> None:
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)
-    for name, value in HEADERS.items():
+    for name, value in values.items():
         headers[name] = value
     if scope_over_tls(scope):
         headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY

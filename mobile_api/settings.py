@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from kernel.adapter_kit.redaction import config_repr, config_rich_repr
 from kernel.bounds import Bytes, Count, Fraction, Port, Seconds
 
 
@@ -18,6 +19,54 @@ class Calibration(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     fpir: Fraction
     faces: Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
     source: str = ""
+
+
+class DynsecSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """How the API reaches Mosquitto's dynamic-security plugin to make officers' accounts
+    (:mod:`mobile_api.mosquitto_accounts`): the broker's plain-MQTT listener (loopback, or TLS
+    with ``ca_file``) and the plugin's admin account (``mosquitto_ctrl dynsec init``).
+    ``password_file`` (relative to the data directory) keeps the secret out of the config;
+    ``timeout_s`` bounds one change (connect, command, answer)."""
+
+    type: Literal["mosquitto_dynsec"] = "mosquitto_dynsec"
+    host: Annotated[str, msgspec.Meta(min_length=1, max_length=253)] = "127.0.0.1"
+    port: Port = 1883
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] = "pinchpoint-admin"
+    password: str | None = None
+    password_file: str | None = None
+    ca_file: str | None = None
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+
+    def __repr__(self) -> str:
+        return config_repr(self, frozenset({"password"}))
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        return config_rich_repr(self, frozenset({"password"}))
+
+
+WsUrl = Annotated[str, msgspec.Meta(pattern=r"^wss?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~/-]*)?$",
+                                    max_length=300)]
+"""A broker's MQTT-over-WebSockets URL (``wss://`` on a site, ``ws://`` on loopback in tests);
+no query, fragment or credentials, so it can stand in a CSP ``connect-src`` as it is."""
+
+
+class OfficerMqttSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """MQTT over WebSockets for the officers' PWA (R6, issue 14): ``ws_url`` is what the
+    browser connects to (the one place it is configured: the credentials route hands it to
+    the PWA and the PWA's CSP ``connect-src`` allows its origin), ``topic`` the alert topic
+    template (as ``sink.mqtt``'s), ``accounts`` where per-session accounts are made."""
+
+    ws_url: WsUrl
+    topic: Annotated[str, msgspec.Meta(pattern=r"^[^#+]*\{deployment_id\}[^#+]*$",
+                                       max_length=200)] = "pinchpoint/{deployment_id}/alerts"
+    accounts: DynsecSettings = msgspec.field(default_factory=DynsecSettings)
+
+    @property
+    def ws_origin(self) -> str:
+        """``scheme://host[:port]`` of ``ws_url``: what the PWA's CSP ``connect-src`` must
+        allow besides ``'self'``."""
+        scheme, _, rest = self.ws_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -56,6 +105,8 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
       are looked for: one read of the audit chain's head, then only the new rows
       (:meth:`kernel.domain.events.DomainEvents.follow`); this process's own commits reach
       the feed at once. Positive, at most 60. ``feed_ping_s``: SSE keep-alive.
+    - ``mqtt``: alerts to the officers' PWA over MQTT/WebSockets (:class:`OfficerMqttSettings`);
+      unset, the PWA uses the live feed only.
     """
 
     host: str | None = None
@@ -83,3 +134,4 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     feed_buffer: Count = 1000
     feed_queue: Count = 256
     calibration: Calibration | None = None
+    mqtt: OfficerMqttSettings | None = None

@@ -19,6 +19,7 @@ need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || apt_missing+=("$1"); }
 if [ "$purpose" = bench ]; then
   need_cmd wrk wrk
 fi
+need_cmd npm npm  # every purpose serves the PWA: MQTT.js is vendored from the npm registry
 if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   need_cmd mosquitto mosquitto mosquitto-clients
   need_pkg postgresql   # store.postgres's tests run against a real server (issue 13)
@@ -111,6 +112,9 @@ if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   vendor_args+=(--baseline)
 fi
 "$VENV/bin/python" scripts/vendor_sources.py "${vendor_args[@]}"
+
+# --- the PWA's vendored browser code (MQTT.js, pinned and checked; stamp-guarded) --------
+scripts/vendor_pwa.sh
 
 # --- models (converted once, verified by checksum at every start) -----------------------
 if "$VENV/bin/pinchpoint" models --help >/dev/null 2>&1; then

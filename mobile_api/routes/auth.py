@@ -3,6 +3,7 @@ administration (unlock among it) is :mod:`mobile_api.routes.users`."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -11,9 +12,12 @@ from litestar.params import JSONBody
 
 from kernel.auth.lockout import client_key
 from kernel.auth.passwords import PasswordPoolBusy
+from kernel.delivery.broker_accounts import BrokerAccountError
 from mobile_api.schemas import LoginIn, MeOut
 from mobile_api.security import COOKIE, backend_of, cookie_attributes, over_tls, session_of
 from mobile_api.views import NO_STORE
+
+log = logging.getLogger("pinchpoint.api.auth")
 
 
 @post("/api/auth/login", status_code=200, tags=["auth"])
@@ -60,9 +64,19 @@ async def login(data: JSONBody[LoginIn], request: Request[Any, Any, Any]
 
 @post("/api/auth/logout", status_code=204, tags=["auth"])
 async def logout(request: Request[Any, Any, Any]) -> Response[None]:
-    """End this session."""
+    """End this session, and its MQTT account if it has one (the broker then refuses that
+    login and drops its connection). A broker that cannot be reached does not keep the
+    session alive: the failure is logged and audited, and the account stays until the
+    broker's next reachable logout or an operator deletes it."""
     backend, session = backend_of(request), session_of(request)
     await backend.accounts.logout(session.id)
+    if backend.broker_accounts is not None and session.role == "officer":
+        try:
+            await backend.broker_accounts.revoke(session.id)
+        except BrokerAccountError as exc:
+            log.warning("MQTT account of %s not revoked: %s", session.user, exc)
+            await backend.governance.log_action(session.user, "mqtt.revoke_failed", None,
+                                                {"error": str(exc)[:200]})
     await backend.governance.log_action(session.user, "auth.logout")
     response: Response[None] = Response(None, status_code=204, headers=NO_STORE)
     response.delete_cookie(COOKIE, path="/")
