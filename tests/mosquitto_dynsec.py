@@ -46,6 +46,9 @@ class DynsecBroker:
             f"user {getpass.getuser()}\nper_listener_settings false\nallow_anonymous false\n"
             f"plugin {DYNSEC}\nplugin_opt_config_file {self.dynsec}\n"
             "message_size_limit 4096\n"
+            # as deploy/mosquitto: persistent sessions survive a broker restart (queued QoS-1
+            # notices included)
+            f"persistence true\npersistence_location {workdir}/\n"
             f"log_dest file {workdir / 'mosquitto.log'}\nlog_type all\n"
             f"listener {self.port} 127.0.0.1\nprotocol mqtt\n"
             f"listener {self.ws_port} 127.0.0.1\nprotocol websockets\n")

@@ -11,7 +11,7 @@ import {renderDeployment} from './views/deployment.js';
 import {renderRecord} from './views/record.js';
 import {renderUsers} from './views/users.js';
 import {sound} from './alarm.js';
-import {openFeed} from './feed.js';
+import {openAlertStream} from './alert_stream.js';
 
 const ALL = ['officer', 'operator', 'technical', 'commander', 'admin'];
 const STAFF = ['operator', 'technical', 'commander', 'admin'];
@@ -42,7 +42,7 @@ const flash = document.getElementById('flash');
 const state = {me: null, next: null, cleanup: null};
 // Officers keep one live feed for the whole session, so an alert is heard on every screen;
 // the alert list subscribes to it, other screens show the "New alert" link in the top bar.
-const feed = {close: null, state: '', handlers: {alert: new Set(), resync: new Set(), open: new Set()}};
+const feed = {close: null, state: '', text: '', handlers: {alert: new Set(), resync: new Set(), open: new Set()}};
 
 const ctx = {
   get me() { return state.me; },
@@ -90,16 +90,22 @@ function dispatch(kind, data) {
 function startFeed() {
   stopFeed();
   if (state.me?.role !== 'officer') return;
-  feed.close = openFeed({
+  // MQTT over WebSockets, the live feed as the fallback; the status line says which is live
+  feed.close = openAlertStream({
     alert: (d) => dispatch('alert', d), resync: (d) => dispatch('resync', d),
     open: () => dispatch('open', {}),
-  }, (value) => { feed.state = value; ctx.setStatus(value); }, ctx.stillLoggedIn);
+  }, (value, text) => {
+    feed.state = value;
+    feed.text = text || '';
+    ctx.setStatus(value, feed.text || undefined);
+  }, ctx.stillLoggedIn);
 }
 
 function stopFeed() {
   feed.close?.();
   feed.close = null;
   feed.state = '';
+  feed.text = '';
   flash.classList.add('hidden');
 }
 
@@ -157,7 +163,7 @@ async function route() {
     if (!match) continue;
     if (!roles.includes(state.me.role)) break;
     document.title = `${title} — Pinchpoint`;
-    ctx.setStatus(feed.state);  // the operator's console sets its own
+    ctx.setStatus(feed.state, feed.text || undefined);  // the operator's console sets its own
     if (hash === '#/alerts' || hash === flash.getAttribute('href')) flash.classList.add('hidden');
     main.replaceChildren();
     state.cleanup = view(main, match.slice(1), ctx) || null;

@@ -46,7 +46,9 @@ def make_clip(path: Path, engine: Any, walkers: Sequence[str]) -> Path:
     return path
 
 
-def write_config(tmp: Path, models: Path, clip: Path, port: int) -> config_module.Config:
+def write_config(tmp: Path, models: Path, clip: Path, port: int, service: str = "",
+                 extra: str = "") -> config_module.Config:
+    """``service``: more keys of the http service; ``extra``: more tables (sinks)."""
     text = f"""
 data_dir = "{tmp / 'var'}"
 [server]
@@ -64,6 +66,7 @@ argon2_parallelism = 1
 feed_poll_s = 0.2
 feed_ping_s = 5.0
 calibration = {{threshold = 0.93, fpir = 0.0008, faces = 5000, source = "test calibration"}}
+{service}
 [[sinks]]
 # The real Web Push sink: it makes the VAPID key the API serves to the PWA (nothing written
 # by hand here: that hid issue 12's finding 6). The browser's subscribe fails quietly.
@@ -86,6 +89,7 @@ refresh_s = 0.2
 repeat_s = 1.5   # the clip loops every ~6 s: let each pass of the listed person raise again
 [retention]
 enabled = false
+{extra}
 """
     path = tmp / "config.toml"
     path.write_text(text)
@@ -95,14 +99,15 @@ enabled = false
 class LiveRuntime:
     """The runtime serving ``url``; ``call`` runs a coroutine on its loop."""
 
-    def __init__(self, tmp: Path, models: Path) -> None:
+    def __init__(self, tmp: Path, models: Path, service: str = "", extra: str = "") -> None:
+        """``service``/``extra``: see :func:`write_config`."""
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         probe = write_config(tmp, models, tmp / "none.mp4", port)
         assert probe.engine is not None
         engine = Runtime(probe).build_engine(probe.engine)
         clip = make_clip(tmp / "walkpast.mp4", engine, ["obama2.jpg", "biden.jpg", "obama3.jpg"])
-        self.config = write_config(tmp, models, clip, port)
+        self.config = write_config(tmp, models, clip, port, service, extra)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()

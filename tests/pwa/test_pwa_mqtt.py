@@ -1,0 +1,192 @@
+"""Issue 14, done-when 1: in real Chromium the officer app receives a confirmed alert over
+MQTT over WebSockets from a real Mosquitto, with the live feed (SSE) not used at all; when the
+broker stops it falls back to the live feed and says so, and receives the next alert there;
+when the broker is back it switches back. What a separate subscriber reads off the broker
+carries no image, name or reference (R6)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+
+from adapters.sink.mqtt import PAYLOAD_KEYS
+from tests.mosquitto_dynsec import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    SERVER_PASSWORD,
+    SERVER_USER,
+    DynsecBroker,
+    available,
+)
+from tests.pwa.live_runtime import PASSWORD, WATCH_REFERENCE, LiveRuntime
+
+TABLET = {"width": 1280, "height": 800}
+VIA_MQTT = "Alerts via MQTT"
+VIA_FEED = "Alerts via live feed (broker unreachable)"
+OBSERVER, OBSERVER_PASSWORD = "observer", "observer-secret-1"
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynsecBroker]:
+    if not available():
+        pytest.skip("mosquitto with its dynamic-security plugin is not installed "
+                    "(apt-get install -y mosquitto mosquitto-clients)")
+    b = DynsecBroker(tmp_path_factory.mktemp("dynsec"))
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture(scope="module")
+def live_mqtt(models_dir: Path, broker: DynsecBroker,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRuntime]:
+    service = (f'mqtt = {{ws_url = "{broker.ws_url}", accounts = {{port = {broker.port}, '
+               f'username = "{ADMIN_USER}", password = "{ADMIN_PASSWORD}"}}}}')
+    extra = f"""
+[[sinks]]
+type = "mqtt"
+port = {broker.port}
+username = "{SERVER_USER}"
+password = "{SERVER_PASSWORD}"
+timeout_s = 1.0
+"""
+    runtime = LiveRuntime(tmp_path_factory.mktemp("pwa-mqtt"), models_dir, service, extra)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+class Observer:
+    """A separate subscriber to the deployment's topic: what the broker carries."""
+
+    def __init__(self, broker: DynsecBroker, topic: str) -> None:
+        for args in (["createRole", OBSERVER], ["addRoleACL", OBSERVER, "subscribeLiteral",
+                                                 topic, "allow"],
+                     ["createClient", OBSERVER, "-p", OBSERVER_PASSWORD],
+                     ["addClientRole", OBSERVER, OBSERVER]):
+            broker.ctrl(*args)
+        self.payloads: list[bytes] = []
+        self.arrived = threading.Condition()
+        self.subscribed = threading.Event()
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=OBSERVER,
+                                  clean_session=False)
+        self.client.username_pw_set(OBSERVER, OBSERVER_PASSWORD)
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client.on_message = self._message
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+        assert self.subscribed.wait(20), "the observer could not subscribe"
+
+    def _message(self, _c: Any, _u: Any, message: Any) -> None:
+        with self.arrived:
+            self.payloads.append(bytes(message.payload))
+            self.arrived.notify_all()
+
+    def wait_for(self, ids: set[str], timeout: float) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: _ids(self.payloads) >= ids, timeout), \
+                f"not on the broker: {ids - _ids(self.payloads)} of {ids}"
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def confirm_next(live: LiveRuntime, done: set[str]) -> str:
+    """Confirm the next candidate the live pipeline raises from the clip. (Playwright's sync
+    API runs a loop in this thread, so the wait runs on the runtime's loop.)"""
+    gov = live.runtime.governance
+    assert gov is not None
+    found: list[str] = []
+
+    async def candidate() -> None:
+        async def fresh() -> list[str]:
+            alerts = await gov.alerts.list_for(live.deployment)
+            return [a.id for a in alerts if a.state == "candidate" and a.id not in done]
+
+        async with asyncio.timeout(90):
+            while not (ids := await fresh()):
+                await asyncio.sleep(0.2)  # a poll of the store, bounded by the timeout
+        found.append(ids[0])
+        await gov.alerts.confirm(ids[0], "op")
+
+    live.call(candidate(), timeout=100)
+    done.add(found[0])
+    return found[0]
+
+
+def wait_status(page: Any, text: str) -> None:
+    page.wait_for_function("(t) => document.getElementById('status').textContent === t",
+                           arg=text, timeout=60_000)
+
+
+def test_issue14_officer_gets_alerts_over_mqtt_ws_and_falls_back_to_the_live_feed(
+        live_mqtt: LiveRuntime, broker: DynsecBroker, browser: Any) -> None:
+    live = live_mqtt
+    observer = Observer(broker, f"pinchpoint/{live.deployment}/alerts")
+    context = browser.new_context(viewport=TABLET)
+    try:
+        page = context.new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{live.url}/")
+        page.fill("#login-name", "ofc")
+        page.fill("#login-password", PASSWORD)
+        page.click("button[type=submit]")
+        wait_status(page, VIA_MQTT)
+        done: set[str] = set()
+
+        first = confirm_next(live, done)
+        page.wait_for_selector(f"li[data-id='{first}'] img", timeout=30_000)
+        feed_calls = [u for u in requests if "/api/feed" in u]
+        assert not feed_calls, f"the live feed was used while MQTT was up: {feed_calls}"
+        assert page.locator(f"li[data-id='{first}']").count() == 1
+
+        # the broker goes away: the feed takes over, and the screen says so
+        broker.stop()
+        wait_status(page, VIA_FEED)
+        second = confirm_next(live, done)
+        page.wait_for_selector(f"li[data-id='{second}'] img", timeout=30_000)
+        assert [u for u in requests if "/api/feed" in u], "the fallback never opened the feed"
+
+        # the broker is back: MQTT again, and the notice it had queued shows no second card
+        broker.start()
+        wait_status(page, VIA_MQTT)
+        observer.wait_for({first, second}, 60)
+        assert page.locator(f"li[data-id='{second}']").count() == 1
+
+        cached = page.evaluate("""async () => { const out = [];
+            for (const key of await caches.keys()) {
+              for (const req of await (await caches.open(key)).keys()) {
+                out.push(new URL(req.url).pathname);
+              }
+            }
+            return out; }""")
+        assert not [p for p in cached if p.startswith("/vendor/")], cached
+    finally:
+        context.close()
+        observer.close()
+
+    # R6: what went over the broker is ids and signed links, never images, names, references
+    assert observer.payloads
+    for raw in observer.payloads:
+        assert set(json.loads(raw)) <= PAYLOAD_KEYS, raw
+        for forbidden in (WATCH_REFERENCE.encode(), b"obama", b"Obama", b"\xff\xd8\xff",
+                          b"/9j/", b"data:image", b"base64"):
+            assert forbidden not in raw, (forbidden, raw)
+        assert len(raw) < 1024, len(raw)
+
+
+def _ids(payloads: list[bytes]) -> set[str]:
+    return {json.loads(p)["alert_id"] for p in payloads}
