@@ -118,11 +118,17 @@ async def _broker_accounts(mqtt: OfficerMqttSettings | None, data_dir: Path
     if mqtt is None:
         return None
     cfg = mqtt.accounts
-    password = cfg.password
-    if cfg.password_file:
-        path = Path(cfg.password_file)
-        path = path if path.is_absolute() else data_dir / path
-        password = (await asyncio.to_thread(path.read_text)).strip()
-    if not password:
-        raise ValueError("service.http mqtt.accounts needs password or password_file")
-    return MosquittoDynsecAccounts(cfg, password, mqtt.topic)
+
+    def under(name: str) -> Path:
+        path = Path(name)
+        return path if path.is_absolute() else data_dir / path
+
+    def build() -> MosquittoDynsecAccounts:  # file reads: off the event loop
+        password = under(cfg.password_file).read_text().strip() if cfg.password_file \
+            else cfg.password
+        if not password:
+            raise ValueError("service.http mqtt.accounts needs password or password_file")
+        return MosquittoDynsecAccounts(cfg, password, mqtt.topic,
+                                       under(cfg.ca_file) if cfg.ca_file else None)
+
+    return await asyncio.to_thread(build)

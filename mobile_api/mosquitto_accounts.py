@@ -22,6 +22,7 @@ import hashlib
 import json
 import secrets
 import ssl
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -39,13 +40,15 @@ NOT_FOUND = "not found"
 class MosquittoDynsecAccounts:
     """:class:`kernel.delivery.broker_accounts.BrokerAccounts` in Mosquitto's dynsec plugin."""
 
-    def __init__(self, settings: DynsecSettings, password: str, topic_template: str) -> None:
+    def __init__(self, settings: DynsecSettings, password: str, topic_template: str,
+                 ca_file: Path | None = None) -> None:
+        """``ca_file``: connect with TLS trusting only it (reads it: build off the loop)."""
         self.settings = settings
         self._password = password
         self._topic = topic_template
         self._tls: ssl.SSLContext | None = None
-        if settings.ca_file:
-            self._tls = ssl.create_default_context(cafile=settings.ca_file)
+        if ca_file is not None:
+            self._tls = ssl.create_default_context(cafile=str(ca_file))
         # one change at a time: a grant's delete+create must not interleave with a revoke
         self._lock = asyncio.Lock()
 

@@ -24,8 +24,9 @@ class Calibration(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
 class DynsecSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How the API reaches Mosquitto's dynamic-security plugin to make officers' accounts
     (:mod:`mobile_api.mosquitto_accounts`): the broker's plain-MQTT listener (loopback, or TLS
-    with ``ca_file``) and the plugin's admin account (``mosquitto_ctrl dynsec init``).
-    ``password_file`` (relative to the data directory) keeps the secret out of the config;
+    trusting only ``ca_file``) and the plugin's admin account (``mosquitto_ctrl dynsec
+    init``). ``password_file`` keeps the secret out of the config (both files relative to the
+    data directory);
     ``timeout_s`` bounds one change (connect, command, answer)."""
 
     type: Literal["mosquitto_dynsec"] = "mosquitto_dynsec"

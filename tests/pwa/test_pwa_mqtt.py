@@ -190,3 +190,23 @@ def test_issue14_officer_gets_alerts_over_mqtt_ws_and_falls_back_to_the_live_fee
 
 def _ids(payloads: list[bytes]) -> set[str]:
     return {json.loads(p)["alert_id"] for p in payloads}
+
+
+def test_issue14_missing_mqtt_bundle_says_so_and_uses_the_live_feed(
+        live_mqtt: LiveRuntime, browser: Any) -> None:
+    """A build without the vendored MQTT.js (scripts/vendor_pwa.sh not run): the officer's
+    status line says the client is missing, and alerts come over the live feed."""
+    context = browser.new_context(viewport=TABLET)
+    try:
+        page = context.new_page()
+        page.route("**/vendor/mqtt/mqtt.esm.js", lambda route: route.fulfill(status=404))
+        feed: list[str] = []
+        page.on("request", lambda r: feed.append(r.url) if "/api/feed" in r.url else None)
+        page.goto(f"{live_mqtt.url}/")
+        page.fill("#login-name", "ofc")
+        page.fill("#login-password", PASSWORD)
+        page.click("button[type=submit]")
+        wait_status(page, "Alerts via live feed (MQTT client not installed)")
+        assert feed, "no live feed opened without the MQTT client"
+    finally:
+        context.close()

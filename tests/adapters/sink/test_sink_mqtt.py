@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -240,6 +241,9 @@ async def test_deploy_config_tls_end_to_end(  # R6 R23
     await asyncio.to_thread(write_passwords, passwd, {"pinchpoint-server": SERVER_PASSWORD,
                                                       "officer-0001": OFFICER_PASSWORD})
     (work / "acl").write_text((DEPLOY / "acl").read_text().replace("dep-2026-0001", "dep-1"))
+    await asyncio.to_thread(subprocess.run, [
+        "/usr/bin/mosquitto_ctrl", "dynsec", "init", str(work / "dynamic-security.json"),
+        "pinchpoint-admin", "admin-secret-1"], check=True, capture_output=True)
     mqtt_port, wss_port = free_port(), free_port()
     conf = (DEPLOY / "mosquitto.conf").read_text()
     for old, new in [("/etc/mosquitto/pinchpoint/", f"{work}/"),
