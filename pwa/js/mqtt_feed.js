@@ -37,6 +37,10 @@ export function openMqtt(lib, login, deploymentId, on) {
     // a persistent session: QoS-1 notices sent while the tablet was out of range arrive
     // when it is back (the broker keeps them; deploy/mosquitto), repeats are dropped by id
     clean: false, reconnectPeriod: 2000, connectTimeout: 4000, keepalive: 10,
+    // MQTT.js's default keep-alive timer runs in a blob: Worker, which the CSP (script-src
+    // 'self', no worker-src) rightly blocks; the page's own timers do (a hidden tab's are
+    // throttled, so a backgrounded app may miss a ping: the broker drops it and it reconnects)
+    timerVariant: 'native',
   });
   client.on('connect', () => {
     client.subscribe(login.topic, {qos: 1}, (err, granted) => {
