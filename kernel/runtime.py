@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from kernel import registry
 from kernel.clock import Clock, SystemClock
 from kernel.config import AdapterSection, Config
-from kernel.delivery.dispatcher import Dispatcher
+from kernel.delivery.dispatcher import Dispatcher, SinkProgress
 from kernel.delivery.store_outbox import StoreOutbox
 from kernel.delivery.store_subscriptions import StorePushSubscriptions
 from kernel.delivery.subscriptions import PushSubscriptions
@@ -148,7 +148,8 @@ class Runtime:
         return ServiceContext(config=self.config, clock=self.clock, executor=self.executor,
                               governance=self._governance_for_services,
                               engine=self._engine_for_services, events=self.events,
-                              health=self.health, status=self.status)
+                              health=self.health, status=self.status,
+                              sinks=self.sinks_health)
 
     async def _governance_for_services(self) -> Governance:
         if self.governance is not None:
@@ -283,6 +284,10 @@ class Runtime:
         """True when no frame waits in a slot and every batch taken has been analysed."""
         waiting = any(len(self.frames.slot(s.name)) for s in self.config.cameras)
         return not waiting and self.batches_done == self.batches_taken
+
+    def sinks_health(self) -> list[SinkProgress]:
+        """Each alert sink's delivery state (retrying, with the error, while it is down)."""
+        return list(self.dispatcher.progress.values()) if self.dispatcher is not None else []
 
     def health(self) -> list[CameraHealth]:
         """Per-camera state, counters and drops, for the console and the CLI."""

@@ -16,6 +16,7 @@ from kernel.clock import Clock
 from kernel.config import MatchingConfig
 from kernel.delivery import vapid
 from kernel.delivery.broker_accounts import BrokerAccounts
+from kernel.delivery.dispatcher import SinkProgress
 from kernel.delivery.signed_urls import load_or_create_secret
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
@@ -26,6 +27,7 @@ from mobile_api.settings import ApiSettings, OfficerMqttSettings
 
 EngineProvider = Callable[[], Awaitable[FaceEngine]]
 HealthProvider = Callable[[], Sequence[CameraHealth]]
+SinksProvider = Callable[[], Sequence[SinkProgress]]
 StatusProvider = Callable[[], SystemHealth]
 
 
@@ -50,6 +52,7 @@ class ApiBackend:
     vapid_public_key: str | None = None
     engine: EngineProvider = _no_engine
     health: HealthProvider = field(default=lambda: [])
+    sinks: SinksProvider = field(default=lambda: [])
     default_threshold: float = MatchingConfig().decision_threshold(None)
     """What a deployment that sets no threshold of its own is decided at (``[matching]``):
     the published record states it (R20, R22)."""
@@ -93,6 +96,7 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
                        engine: EngineProvider | None = None,
                        health: HealthProvider | None = None,
                        status: StatusProvider | None = None,
+                       sinks: SinksProvider | None = None,
                        vapid_keys_dir: Path | None = None,
                        default_threshold: float | None = None) -> ApiBackend:
     """Assemble the backend; reads (or creates) the URL-signing secret under ``data_dir``, and
@@ -106,7 +110,7 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
         governance=governance, accounts=accounts_for(governance, settings), events=bus,
         settings=settings,
         url_secret=secret, vapid_public_key=public_key, engine=engine or _no_engine,
-        health=health or (lambda: []),
+        health=health or (lambda: []), sinks=sinks or (lambda: []),
         default_threshold=(MatchingConfig().decision_threshold(None)
                            if default_threshold is None else default_threshold),
         status_provider=status,

@@ -104,6 +104,7 @@ MATRIX: Final[dict[str, Access]] = {
     "PUT /api/deployments/{deployment_id}/settings": WATCHLIST,
     # camera health
     "GET /api/health/cameras": HEALTH,
+    "GET /api/health/sinks": HEALTH,
     # the store's fault and the held candidates (issue 12, finding 7)
     "GET /api/health": HEALTH,
     # Web Push (R6)

@@ -9,7 +9,9 @@ authenticated API.
 
 Outcomes per subscription: 2xx delivered; 404/410 the subscription is gone and is removed;
 other 4xx refused for good (logged, skipped); 429, 5xx or a network error are transient. A
-notice with transient failures raises :class:`DeliveryRetry`; the retry sends only to the
+notice with transient failures raises :class:`DeliveryRetry`, carrying the longest
+``Retry-After`` the push services sent (the dispatcher waits at least that long: a push
+service throttling us with 429 is not hammered at our own backoff); the retry sends only to the
 devices not yet served (so no device is woken twice for one notice by this process). After
 ``retry_window_s`` a device still failing is given up for that notice, so one dead push
 service cannot hold every later alert back.
@@ -28,6 +30,7 @@ import msgspec
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush_async
 
+from adapters.sink.retry_after import retry_after_seconds
 from kernel.bounds import Count, Seconds
 from kernel.delivery import vapid
 from kernel.delivery.subscriptions import PushSubscriptions, Subscription
@@ -49,6 +52,10 @@ class _Attempt:
     seq: int
     started: float
     served: set[str] = field(default_factory=set)
+
+
+_Result = tuple[Subscription, _Outcome, str, float | None]
+"""One subscription's outcome, its detail for the log, and the push service's Retry-After."""
 
 
 def push_payload(notice: AlertNotice) -> str:
@@ -129,15 +136,18 @@ class WebPushSink:
         session = self._session_for_loop()
         limit = asyncio.Semaphore(self.config.concurrency)
 
-        async def one(sub: Subscription) -> tuple[Subscription, _Outcome, str]:
+        async def one(sub: Subscription) -> _Result:
             async with limit:
                 return await self._send(session, sub, data)
 
         results = await asyncio.gather(*(one(s) for s in todo))
         failing: list[str] = []
-        for sub, outcome, detail in results:
+        waits: list[float] = []
+        for sub, outcome, detail, wait in results:
             if outcome is _Outcome.TRANSIENT:
                 failing.append(detail)
+                if wait is not None:
+                    waits.append(wait)
                 continue
             attempt.served.add(sub.endpoint)
             if outcome is _Outcome.GONE:
@@ -149,14 +159,15 @@ class WebPushSink:
         if failing:
             if clock.monotonic() - attempt.started < self.config.retry_window_s:
                 self._attempt = attempt
-                raise DeliveryRetry(f"{len(failing)} push(es) failed: {failing[0]}")
+                raise DeliveryRetry(f"{len(failing)} push(es) failed: {failing[0]}",
+                                    retry_after=max(waits) if waits else None)
             self._log.warning("notice %d: gave up on %d device(s) after %.0fs (%s)",
                               notice.seq, len(failing), self.config.retry_window_s, failing[0])
         self._attempt = None
 
     async def _send(
         self, session: aiohttp.ClientSession, sub: Subscription, data: str
-    ) -> tuple[Subscription, _Outcome, str]:
+    ) -> _Result:
         info: dict[str, str | bytes | dict[str, str | bytes]] = {
             "endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}
         try:
@@ -174,18 +185,19 @@ class WebPushSink:
         except WebPushException as exc:
             status = exc.status_code
             if status is None:
-                return sub, _Outcome.REFUSED, f"not sent: {exc.message}"
+                return sub, _Outcome.REFUSED, f"not sent: {exc.message}", None
             if status in (404, 410):
-                return sub, _Outcome.GONE, f"HTTP {status}"
+                return sub, _Outcome.GONE, f"HTTP {status}", None
             if status == 429 or status >= 500:
-                return sub, _Outcome.TRANSIENT, f"HTTP {status}"
-            return sub, _Outcome.REFUSED, f"HTTP {status}"
+                wait = retry_after_seconds(exc.retry_after, self._context.clock.now())
+                return sub, _Outcome.TRANSIENT, f"HTTP {status}", wait
+            return sub, _Outcome.REFUSED, f"HTTP {status}", None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return sub, _Outcome.TRANSIENT, f"{type(exc).__name__}: {exc}"
+            return sub, _Outcome.TRANSIENT, f"{type(exc).__name__}: {exc}", None
         except (ValueError, TypeError) as exc:
             # Malformed keys in the subscription: sending again cannot help.
-            return sub, _Outcome.REFUSED, f"bad subscription: {type(exc).__name__}"
-        return sub, _Outcome.SENT, "ok"
+            return sub, _Outcome.REFUSED, f"bad subscription: {type(exc).__name__}", None
+        return sub, _Outcome.SENT, "ok", None
 
     def _session_for_loop(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

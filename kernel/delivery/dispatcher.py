@@ -25,6 +25,7 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from kernel import crashpoints
 from kernel.protocols.sink import AlertNotice, DeliveryRetry
 from kernel.supervisor import Backoff, Supervisor
 
@@ -59,16 +60,24 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     - ``initial``/``maximum``: backoff after :class:`DeliveryRetry`, doubling, in seconds.
     - ``poll``: the safety poll when nobody calls :meth:`Dispatcher.notify`, in seconds.
     - ``batch``: notices read from the outbox per round trip.
+    - ``retry_after_max``: the longest wait a sink's ``retry_after`` (a push service's
+      ``Retry-After``) may impose, in seconds: honoured up to there, so a hostile or broken
+      header cannot stall delivery for a day.
     """
 
     initial: float = 0.5
     maximum: float = 30.0
     poll: float = 30.0
     batch: int = 100
+    retry_after_max: float = 300.0
 
-    def delay(self, attempt: int) -> float:
-        """The wait before retry number ``attempt`` (1-based)."""
-        return float(min(self.maximum, self.initial * (2 ** max(0, attempt - 1))))
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """The wait before retry number ``attempt`` (1-based): the backoff, or longer when
+        the far side asked for more (``retry_after``, bounded by ``retry_after_max``)."""
+        backoff = float(min(self.maximum, self.initial * (2 ** max(0, attempt - 1))))
+        if retry_after is None or not retry_after > 0:
+            return backoff
+        return max(backoff, min(float(retry_after), self.retry_after_max))
 
 
 class SinkState(StrEnum):
@@ -79,7 +88,11 @@ class SinkState(StrEnum):
 
 
 class SinkProgress(msgspec.Struct):
-    """What the health view shows about one sink's delivery: never any notice content."""
+    """What the health view shows about one sink's delivery: never any notice content.
+
+    While a sink cannot deliver, ``state`` is ``retrying`` and ``last_error`` names why (the
+    broker unreachable, the push service's HTTP status); the first delivery after the outage
+    clears ``last_error``."""
 
     sink: str
     state: SinkState = SinkState.IDLE
@@ -135,6 +148,7 @@ class Dispatcher:
                 wake.clear()
                 notices = await self._outbox.pending(name, self._policy.batch)
                 for notice in notices:
+                    crashpoints.reached("outbox.taken", name)
                     await self._deliver(name, sink, notice, progress)
                 if len(notices) >= self._policy.batch:
                     continue  # more may be waiting; do not sleep on a full batch
@@ -156,7 +170,7 @@ class Dispatcher:
                 attempt += 1
                 progress.retries += 1
                 progress.last_error = f"{type(exc).__name__}: {exc}"
-                progress.next_delay = self._policy.delay(attempt)
+                progress.next_delay = self._policy.delay(attempt, exc.retry_after)
                 progress.state = SinkState.RETRYING
                 # Only the first failure of a run is a warning; the rest would flood the log.
                 level = logging.WARNING if attempt == 1 else logging.DEBUG
@@ -167,7 +181,11 @@ class Dispatcher:
                 await asyncio.sleep(progress.next_delay)
                 continue
             break
+        crashpoints.reached("outbox.after_publish", name)
         await self._outbox.ack(name, notice.seq)
+        crashpoints.reached("outbox.acked", name)
+        # The outage (if any) is over: health must stop naming it.
+        progress.last_error = None
         if attempt:
             log.info("sink %s: notice %d delivered after %d retries", name, notice.seq, attempt)
         progress.delivered += 1

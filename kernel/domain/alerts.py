@@ -28,6 +28,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kernel import crashpoints
 from kernel.auth.roles import Role
 from kernel.domain import audit
 from kernel.domain.context import DomainContext
@@ -155,7 +156,9 @@ class Alerts:
             if row is not None:
                 self.ctx.events.unstage(row)
             raise
+        crashpoints.reached("candidate.committed")
         self.ctx.events.publish(alert_event(row, rec))
+        crashpoints.reached("candidate.announced")
         return rec
 
     async def get(self, alert_id: str) -> AlertRecord:
@@ -215,6 +218,8 @@ class Alerts:
                                      {"deployment": rec.deployment_id, "alert": rec.id},
                                      {"outbox_seq": seq})
             self.ctx.events.stage(row)
+            crashpoints.reached("confirm.in_transaction")
+        crashpoints.reached("confirm.committed")
         # after the commit: the outbox dispatcher and the officers' feed hear of it now
         self.ctx.events.publish(alert_event(row, rec))
         return rec

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections import deque
 
+from kernel import crashpoints
 from kernel.domain.alerts import SealedCandidate
 from kernel.domain.errors import DomainError
 from kernel.domain.governance import Governance
@@ -59,6 +60,7 @@ class CandidateRecorder:
     async def raise_candidate(self, evidence: CandidateEvidence) -> None:
         """Seal the match and store it; on a storage fault, or while others are held (they
         go first: order is kept), hold it. Never raises a :class:`StorageFault`."""
+        crashpoints.reached("candidate.accepted")
         sealed = await self.gov.alerts.seal_candidate(
             evidence.deployment_id, evidence.entry_id, evidence.camera_id, evidence.score,
             evidence.captured_at, evidence.face_jpeg, evidence.torso_jpeg,

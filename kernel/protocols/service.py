@@ -16,6 +16,7 @@ import msgspec
 
 from kernel.clock import Clock
 from kernel.config import Config
+from kernel.delivery.dispatcher import SinkProgress
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from kernel.executor import BoundedExecutor
@@ -37,6 +38,7 @@ class ServiceContext(msgspec.Struct, frozen=True, kw_only=True):
     - ``health()``: each camera's state for the health strip.
     - ``status()``: the store's fault while it lasts and the held candidates
       (:class:`~kernel.health.SystemHealth`); ``None``: health reads the store's alone.
+    - ``sinks()``: each alert sink's delivery state (an outage names itself there).
     """
 
     config: Config
@@ -47,6 +49,7 @@ class ServiceContext(msgspec.Struct, frozen=True, kw_only=True):
     events: EventBus
     health: Callable[[], list[CameraHealth]]
     status: Callable[[], SystemHealth] | None = None
+    sinks: Callable[[], list[SinkProgress]] = lambda: []
 
 
 @runtime_checkable

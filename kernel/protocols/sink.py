@@ -10,7 +10,13 @@ import msgspec
 class DeliveryRetry(Exception):
     """Raised by a sink when delivery failed for a reason that may pass (broker down, 5xx).
 
-    The outbox keeps the message and tries again later with backoff; nothing is lost."""
+    The outbox keeps the message and tries again later with backoff; nothing is lost.
+    ``retry_after``: seconds the far side asked us to wait (an HTTP ``Retry-After``); the
+    dispatcher waits at least that long (bounded by its policy) before the next attempt."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AlertNotice(msgspec.Struct, frozen=True):

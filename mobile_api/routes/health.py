@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
+from kernel.delivery.dispatcher import SinkProgress
 from kernel.health import CameraHealth, SystemHealth
 from mobile_api.views import NO_STORE, context
 
@@ -28,4 +29,12 @@ async def overall(request: Request[Any, Any, Any]) -> Response[SystemHealth]:
     return Response(backend.status(), headers=NO_STORE)
 
 
-HANDLERS = [cameras, overall]
+@get("/api/health/sinks", tags=["health"])
+async def sinks(request: Request[Any, Any, Any]) -> list[SinkProgress]:
+    """Per alert sink: delivery state, counts, and while it cannot deliver (broker down,
+    push service failing) ``retrying`` with the error and the next wait. Never notice content."""
+    backend, _ = context(request)
+    return list(backend.sinks())
+
+
+HANDLERS = [cameras, overall, sinks]

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
 import httpx
 import pytest
 from PIL import Image
@@ -22,11 +21,10 @@ from kernel.auth.passwords import Passwords
 from kernel.runtime import Runtime
 from tests.adapters.sink.mosquitto_broker import (
     MOSQUITTO,
-    OFFICER_PASSWORD,
-    OFFICER_USER,
     SERVER_PASSWORD,
     SERVER_USER,
     Broker,
+    Device,
 )
 
 PASSWORD = "operator-password-1"
@@ -36,37 +34,6 @@ def jpeg(colour: tuple[int, int, int]) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 64), colour).save(out, "JPEG")
     return out.getvalue()
-
-
-class Device:
-    """An officer's tablet: a persistent session that reconnects while the broker is down."""
-
-    def __init__(self, port: int, topic: str) -> None:
-        self.port, self.topic = port, topic
-        self.payloads: list[dict[str, Any]] = []
-        self.subscribed = asyncio.Event()
-
-    async def run(self) -> None:
-        while True:
-            try:
-                async with aiomqtt.Client("127.0.0.1", self.port, username=OFFICER_USER,
-                                          password=OFFICER_PASSWORD, identifier="tablet-7",
-                                          clean_session=False) as client:
-                    await client.subscribe(self.topic, qos=1)
-                    self.subscribed.set()
-                    async for message in client.messages:
-                        assert isinstance(message.payload, bytes)
-                        self.payloads.append(json.loads(message.payload))
-            except aiomqtt.MqttError:
-                await asyncio.sleep(0.1)
-
-    def alert_ids(self) -> list[str]:
-        """Distinct alert ids in order of first arrival (QoS 1 may repeat a message)."""
-        seen: list[str] = []
-        for p in self.payloads:
-            if p["alert_id"] not in seen:
-                seen.append(p["alert_id"])
-        return seen
 
 
 async def test_api_confirmations_reach_mqtt_and_survive_a_broker_outage(
@@ -130,11 +97,21 @@ timeout_s = 1.0
 
             await broker.stop()
             queued = [await confirm_new() for _ in range(3)]  # accepted while the broker is down
-            await asyncio.sleep(1.0)
+            # The health route names the outage while it lasts (issue 12, fault suite).
+            outage: dict[str, Any] = {}
+            for _ in range(100):
+                outage = (await http.get("/api/health/sinks")).json()[0]
+                if outage["state"] == "retrying":
+                    break
+                await asyncio.sleep(0.1)
+            assert outage["sink"] == "mqtt" and outage["state"] == "retrying", outage
+            assert "DeliveryRetry" in outage["last_error"] and outage["next_delay"] > 0
             assert device.alert_ids() == [first]  # nothing could be delivered meanwhile
             await broker.start()
             await wait_for(lambda: device is not None and len(device.alert_ids()) == 4, 20,
                            "the queued alerts after the broker came back")
+            healed = (await http.get("/api/health/sinks")).json()[0]
+            assert healed["last_error"] is None and healed["state"] != "retrying", healed
         assert device.alert_ids() == [first, *queued]  # in order, none lost
         for payload in device.payloads:
             assert set(payload) >= {"alert_id", "seq", "category", "camera_id"}

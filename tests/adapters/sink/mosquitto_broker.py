@@ -1,13 +1,17 @@
 """A private Mosquitto broker for the MQTT sink tests, on free ports, that a test may stop
-and restart."""
+and restart; and an officer's device subscribed to it."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import aiomqtt
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 MOSQUITTO_PASSWD = Path("/usr/bin/mosquitto_passwd")
@@ -95,3 +99,33 @@ class Broker:
         path = self.dir / "mosquitto.log"
         return path.read_text() if path.exists() else ""
 
+
+class Device:
+    """An officer's tablet: a persistent session that reconnects while the broker is down."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.port, self.topic = port, topic
+        self.payloads: list[dict[str, Any]] = []
+        self.subscribed = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                async with aiomqtt.Client("127.0.0.1", self.port, username=OFFICER_USER,
+                                          password=OFFICER_PASSWORD, identifier="tablet-7",
+                                          clean_session=False) as client:
+                    await client.subscribe(self.topic, qos=1)
+                    self.subscribed.set()
+                    async for message in client.messages:
+                        assert isinstance(message.payload, bytes)
+                        self.payloads.append(json.loads(message.payload))
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.1)
+
+    def alert_ids(self) -> list[str]:
+        """Distinct alert ids in order of first arrival (QoS 1 may repeat a message)."""
+        seen: list[str] = []
+        for p in self.payloads:
+            if p["alert_id"] not in seen:
+                seen.append(p["alert_id"])
+        return seen
