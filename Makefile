@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup setup-demo setup-test lint typecheck unit bench soak run clean flake
+.PHONY: demo test setup setup-demo setup-test lint typecheck unit bench soak run clean flake fuzz
 
 # The data sets the tools read (never shipped; `pinchpoint run` does not read them).
 DATA ?= ../shared/data
@@ -33,6 +33,12 @@ N ?= 5
 SUITES ?=
 flake: setup-test
 	$(BIN)/python scripts/flake.py --runs $(N) $(SUITES)
+
+# Not part of `make test` (which runs the same fuzz targets bounded and derandomized):
+# each fuzz target of the fault suite with 50x its examples, random, failures kept in
+# var/hypothesis and replayed first next time.
+fuzz: setup-test
+	PINCHPOINT_FUZZ=long $(BIN)/python -m pytest -q -ra -m faults tests/faults/test_fuzz_*.py
 
 bench:
 	@scripts/setup.sh bench

@@ -56,6 +56,16 @@ def password_pool_busy(_: Request[Any, Any, Any], exc: PasswordPoolBusy) -> Resp
     return _body(503, str(exc), {"Retry-After": str(exc.retry_after)})
 
 
+def too_deep(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # msgspec raises RecursionError, not DecodeError, on JSON nested past its depth limit
+    # (found by tests/faults/test_fuzz_api.py: 2,047 nested arrays to the anonymous login
+    # route gave a 500), and Litestar decodes the body before any handler runs. None of our
+    # handlers recurses over request data, so here it can only be a hostile body: a 400.
+    log.info("request body nested too deeply on %s %s", request.method,
+             request.scope.get("path_template", "?"))
+    return _body(400, "request body nested too deeply")
+
+
 def unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _body(503, str(exc))
 
@@ -83,6 +93,7 @@ HANDLERS: dict[type[Exception] | int, Any] = {
     WeakPassword: client_error,
     EngineUnavailable: unavailable,
     StorageFault: storage_fault,
+    RecursionError: too_deep,
     StoreError: unavailable,
     Exception: internal_error,
 }

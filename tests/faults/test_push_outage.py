@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,7 +42,7 @@ async def delivering(dispatcher: Dispatcher) -> AsyncIterator[None]:
 
 
 def least_gaps(times: list[float]) -> list[float]:
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 def attempts_allowed(policy: RetryPolicy, elapsed: float) -> int:
