@@ -14,10 +14,13 @@ Delivery is **at least once** on both sinks, and this test measures exactly how 
 a kill after the sink returned (broker PUBACK / push service 201) and before the outbox
 position was written re-sends that notice on restart. Neither sink is idempotent by message
 id on the wire (MQTT QoS 1 on a clean session per connection; a Web Push service wakes the
-device once per request), so each such kill is one duplicate *delivery* of the same alert id,
-which the device (PWA, MQTT app) folds by alert id: a duplicate delivery, never a duplicate
-alert. Measured: the alert killed twice between publish and acknowledgement (after_publish,
-then acked) arrived twice on each sink; the alert delivered without a kill, once.
+device once per request), so each such kill is one duplicate *delivery* of the same alert id:
+the PWA's service worker shows it under the notification tag ``alert-<id>`` (the second
+replaces the first) and an MQTT client must fold by ``alert_id`` (the test's device does). A
+duplicate delivery, never a duplicate alert. Measured: the alert killed once between publish
+and acknowledgement (``after_publish``) arrived twice on each sink (the re-send came in the
+next run, killed just after acknowledging it: nothing more was sent after that); the alert
+delivered without a kill arrived once.
 
 A match accepted by the matcher but killed before its commit (``candidate.accepted``) was
 never acknowledged to anyone (persist before announce): it is in no store and on no screen,
