@@ -22,6 +22,7 @@ from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from kernel.health import CameraHealth, SystemHealth, system_health
 from kernel.protocols.engine import FaceEngine
+from mobile_api.login_tarpit import LoginTarpit
 from mobile_api.mosquitto_accounts import MosquittoDynsecAccounts
 from mobile_api.settings import ApiSettings, OfficerMqttSettings
 
@@ -59,6 +60,8 @@ class ApiBackend:
     status_provider: StatusProvider | None = None
     broker_accounts: BrokerAccounts | None = None
     """Officers' MQTT accounts (``settings.mqtt``); ``None``: the PWA uses the live feed."""
+    tarpit: LoginTarpit = field(default_factory=LoginTarpit)
+    """Refused logins are answered late (:mod:`mobile_api.login_tarpit`)."""
 
     @property
     def clock(self) -> Clock:

@@ -13,6 +13,7 @@ from litestar.params import JSONBody
 from kernel.auth.lockout import client_key
 from kernel.auth.passwords import PasswordPoolBusy
 from kernel.delivery.broker_accounts import BrokerAccountError
+from mobile_api.login_tarpit import BUSY_DELAY_S, REFUSAL_DELAY_S
 from mobile_api.schemas import LoginIn, MeOut
 from mobile_api.security import COOKIE, backend_of, cookie_attributes, over_tls, session_of
 from mobile_api.views import NO_STORE
@@ -28,13 +29,16 @@ async def login(data: JSONBody[LoginIn], request: Request[Any, Any, Any]
     401 on a wrong name or password (the same answer for both); 429 with ``Retry-After``
     while this client is throttled for the name (failures counted per client and name, per
     client, and per account: :mod:`kernel.auth.lockout`); 503 with ``Retry-After`` at once
-    when the password pool is full (a login flood never reaches the face engine's CPU)."""
+    when the password pool is full (a login flood never reaches the face engine's CPU).
+    Every refusal is answered late (:mod:`mobile_api.login_tarpit`): 0.5 s for a 401, up to
+    1 s for a 429/503, so a flooding client that waits for its answers sends few."""
     backend = backend_of(request)
     gov = backend.governance
     client = client_key(request.client.host if request.client else None)
     try:
         result = await backend.accounts.login(data.name, data.password, client)
     except PasswordPoolBusy as exc:
+        await backend.tarpit.hold(min(BUSY_DELAY_S, exc.retry_after))
         raise HTTPException(status_code=503, headers={"Retry-After": str(exc.retry_after)},
                             detail=str(exc)) from None
     if result.session is None:
@@ -47,8 +51,10 @@ async def login(data: JSONBody[LoginIn], request: Request[Any, Any, Any]
                                            else {})})
         if locked:
             wait = max(1, int(result.locked_for + 0.999))
+            await backend.tarpit.hold(min(BUSY_DELAY_S, wait))
             raise HTTPException(status_code=429, headers={"Retry-After": str(wait)},
                                 detail=f"too many failed logins; try again in {wait} s")
+        await backend.tarpit.hold(REFUSAL_DELAY_S)
         raise HTTPException(status_code=401, detail="wrong user name or password")
     s = result.session
     await gov.log_action(s.user, "auth.login", None, {"role": s.role})

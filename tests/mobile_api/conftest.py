@@ -31,6 +31,7 @@ from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.engine import FaceEngine
 from mobile_api.app import create_app
 from mobile_api.backend import ApiBackend, make_backend
+from mobile_api.login_tarpit import LoginTarpit
 from mobile_api.roles import ROLES
 from mobile_api.security import COOKIE
 from mobile_api.service import _Server
@@ -75,6 +76,9 @@ class LiveApi:
         self.data_dir = data_dir
         self.gov, self.engine = self.call(self._open(data_dir))
         self.backend: ApiBackend = self.call(self._backend(settings))
+        # API tests count answers, not their pace: refusals answered at once (a full tarpit).
+        # The tarpit's own tests and the login-flood test run with the real one.
+        self.backend.tarpit = LoginTarpit(max_held=0)
         self.app = create_app(self.backend)
         cert: str | None = None
         key: str | None = None

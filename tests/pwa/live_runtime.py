@@ -47,8 +47,10 @@ def make_clip(path: Path, engine: Any, walkers: Sequence[str]) -> Path:
 
 
 def write_config(tmp: Path, models: Path, clip: Path, port: int, service: str = "",
-                 extra: str = "") -> config_module.Config:
-    """``service``: more keys of the http service; ``extra``: more tables (sinks)."""
+                 extra: str = "", argon2: tuple[int, int] = (1, 8)) -> config_module.Config:
+    """``service``: more keys of the http service; ``extra``: more tables (sinks);
+    ``argon2``: (time cost, memory KiB) of login hashing (cheap unless a test needs the
+    shipped cost)."""
     text = f"""
 data_dir = "{tmp / 'var'}"
 [server]
@@ -60,8 +62,8 @@ workers = 2
 type = "http"
 secure_cookie = false
 pwa_dir = "{REPO / 'pwa'}"
-argon2_time_cost = 1
-argon2_memory_kib = 8
+argon2_time_cost = {argon2[0]}
+argon2_memory_kib = {argon2[1]}
 argon2_parallelism = 1
 feed_poll_s = 0.2
 feed_ping_s = 5.0
@@ -99,15 +101,16 @@ enabled = false
 class LiveRuntime:
     """The runtime serving ``url``; ``call`` runs a coroutine on its loop."""
 
-    def __init__(self, tmp: Path, models: Path, service: str = "", extra: str = "") -> None:
-        """``service``/``extra``: see :func:`write_config`."""
+    def __init__(self, tmp: Path, models: Path, service: str = "", extra: str = "",
+                 argon2: tuple[int, int] = (1, 8)) -> None:
+        """``service``/``extra``/``argon2``: see :func:`write_config`."""
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         probe = write_config(tmp, models, tmp / "none.mp4", port)
         assert probe.engine is not None
         engine = Runtime(probe).build_engine(probe.engine)
         clip = make_clip(tmp / "walkpast.mp4", engine, ["obama2.jpg", "biden.jpg", "obama3.jpg"])
-        self.config = write_config(tmp, models, clip, port, service, extra)
+        self.config = write_config(tmp, models, clip, port, service, extra, argon2)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
