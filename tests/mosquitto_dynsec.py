@@ -10,7 +10,10 @@ import getpass
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 MOSQUITTO_CTRL = Path("/usr/bin/mosquitto_ctrl")
@@ -99,3 +102,18 @@ def _accepts(port: int, tries: int = 200) -> bool:
         except OSError:
             time.sleep(0.05)  # polling for the broker's socket, not waiting for a state
     return False
+
+
+def started_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynsecBroker]:
+    """The body of a test module's ``broker`` fixture (``yield from`` it): a started
+    :class:`DynsecBroker`, stopped afterwards; skips with the reason when Mosquitto or its
+    plugin is missing."""
+    if not available():
+        pytest.skip("mosquitto with its dynamic-security plugin is not installed "
+                    "(apt-get install -y mosquitto mosquitto-clients)")
+    b = DynsecBroker(tmp_path_factory.mktemp("dynsec"))
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()

@@ -23,7 +23,7 @@ from tests.mosquitto_dynsec import (
     SERVER_PASSWORD,
     SERVER_USER,
     DynsecBroker,
-    available,
+    started_broker,
 )
 from tests.pwa.live_runtime import PASSWORD, WATCH_REFERENCE, LiveRuntime
 
@@ -35,15 +35,7 @@ OBSERVER, OBSERVER_PASSWORD = "observer", "observer-secret-1"
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynsecBroker]:
-    if not available():
-        pytest.skip("mosquitto with its dynamic-security plugin is not installed "
-                    "(apt-get install -y mosquitto mosquitto-clients)")
-    b = DynsecBroker(tmp_path_factory.mktemp("dynsec"))
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
+    yield from started_broker(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
