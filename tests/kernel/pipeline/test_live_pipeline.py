@@ -28,7 +28,12 @@ def make_clip(path: Path, engine: Any, walkers: Sequence[str | Path]) -> Path:
     return path
 
 
-def write_config(tmp: Path, models: Path, clip: Path) -> config_module.Config:
+SQLITE = 'type = "sqlite"'
+
+
+def write_config(tmp: Path, models: Path, clip: Path,
+                 store: str = SQLITE) -> config_module.Config:
+    """The pipeline tests' config; ``store``: the body of its ``[store]`` table."""
     text = f"""
 data_dir = "{tmp / 'var'}"
 [pipeline]
@@ -43,7 +48,7 @@ realtime = true
 type = "onnx"
 models_dir = "{models}"
 [store]
-type = "sqlite"
+{store}
 [matching]
 refresh_s = 0.2
 """

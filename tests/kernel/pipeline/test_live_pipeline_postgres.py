@@ -21,41 +21,16 @@ from tests.kernel.pipeline.test_live_pipeline import (  # noqa: F401 (a fixture)
     make_clip,
     run_clip,
 )
+from tests.kernel.pipeline.test_live_pipeline import write_config as sqlite_write_config
 
 
 def write_config(tmp: Path, models: Path, clip: Path, schema: str) -> config_module.Config:
-    text = f"""
-data_dir = "{tmp / 'var'}"
-
-[pipeline]
-workers = 2
-
-[[cameras]]
-id = "gate-1"
-type = "file"
-path = "{clip}"
-loop = false
-realtime = true
-
-[engine]
-type = "onnx"
-models_dir = "{models}"
-
-[store]
-type = "postgres"
-host = "{pg.HOST}"
-port = {pg.PORT}
-database = "{pg.NAME}"
-user = "{pg.NAME}"
-password_env = "{pg.PASSWORD_ENV}"
-schema = "{schema}"
-
-[matching]
-refresh_s = 0.2
-"""
-    path = tmp / "config.toml"
-    path.write_text(text)
-    return config_module.load(path, environ={})
+    """The SQLite pipeline tests' config with its ``[store]`` on this test's schema."""
+    store = "\n".join((
+        'type = "postgres"', f'host = "{pg.HOST}"', f"port = {pg.PORT}",
+        f'database = "{pg.NAME}"', f'user = "{pg.NAME}"',
+        f'password_env = "{pg.PASSWORD_ENV}"', f'schema = "{schema}"'))
+    return sqlite_write_config(tmp, models, clip, store=store)
 
 
 async def test_issue13_r3_non_matching_faces_leave_no_trace_on_postgres(
