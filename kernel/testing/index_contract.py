@@ -18,6 +18,7 @@ answers in the same shape, so the kernel can swap one for another by configurati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -359,39 +360,25 @@ def face_like_templates(
     return FaceLikeSet(gallery=gallery, probes=probes, probe_identity=probe_identity)
 
 
-def lfw_dlib_templates(
-    lfw150: Path, n_identities: int, cache_dir: Path, probes_per_identity: int = 2
+Encoder = Callable[[Path], "npt.NDArray[np.float32] | None"]
+"""One LFW image's L2-normalised template, or None when no face is found in it."""
+
+
+def lfw_templates(
+    lfw150: Path, n_identities: int, cache: Path, encode: Encoder, probes_per_identity: int = 2
 ) -> FaceLikeSet:
-    """Real dlib (``face_recognition``) descriptors of LFW 150×150 crops, cached as ``.npz``.
+    """Templates of LFW 150×150 crops made by ``encode``, cached in the file ``cache``.
 
     The gallery holds the first image of each of the first ``n_identities`` people (sorted by
     name) that have at least two images; probes are up to ``probes_per_identity`` of their
-    other images. Needs the optional ``face_recognition`` package. The cache lives in
-    ``cache_dir`` (use a temporary directory: these are biometric templates, albeit of a
-    public research set, and never belong in the repository).
+    other images. Keep ``cache`` in a temporary directory: these are biometric templates,
+    albeit of a public research set, and never belong in the repository.
     """
-    cache = cache_dir / f"pinchpoint-lfw150-dlib-{n_identities}-{probes_per_identity}.npz"
     if cache.is_file():
         with np.load(cache) as data:
             return FaceLikeSet(
                 gallery=data["gallery"], probes=data["probes"], probe_identity=data["who"]
             )
-    import face_recognition  # an optional, test-only dependency (dlib)
-
-    def encode(path: Path) -> npt.NDArray[np.float32] | None:
-        image = face_recognition.load_image_file(path)
-        boxes = face_recognition.face_locations(image, number_of_times_to_upsample=1)
-        if not boxes:
-            return None
-        # LFW crops are centred on the labelled person: take the box nearest the centre.
-        h, w = image.shape[:2]
-        box = min(
-            boxes, key=lambda b: abs((b[0] + b[2]) / 2 - h / 2) + abs((b[1] + b[3]) / 2 - w / 2)
-        )
-        (vector,) = face_recognition.face_encodings(image, known_face_locations=[box])
-        v = np.asarray(vector, dtype=np.float32)
-        return v / np.linalg.norm(v)
-
     people = [
         line.split("\t")[0]
         for line in (lfw150 / "identities_ge2.txt").read_text().splitlines()
@@ -417,8 +404,34 @@ def lfw_dlib_templates(
     result = FaceLikeSet(
         gallery=np.stack(gallery), probes=np.stack(probes), probe_identity=np.array(who, np.int64)
     )
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(cache.name + ".tmp.npz")
     np.savez(tmp, gallery=result.gallery, probes=result.probes, who=result.probe_identity)
     tmp.replace(cache)
     return result
+
+
+def lfw_dlib_templates(
+    lfw150: Path, n_identities: int, cache_dir: Path, probes_per_identity: int = 2
+) -> FaceLikeSet:
+    """Real dlib (``face_recognition``) descriptors of LFW 150×150 crops (:func:`lfw_templates`),
+    cached as ``.npz`` in ``cache_dir``. Needs the optional ``face_recognition`` package; dlib's
+    own ResNet takes ~75 ms a face here, so the first call takes about a minute."""
+    import face_recognition  # an optional, test-only dependency (dlib)
+
+    def encode(path: Path) -> npt.NDArray[np.float32] | None:
+        image = face_recognition.load_image_file(path)
+        boxes = face_recognition.face_locations(image, number_of_times_to_upsample=1)
+        if not boxes:
+            return None
+        # LFW crops are centred on the labelled person: take the box nearest the centre.
+        h, w = image.shape[:2]
+        box = min(
+            boxes, key=lambda b: abs((b[0] + b[2]) / 2 - h / 2) + abs((b[1] + b[3]) / 2 - w / 2)
+        )
+        (vector,) = face_recognition.face_encodings(image, known_face_locations=[box])
+        v = np.asarray(vector, dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    cache = cache_dir / f"pinchpoint-lfw150-dlib-{n_identities}-{probes_per_identity}.npz"
+    return lfw_templates(lfw150, n_identities, cache, encode, probes_per_identity)
