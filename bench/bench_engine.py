@@ -140,7 +140,7 @@ def main() -> int:
     # -- per-face embedding: the same faces, from the 1280×720 frame -----------------------
     size, widths = FRAMES["1280x720"]
     frame = compose_frame(size, widths, cutouts)
-    faces = engine.detect_sync(frame, Purpose.LIVE)
+    faces = engine.detect_sync(frame, Purpose.ENROL)  # chips cut in full
     chips = [f.chip for f in faces]
     boxes = [(int(f.box[1]), int(f.box[2]), int(f.box[3]), int(f.box[0])) for f in faces]
     n = len(chips)
@@ -163,7 +163,7 @@ def main() -> int:
 
         def ours(f: Image = frame) -> int:
             found = engine.detect_sync(f, Purpose.LIVE)
-            engine.embed_sync([d.chip for d in found if d.quality.passed])
+            engine.embed_faces_sync([(f, d) for d in found if d.quality.passed])
             return len(found)
 
         def baseline(f: Image = frame, up: int = 1) -> int:

@@ -124,7 +124,7 @@ def probe(engine: OnnxEngine, path: Path, person: str) -> Probe:
     face = max(faces, key=lambda f: f.box[2] - f.box[0])
     if not face.quality.passed:
         return Probe(person)
-    return Probe(person, [float(v) for v in engine.embed_sync([face.chip])[0]])
+    return Probe(person, [float(v) for v in engine.embed_faces_sync([(image, face)])[0]])
 
 
 def variants(engine: OnnxEngine, data: bytes, person: str, face_px: float

@@ -162,8 +162,9 @@ class EnginePipeline:
             )
         return self._lenient
 
-    def _embed(self, detection: Detection) -> Vector:
-        return np.asarray(self.engine.embed_sync([detection.chip])[0], np.float32)
+    @staticmethod
+    def _embed(engine: OnnxEngine, image: Image, detection: Detection) -> Vector:
+        return np.asarray(engine.embed_faces_sync([(image, detection)])[0], np.float32)
 
     def verification_template(self, image: Image) -> Template:
         attempts: list[tuple[str, OnnxEngine, bool]] = [
@@ -176,7 +177,7 @@ class EnginePipeline:
             faces = engine.detect_sync(src, Purpose.LIVE)
             if faces:
                 best = faces[centre_index([f.box for f in faces], src.shape[1], src.shape[0])]
-                return Template(self._embed(best), how=how)
+                return Template(self._embed(engine, src, best), how=how)
         return Template(None, NO_FACE, how="failed")
 
     def enrol(self, data: bytes) -> Template:
@@ -193,7 +194,7 @@ class EnginePipeline:
         face = max(faces, key=lambda f: f.box[2] - f.box[0])
         if not face.quality.passed:
             return Template(None, face.quality.reasons[0].value)
-        return Template(self._embed(face))
+        return Template(self._embed(self.engine, image, face))
 
     def similarity(
         self, query: Vector, gallery: npt.NDArray[np.float32]

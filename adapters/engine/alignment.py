@@ -259,18 +259,19 @@ def align(
     ``shape_predictor_5``) are needed by ``"dlib5"`` only; the other methods ignore them.
     """
     cfg = config or AlignmentConfig()
-    cuts = [_align_one(image, landmarks, cfg, m, box, predictor) for m in cfg.methods]
+    cuts = [align_view(image, landmarks, cfg, m, box, predictor) for m in cfg.methods]
     return cuts[0] if len(cuts) == 1 else np.ascontiguousarray(np.concatenate(cuts, axis=1))
 
 
-def _align_one(
+def align_view(
     image: Image,
     landmarks: npt.ArrayLike,
     cfg: AlignmentConfig,
     method: Method,
-    box: tuple[float, float, float, float] | None,
-    predictor: ShapePredictor | None,
+    box: tuple[float, float, float, float] | None = None,
+    predictor: ShapePredictor | None = None,
 ) -> Image:
+    """One view of :func:`align`: the face cut by ``method`` alone (``height``×``width``×3)."""
     if method == "dlib5":
         if box is None or predictor is None:
             raise ValueError("dlib5 alignment needs the detection box and the shape predictor")

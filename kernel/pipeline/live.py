@@ -156,7 +156,7 @@ class LivePipeline:
             observations.extend((frame, o) for o in joined)
         wanted = self._budgeted([(f, o) for f, o in observations if o.embed], len(batch))
         if wanted:
-            templates = await self.engine.embed([o.detection.chip for _, o in wanted])
+            templates = await self.engine.embed_faces([(f.image, o.detection) for f, o in wanted])
             self.stats.embedded += len(wanted)
             # The tracks were dropped if the live lists changed while the engine worked.
             if self.watchlist is watchlist:

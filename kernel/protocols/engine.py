@@ -76,7 +76,10 @@ class Detection(msgspec.Struct, frozen=True):
     ``box`` is (x1, y1, x2, y2) in image pixels; ``landmarks`` a (5, 2) array of (x, y): the
     eye on the image's left (the person's right eye), the eye on the image's right, the nose
     tip, then the image-left and image-right mouth corners;
-    ``chip`` is the aligned crop the embedder takes.
+    ``chip`` is the aligned crop the embedder takes when ``complete``. A live detection may
+    leave costly views of its chip uncut (``complete`` False: ``chip`` then holds what the
+    quality gate looked at): most live faces are tracked, never embedded, so the engine cuts
+    the rest only in :meth:`FaceEngine.embed_faces`.
     """
 
     box: tuple[float, float, float, float]
@@ -84,6 +87,7 @@ class Detection(msgspec.Struct, frozen=True):
     landmarks: npt.NDArray[np.float32]
     chip: Image
     quality: Quality
+    complete: bool = True
 
 
 class Enrolment(msgspec.Struct, frozen=True):
@@ -117,7 +121,7 @@ class Enrolment(msgspec.Struct, frozen=True):
 class FaceEngine(Protocol):
     """Finds faces and turns them into templates.
 
-    Both methods run their CPU work in ``context.executor`` and return when it is done; the
+    Its methods run their CPU work in ``context.executor`` and return when it is done; the
     event loop never waits on inference. ``embed`` returns L2-normalised rows so that every
     index can compare by dot product. ``model_id`` changes whenever templates stop being
     comparable (another model or alignment), so stored templates can be re-made.
@@ -133,7 +137,15 @@ class FaceEngine(Protocol):
         ...
 
     async def embed(self, chips: Sequence[Image]) -> Embeddings:
-        """Templates of aligned chips, as an (n, dim) L2-normalised float32 matrix."""
+        """Templates of aligned chips, as an (n, dim) L2-normalised float32 matrix.
+
+        Raises ``ValueError`` for the chip of a detection that is not ``complete``."""
+        ...
+
+    async def embed_faces(self, faces: Sequence[tuple[Image, Detection]]) -> Embeddings:
+        """Templates of faces ``detect`` found, each with the image it was found in: the
+        same rows as ``embed`` of their complete chips, cutting any view a live detection
+        left uncut (the live pipeline's path)."""
         ...
 
     async def enrol(self, data: bytes) -> Enrolment:

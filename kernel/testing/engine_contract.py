@@ -18,6 +18,7 @@ import io
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image as PILImage
 
 from kernel.protocols.adapter import AdapterContext
@@ -77,7 +78,8 @@ class EngineContract:
     async def test_templates_are_unit_rows_and_deterministic(self) -> None:
         engine = await self._engine()
         try:
-            (faces,) = await engine.detect([_decode(self.face_photo())])
+            (faces,) = await engine.detect([_decode(self.face_photo())], Purpose.ENROL)
+            assert faces[0].complete, "an enrolment detection's chip is cut in full"
             chips = [faces[0].chip, faces[0].chip]
             a = await engine.embed(chips)
             b = await engine.embed(chips[:1])
@@ -85,6 +87,25 @@ class EngineContract:
             np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
             np.testing.assert_allclose(a[0], b[0], atol=1e-5)  # batch = single
             assert (await engine.embed([])).shape == (0, engine.dim)
+        finally:
+            await engine.close()
+
+    async def test_embed_faces_equals_embed_of_the_complete_chip(self) -> None:
+        """A live detection embedded through ``embed_faces`` (which cuts any view the
+        detection left uncut) gives the template of the complete chip of the same face."""
+        engine = await self._engine()
+        try:
+            image = _decode(self.face_photo())
+            (live,) = await engine.detect([image], Purpose.LIVE)
+            (enrol,) = await engine.detect([image], Purpose.ENROL)
+            a = await engine.embed_faces([(image, live[0]), (image, live[0])])
+            b = await engine.embed([enrol[0].chip])
+            assert a.shape == (2, engine.dim)
+            np.testing.assert_allclose(a[0], b[0], atol=1e-5)
+            assert (await engine.embed_faces([])).shape == (0, engine.dim)
+            if not live[0].complete:
+                with pytest.raises(ValueError, match="embed_faces"):
+                    await engine.embed([live[0].chip])
         finally:
             await engine.close()
 

@@ -12,7 +12,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -46,12 +46,13 @@ class Spy:
         self.chips: list[np.ndarray[Any, Any]] = []
         self.accepted: list[str] = []
         engine, alerts = rt.engine, rt.governance.alerts
-        embed, seal = engine.embed, alerts.seal_candidate
+        embed, seal = engine.embed_faces, alerts.seal_candidate
+        complete = cast(Any, engine).complete_chip_sync  # the ONNX engine's full cut
 
-        async def spy_embed(chips: Sequence[np.ndarray[Any, Any]]) -> Any:
-            out = await embed(chips)
+        async def spy_embed(faces: Sequence[tuple[np.ndarray[Any, Any], Any]]) -> Any:
+            out = await embed(faces)
             self.templates.extend(np.array(t) for t in out)
-            self.chips.extend(np.array(c) for c in chips)
+            self.chips.extend(np.array(complete(image, d)) for image, d in faces)
             return out
 
         async def spy_seal(*args: Any, **kwargs: Any) -> Any:
@@ -59,7 +60,7 @@ class Spy:
             self.accepted.append(sealed.id)
             return sealed
 
-        engine.embed = spy_embed  # type: ignore[method-assign]
+        engine.embed_faces = spy_embed  # type: ignore[method-assign]
         alerts.seal_candidate = spy_seal  # type: ignore[method-assign]
 
 

@@ -35,8 +35,8 @@ def test_fused_chip_holds_both_views_and_its_template_is_their_normalised_sum(
 ) -> None:
     engine = _fused(models_dir)
     image = _photo(public_domain_faces, "obama.jpg")
-    (face,) = engine.detect_sync(image, Purpose.LIVE)
-    assert face.chip.shape == (150, 300, 3)
+    (face,) = engine.detect_sync(image, Purpose.ENROL)
+    assert face.chip.shape == (150, 300, 3) and face.complete
     first, second = views(face.chip, 150)
     np.testing.assert_array_equal(first, align(
         image, face.landmarks, AlignmentConfig(method="dlib5"), box=face.box,
@@ -52,13 +52,35 @@ def test_fused_chip_holds_both_views_and_its_template_is_their_normalised_sum(
     assert float(np.linalg.norm(template)) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_live_detection_defers_dlibs_view_to_embed_faces(
+    models_dir: Path, public_domain_faces: Path
+) -> None:
+    """A live face is cut only the template way at detection (dlib's landmarker and chip are
+    most of the alignment's cost, and most live faces are never embedded); ``embed_faces``
+    cuts dlib's view then, giving the same chip and template as a full cut."""
+    engine = _fused(models_dir)
+    image = _photo(public_domain_faces, "obama.jpg")
+    (live,) = engine.detect_sync(image, Purpose.LIVE)
+    (full,) = engine.detect_sync(image, Purpose.ENROL)
+    assert not live.complete and live.chip.shape == (150, 150, 3)
+    np.testing.assert_array_equal(live.chip, views(full.chip, 150)[1])
+    np.testing.assert_array_equal(engine.complete_chip_sync(image, live), full.chip)
+    np.testing.assert_allclose(engine.embed_faces_sync([(image, live)]),
+                               engine.embed_sync([full.chip]), atol=1e-6)
+    # The quality gate saw the same face: only sharpness is measured on a chip.
+    assert (live.quality.face_px, live.quality.yaw, live.quality.score) == (
+        full.quality.face_px, full.quality.yaw, full.quality.score)
+    with pytest.raises(ValueError, match="embed_faces"):
+        engine.embed_sync([live.chip])
+
+
 def test_fused_templates_still_tell_people_apart(
     models_dir: Path, public_domain_faces: Path
 ) -> None:
     engine = _fused(models_dir)
     chips = []
     for name in ("obama.jpg", "obama2.jpg", "biden.jpg"):
-        faces = engine.detect_sync(_photo(public_domain_faces, name), Purpose.LIVE)
+        faces = engine.detect_sync(_photo(public_domain_faces, name), Purpose.ENROL)
         chips.append(max(faces, key=lambda f: f.box[2] - f.box[0]).chip)
     obama, obama2, biden = engine.embed_sync(chips)
     assert float(obama @ obama2) > float(obama @ biden) + 0.05

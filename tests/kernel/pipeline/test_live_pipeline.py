@@ -69,15 +69,16 @@ class Spy:
     def __init__(self, engine: Any) -> None:
         self.templates: list[np.ndarray] = []
         self.chips: list[np.ndarray] = []
-        original = engine.embed
+        original = engine.embed_faces
 
-        async def embed(chips: Sequence[np.ndarray]) -> np.ndarray:
-            out = await original(chips)
+        async def embed_faces(faces: Sequence[tuple[np.ndarray, Any]]) -> np.ndarray:
+            out = await original(faces)
             self.templates.extend(np.array(t) for t in out)
-            self.chips.extend(np.array(c) for c in chips)
+            # The complete chips the engine embedded (the live detection holds one view).
+            self.chips.extend(np.array(engine.complete_chip_sync(image, d)) for image, d in faces)
             return out
 
-        engine.embed = embed
+        engine.embed_faces = embed_faces
 
 
 async def run_clip(cfg: config_module.Config, watch: Sequence[str],

@@ -128,6 +128,9 @@ class ScriptedEngine:
     async def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         return np.stack([self.templates.pop(id(chip)) for chip in chips]).astype(np.float32)
 
+    async def embed_faces(self, faces: Sequence[tuple[np.ndarray, Detection]]) -> np.ndarray:
+        return await self.embed([d.chip for _, d in faces])
+
     async def enrol(self, data: bytes) -> Any:
         raise NotImplementedError
 
