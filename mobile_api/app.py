@@ -22,6 +22,7 @@ from mobile_api.routes import (
     alerts,
     auth,
     deployments,
+    devices,
     feed,
     health,
     mqtt,
@@ -37,7 +38,7 @@ from mobile_api.security_headers import security_headers_hook
 from mobile_api.settings import ApiSettings
 
 ROUTE_MODULES = (auth, users, deployments, watchlists, alerts, reports, settings_routes, health,
-                 push, mqtt, feed, pwa)
+                 push, mqtt, devices, feed, pwa)
 
 
 def _backend_from(governance: Governance, settings: ApiSettings) -> ApiBackend:

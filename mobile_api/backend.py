@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from kernel.auth.accounts import Accounts
+from kernel.auth.devices import Devices
 from kernel.auth.lockout import LockoutPolicy
 from kernel.auth.passwords import PasswordPool, Passwords
 from kernel.clock import Clock
@@ -62,6 +63,13 @@ class ApiBackend:
     """Officers' MQTT accounts (``settings.mqtt``); ``None``: the PWA uses the live feed."""
     tarpit: LoginTarpit = field(default_factory=LoginTarpit)
     """Refused logins are answered late (:mod:`mobile_api.login_tarpit`)."""
+    devices: Devices = field(init=False)
+    """Officers' enrolled devices (:mod:`kernel.auth.devices`), revoking their broker
+    accounts in :attr:`broker_accounts`."""
+
+    def __post_init__(self) -> None:
+        self.devices = Devices(self.governance.store, self.governance.ctx.clock,
+                               self.broker_accounts)
 
     @property
     def clock(self) -> Clock:

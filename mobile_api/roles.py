@@ -42,6 +42,7 @@ AUDITORS: Final[frozenset[Role]] = frozenset({"commander", "admin"})
 STATS: Final[frozenset[Role]] = frozenset({"technical", "commander", "admin"})
 ADMIN: Final[frozenset[Role]] = frozenset({"admin"})
 BLUE_VIEWERS: Final[frozenset[Role]] = frozenset({"operator", "technical"})
+DEVICE_ADMINS: Final[frozenset[Role]] = frozenset({"technical", "admin"})
 
 MATRIX: Final[dict[str, Access]] = {
     # sessions (R23)
@@ -113,6 +114,14 @@ MATRIX: Final[dict[str, Access]] = {
     "DELETE /api/push/subscriptions": OFFICER,
     # MQTT over WebSockets: this session's broker login (R6, issue 14)
     "POST /api/mqtt/credentials": OFFICER,
+    # officers' enrolled devices (issue 14): the admin or the technical lead enrols and
+    # revokes; the tablet enrols with its one-time code (public: it has no session yet;
+    # throttled per client); an enrolled officer's device reports its delivery path
+    "POST /api/devices/codes": DEVICE_ADMINS,
+    "POST /api/devices/enrol": PUBLIC,
+    "GET /api/devices": DEVICE_ADMINS,
+    "POST /api/devices/{device_id}/revoke": DEVICE_ADMINS,
+    "PUT /api/devices/current": OFFICER,
     # live feed (R4, R5, R21)
     "GET /api/feed": FEED,
     # WebRTC cameras (R1)

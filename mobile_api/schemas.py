@@ -83,6 +83,8 @@ class MeOut(msgspec.Struct, kw_only=True):
     csrf_token: str
     idle_timeout_s: float
     absolute_timeout_s: float
+    device_id: str | None = None
+    """The enrolled device this session belongs to (``None``: a plain browser login)."""
 
 
 # deployments ----------------------------------------------------------------------------
@@ -356,3 +358,27 @@ class MqttCredentialsOut(msgspec.Struct, kw_only=True):
     password: str
     client_id: str
     topic: str
+
+
+# enrolled devices (issue 14) --------------------------------------------------------------
+class EnrolmentCodeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Issue a one-time code for a device of ``officer``; ``label`` names the tablet on the
+    device list (a call sign or asset tag, never a person's details)."""
+
+    officer: UserName
+    label: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class EnrolIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The code shown on the console, as typed on the tablet (case, spaces and dashes do not
+    matter), and the app's version."""
+
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    app_version: Annotated[str, msgspec.Meta(max_length=40)] = ""
+
+
+class DeviceReportIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """How this device takes its alerts now, and the app version it runs."""
+
+    delivery: Literal["mqtt", "feed"] | None = None
+    app_version: Annotated[str, msgspec.Meta(max_length=40)] | None = None

@@ -24,6 +24,9 @@ from mobile_api.backend import ApiBackend
 from mobile_api.roles import CAMERA, PUBLIC, access
 
 COOKIE = "pp_session"
+DEVICE_COOKIE = "pp_device"
+"""An enrolled device's own cookie (:mod:`mobile_api.routes.devices`): a password login on
+the device then belongs to it. Never a session: it authorises nothing by itself."""
 CSRF_HEADER = "x-csrf-token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

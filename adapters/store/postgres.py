@@ -48,6 +48,7 @@ from adapters.store.postgres_repositories import (
     PostgresAudit,
     PostgresBlobs,
     PostgresDeployments,
+    PostgresDevices,
     PostgresDisposals,
     PostgresOutbox,
     PostgresPushSubscriptions,
@@ -311,3 +312,4 @@ class PostgresTx:
         self.accounts = PostgresAccounts(con)
         self.sessions = PostgresSessions(con)
         self.push = PostgresPushSubscriptions(con)
+        self.devices = PostgresDevices(con)

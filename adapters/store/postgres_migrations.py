@@ -290,4 +290,34 @@ MIGRATIONS: list[str] = [
         created_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # 2: officers' enrolled devices (issue 14; SQLite's 4)
+    """
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        enrolled_by TEXT NOT NULL,
+        enrolled_at TIMESTAMPTZ NOT NULL,
+        last_seen_at TIMESTAMPTZ NOT NULL,
+        app_version TEXT NOT NULL DEFAULT '',
+        delivery TEXT NOT NULL DEFAULT '' CHECK (delivery IN ('','mqtt','feed')),
+        revoked_at TIMESTAMPTZ,
+        revoked_by TEXT
+    );
+
+    CREATE TABLE enrolment_codes (
+        code_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        issued_by TEXT NOT NULL,
+        issued_at TIMESTAMPTZ NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+
+    ALTER TABLE sessions ADD COLUMN device_id TEXT REFERENCES devices(id) ON DELETE CASCADE;
+    CREATE INDEX sessions_device ON sessions(device_id);
+    ALTER TABLE push_subscriptions ADD COLUMN device_id TEXT
+        REFERENCES devices(id) ON DELETE CASCADE;
+    """,
 ]

@@ -23,7 +23,9 @@ from kernel.domain.records import (
     BlobRecord,
     BlueWalk,
     DeploymentRecord,
+    DeviceRecord,
     DisposalRecord,
+    EnrolmentCodeRecord,
     EntryRecord,
     FaceCount,
     LoginFailures,
@@ -155,11 +157,26 @@ def login_failures(r: Row) -> LoginFailures:
 def session(r: Row) -> SessionRecord:
     return SessionRecord(id=r["id"], user=r["user_name"], csrf=r["csrf"],
                          created_at=when(r["created_at"]),
-                         last_seen_at=when(r["last_seen_at"]))
+                         last_seen_at=when(r["last_seen_at"]), device_id=r["device_id"])
 
 
 def push_subscription(r: Row) -> PushSubscriptionRecord:
     return PushSubscriptionRecord(endpoint=r["endpoint"], user=r["user_name"],
                                   p256dh=r["p256dh"], auth=r["auth"], device=r["device"],
                                   deployment_id=r["deployment_id"],
-                                  created_at=when(r["created_at"]))
+                                  created_at=when(r["created_at"]), device_id=r["device_id"])
+
+
+def device(r: Row) -> DeviceRecord:
+    return DeviceRecord(id=r["id"], user=r["user_name"], label=r["label"],
+                        token_hash=r["token_hash"], enrolled_by=r["enrolled_by"],
+                        enrolled_at=when(r["enrolled_at"]),
+                        last_seen_at=when(r["last_seen_at"]), app_version=r["app_version"],
+                        delivery=r["delivery"], revoked_at=maybe_when(r["revoked_at"]),
+                        revoked_by=r["revoked_by"])
+
+
+def enrolment_code(r: Row) -> EnrolmentCodeRecord:
+    return EnrolmentCodeRecord(code_hash=r["code_hash"], user=r["user_name"], label=r["label"],
+                               issued_by=r["issued_by"], issued_at=when(r["issued_at"]),
+                               expires_at=when(r["expires_at"]))

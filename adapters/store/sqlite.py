@@ -34,6 +34,7 @@ from adapters.store.sqlite_repositories import (
     SqliteAudit,
     SqliteBlobs,
     SqliteDeployments,
+    SqliteDevices,
     SqliteDisposals,
     SqliteOutbox,
     SqlitePushSubscriptions,
@@ -367,3 +368,4 @@ class SqliteTx:
         self.accounts = SqliteAccounts(con)
         self.sessions = SqliteSessions(con)
         self.push = SqlitePushSubscriptions(con)
+        self.devices = SqliteDevices(con)

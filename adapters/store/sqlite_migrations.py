@@ -225,4 +225,35 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE photos ADD COLUMN gate TEXT NOT NULL DEFAULT '{}';
     """,
+    # 4: officers' enrolled devices (issue 14): one-time enrolment codes (hashed), devices,
+    # and the sessions and push subscriptions that belong to one
+    """
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        enrolled_by TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        app_version TEXT NOT NULL DEFAULT '',
+        delivery TEXT NOT NULL DEFAULT '' CHECK (delivery IN ('','mqtt','feed')),
+        revoked_at TEXT,
+        revoked_by TEXT
+    );
+
+    CREATE TABLE enrolment_codes (
+        code_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        issued_by TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+
+    ALTER TABLE sessions ADD COLUMN device_id TEXT REFERENCES devices(id) ON DELETE CASCADE;
+    CREATE INDEX sessions_device ON sessions(device_id);
+    ALTER TABLE push_subscriptions ADD COLUMN device_id TEXT
+        REFERENCES devices(id) ON DELETE CASCADE;
+    """,
 ]

@@ -49,6 +49,8 @@ class Session:
     role: Role
     csrf: str
     token: str = ""  # the raw cookie value: known only right after login
+    device_id: str | None = None
+    """The enrolled device the session belongs to (:mod:`kernel.auth.devices`), if any."""
 
 
 class UserStatus(msgspec.Struct, kw_only=True, frozen=True):
@@ -235,14 +237,17 @@ class Accounts:
         return out
 
     # login ----------------------------------------------------------------------------------
-    async def login(self, name: str, password: str, client: str = "unknown") -> LoginResult:
+    async def login(self, name: str, password: str, client: str = "unknown",
+                    device_id: str | None = None) -> LoginResult:
         """Check the password unless ``client`` is throttled for ``name``; count failures
         (R23, issue 12 finding 1). ``client`` is :func:`kernel.auth.lockout.client_key` of the
         peer. Three counts (:mod:`kernel.auth.lockout`): per (client, name), per client, and
         per account — the account's stored (a name that is no account: in memory, bounded by
         :data:`UNKNOWN_NAMES_MAX`, locking all the same) and applied only to clients that
         failed for it. Raises :class:`~kernel.auth.passwords.PasswordPoolBusy` (nothing
-        counted) when the password pool is full."""
+        counted) when the password pool is full. ``device_id``: the enrolled device the new
+        session belongs to (:meth:`kernel.auth.devices.Devices.for_login` checked it is the
+        user's)."""
         now = self.clock.now()
         async with self.store.transaction() as tx:
             stored = await tx.accounts.get_login_failures(name)
@@ -284,7 +289,7 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         session = SessionRecord(id=token_id(token), user=user.name,
                                 csrf=secrets.token_urlsafe(32), created_at=now,
-                                last_seen_at=now)
+                                last_seen_at=now, device_id=device_id)
         rehash = self.passwords.needs_rehash(user.password_hash)
         self._pairs.pop((client, name), None)
         async with self.store.transaction() as tx:
@@ -296,7 +301,8 @@ class Accounts:
             with contextlib.suppress(PasswordPoolBusy):  # upgraded at a quieter login
                 await self.set_password_hash(user.name, await self.passwords.hash(password))
         return LoginResult(Session(id=session.id, user=user.name, role=user.role,
-                                   csrf=session.csrf, token=token), known=True)
+                                   csrf=session.csrf, token=token, device_id=device_id),
+                           known=True)
 
     @staticmethod
     def _wait(pair: LoginFailures | None, per_client: LoginFailures | None,
@@ -404,9 +410,15 @@ class Accounts:
             try:
                 async with self.store.transaction() as tx:
                     await tx.sessions.touch(sid, now)
+                    if rec.device_id is not None:  # the device list's "last seen"
+                        device = await tx.devices.get(rec.device_id)
+                        if device is not None:
+                            device.last_seen_at = now
+                            await tx.devices.update(device)
             except StorageFault:
                 pass
-        return Session(id=sid, user=user.name, role=user.role, csrf=rec.csrf)
+        return Session(id=sid, user=user.name, role=user.role, csrf=rec.csrf,
+                       device_id=rec.device_id)
 
     async def logout(self, session_id: str) -> None:
         async with self.store.transaction() as tx:

@@ -17,18 +17,21 @@ class PushSubscriptions:
         self.ctx = ctx
 
     async def subscribe(self, user: str, *, endpoint: str, p256dh: str, auth: str,
-                        device: str, deployment_id: str | None) -> PushSubscriptionRecord:
+                        device: str, deployment_id: str | None,
+                        device_id: str | None = None) -> PushSubscriptionRecord:
         """Register (or refresh, by endpoint) ``user``'s device for one deployment's alerts
-        (``None``: every deployment's); :class:`NotFound` for an unknown deployment."""
+        (``None``: every deployment's); :class:`NotFound` for an unknown deployment.
+        ``device_id``: the enrolled device it belongs to (revoking it deletes the
+        subscription)."""
         async with self.ctx.store.transaction() as tx:
             if deployment_id is not None:
                 await load(tx, deployment_id)
             rec = PushSubscriptionRecord(endpoint=endpoint, user=user, p256dh=p256dh,
                                          auth=auth, device=device, deployment_id=deployment_id,
-                                         created_at=self.ctx.clock.now())
+                                         created_at=self.ctx.clock.now(), device_id=device_id)
             await tx.push.put(rec)
             await audit.append(tx, self.ctx.clock, user, "push.subscribe", None,
-                               {"device": device[:40]})
+                               {"device": device[:40], "enrolled": device_id is not None})
         return rec
 
     async def unsubscribe(self, endpoint: str, user: str) -> bool:

@@ -216,13 +216,15 @@ class UserRecord(msgspec.Struct, kw_only=True):
 
 class SessionRecord(msgspec.Struct, kw_only=True):
     """A server-side login session. ``id`` is the SHA-256 of the cookie token (a stolen
-    database does not hand out live cookies); ``csrf`` is the session's CSRF token."""
+    database does not hand out live cookies); ``csrf`` is the session's CSRF token;
+    ``device_id`` the enrolled device it belongs to (``None``: a plain browser login)."""
 
     id: str
     user: str
     csrf: str
     created_at: datetime
     last_seen_at: datetime
+    device_id: str | None = None
 
 
 class LoginFailures(msgspec.Struct, kw_only=True):
@@ -245,3 +247,39 @@ class PushSubscriptionRecord(msgspec.Struct, kw_only=True, frozen=True):
     device: str
     deployment_id: str | None
     created_at: datetime
+    device_id: str | None = None
+    """The enrolled device it belongs to (revoking the device deletes it), if any."""
+
+
+DeliveryPath = Literal["", "mqtt", "feed"]
+"""How a device last took its alerts: over MQTT, over the live feed, or not yet ("")."""
+
+
+class DeviceRecord(msgspec.Struct, kw_only=True):
+    """An officer's enrolled tablet (issue 14, R23): its sessions, push subscription and MQTT
+    account belong to it. ``token_hash`` is the SHA-256 of the device cookie (never the
+    cookie); ``revoked_at`` set: the device was revoked and nothing of it works any more."""
+
+    id: str
+    user: str
+    label: str
+    token_hash: str
+    enrolled_by: str
+    enrolled_at: datetime
+    last_seen_at: datetime
+    app_version: str = ""
+    delivery: DeliveryPath = ""
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+
+class EnrolmentCodeRecord(msgspec.Struct, kw_only=True, frozen=True):
+    """A one-time enrolment code issued on the console for one officer's device: only its
+    SHA-256 is stored; it is deleted when used and worthless after ``expires_at``."""
+
+    code_hash: str
+    user: str
+    label: str
+    issued_by: str
+    issued_at: datetime
+    expires_at: datetime

@@ -5,7 +5,8 @@ It calls every method of every repository Protocol reached from a transaction
 alert whose entry belongs to another deployment is refused (R3), an unconfirmed or blue-list
 alert never enters the outbox (R5), deleting a deployment leaves none of its rows (R16),
 sessions expire strictly at their bounds (R23), a push subscription is replaced by endpoint and
-deleted only by its owner (R6). ``store.sqlite`` passes it; a PostgreSQL (or any other) adapter
+deleted only by its owner (R6), a device's sessions and subscriptions go with it (issue 14).
+``store.sqlite`` passes it; a PostgreSQL (or any other) adapter
 must pass it unchanged.
 
 Running it against your store: subclass :class:`StoreContract` in your adapter's tests and
@@ -52,7 +53,9 @@ from kernel.domain.records import (
     BlobRecord,
     BlueWalk,
     DeploymentRecord,
+    DeviceRecord,
     DisposalRecord,
+    EnrolmentCodeRecord,
     EntryRecord,
     FaceCount,
     ListKind,
@@ -117,10 +120,22 @@ def session(session_id: str, name: str, created: datetime, seen: datetime) -> Se
 
 
 def subscription(endpoint: str, name: str, device: str = "tablet",
-                 dep_id: str | None = None, at: datetime = T0) -> PushSubscriptionRecord:
+                 dep_id: str | None = None, at: datetime = T0,
+                 device_id: str | None = None) -> PushSubscriptionRecord:
     return PushSubscriptionRecord(endpoint=endpoint, user=name, p256dh=f"key-{device}",
                                   auth=f"auth-{device}", device=device, deployment_id=dep_id,
-                                  created_at=at)
+                                  created_at=at, device_id=device_id)
+
+
+def device(device_id: str, name: str, at: datetime = T0) -> DeviceRecord:
+    return DeviceRecord(id=device_id, user=name, label=f"tablet {device_id}",
+                        token_hash=f"token-{device_id}", enrolled_by="admin", enrolled_at=at,
+                        last_seen_at=at)
+
+
+def code(code_hash: str, name: str, expires: datetime) -> EnrolmentCodeRecord:
+    return EnrolmentCodeRecord(code_hash=code_hash, user=name, label="tablet",
+                               issued_by="admin", issued_at=T0, expires_at=expires)
 
 
 async def confirm(tx: StoreTx, alert_id: str) -> AlertRecord:
@@ -643,6 +658,71 @@ class StoreContract:
             assert await tx.push.delete("https://push/b") == 1
             assert await tx.push.delete("https://push/none") == 0
             assert await tx.push.all() == []
+
+
+    # --- enrolled devices (issue 14, R23) ----------------------------------------------------
+
+    async def test_r23_devices_roundtrip_by_token_update_and_list(self, store: Store) -> None:
+        """R23: a device reads back by id and by its token's hash, is updated in every field
+        (revoked), and devices list oldest enrolment first."""
+        async with store.transaction() as tx:
+            await tx.accounts.insert(user("ann"))
+            await tx.devices.insert(device("dev-2", "ann", T0 + MS))
+            await tx.devices.insert(device("dev-1", "ann", T0))
+        async with store.transaction() as tx:
+            got = await tx.devices.get("dev-2")
+            assert got == device("dev-2", "ann", T0 + MS)
+            assert await tx.devices.get("nope") is None
+            assert await tx.devices.by_token("token-dev-1") == device("dev-1", "ann")
+            assert await tx.devices.by_token("token-none") is None
+            assert got is not None
+            got.last_seen_at, got.app_version, got.delivery = T0 + 2 * MS, "shell-v4", "mqtt"
+            got.revoked_at, got.revoked_by, got.label = T0 + 3 * MS, "tech", "lost one"
+            await tx.devices.update(got)
+        async with store.transaction() as tx:
+            assert await tx.devices.get("dev-2") == got
+            assert [d.id for d in await tx.devices.all()] == ["dev-1", "dev-2"]
+
+    async def test_r23_enrolment_code_is_taken_once_and_expired_ones_swept(
+            self, store: Store) -> None:
+        """R23: a code is returned once (taking deletes it); codes expired strictly before a
+        time are swept, one expiring exactly then stays."""
+        async with store.transaction() as tx:
+            await tx.accounts.insert(user("ann"))
+            await tx.devices.put_code(code("h-old", "ann", T0 - MS))
+            await tx.devices.put_code(code("h-edge", "ann", T0))
+            await tx.devices.put_code(code("h-new", "ann", T0 + MS))
+        async with store.transaction() as tx:
+            assert await tx.devices.take_code("h-new") == code("h-new", "ann", T0 + MS)
+            assert await tx.devices.take_code("h-new") is None
+            assert await tx.devices.take_code("h-none") is None
+            assert await tx.devices.delete_codes_before(T0) == 1
+            assert await tx.devices.take_code("h-old") is None
+            assert await tx.devices.take_code("h-edge") is not None
+
+    async def test_r23_a_devices_sessions_and_push_go_with_it(self, store: Store) -> None:
+        """R23, R6: sessions and push subscriptions carry their device and are deleted by it,
+        leaving the owner's other sessions and subscriptions alone."""
+        async with store.transaction() as tx:
+            await tx.accounts.insert(user("ann"))
+            await tx.devices.insert(device("dev-1", "ann"))
+            await tx.devices.insert(device("dev-2", "ann"))
+            on_device = session("s1", "ann", T0, T0)
+            on_device.device_id = "dev-1"
+            await tx.sessions.insert(on_device)
+            await tx.sessions.insert(session("s2", "ann", T0, T0))
+            await tx.push.put(subscription("https://push/1", "ann", device_id="dev-1"))
+            await tx.push.put(subscription("https://push/2", "ann", at=T0 + MS,
+                                           device_id="dev-2"))
+        async with store.transaction() as tx:
+            assert await tx.sessions.get("s1") == on_device
+            assert [s.device_id for s in await tx.push.all()] == ["dev-1", "dev-2"]
+            assert await tx.sessions.delete_for_device("dev-1") == 1
+            assert await tx.sessions.delete_for_device("dev-1") == 0
+            assert await tx.push.delete_for_device("dev-1") == 1
+            assert await tx.push.delete_for_device("dev-1") == 0
+            assert await tx.sessions.get("s2") is not None
+            assert [s.endpoint for s in await tx.push.all()] == ["https://push/2"]
 
 
 # --- checking that the kit reaches every repository method -----------------------------------

@@ -15,7 +15,14 @@ from kernel.auth.passwords import PasswordPoolBusy
 from kernel.delivery.broker_accounts import BrokerAccountError
 from mobile_api.login_tarpit import BUSY_DELAY_S, REFUSAL_DELAY_S
 from mobile_api.schemas import LoginIn, MeOut
-from mobile_api.security import COOKIE, backend_of, cookie_attributes, over_tls, session_of
+from mobile_api.security import (
+    COOKIE,
+    DEVICE_COOKIE,
+    backend_of,
+    cookie_attributes,
+    over_tls,
+    session_of,
+)
 from mobile_api.views import NO_STORE
 
 log = logging.getLogger("pinchpoint.api.auth")
@@ -35,8 +42,11 @@ async def login(data: JSONBody[LoginIn], request: Request[Any, Any, Any]
     backend = backend_of(request)
     gov = backend.governance
     client = client_key(request.client.host if request.client else None)
+    # an enrolled tablet's cookie: this officer's login on it belongs to the device
+    device_id = await backend.devices.for_login(request.cookies.get(DEVICE_COOKIE, ""),
+                                                data.name)
     try:
-        result = await backend.accounts.login(data.name, data.password, client)
+        result = await backend.accounts.login(data.name, data.password, client, device_id)
     except PasswordPoolBusy as exc:
         await backend.tarpit.hold(min(BUSY_DELAY_S, exc.retry_after))
         raise HTTPException(status_code=503, headers={"Retry-After": str(exc.retry_after)},
@@ -57,12 +67,14 @@ async def login(data: JSONBody[LoginIn], request: Request[Any, Any, Any]
         await backend.tarpit.hold(REFUSAL_DELAY_S)
         raise HTTPException(status_code=401, detail="wrong user name or password")
     s = result.session
-    await gov.log_action(s.user, "auth.login", None, {"role": s.role})
+    await gov.log_action(s.user, "auth.login", {"device": device_id} if device_id else None,
+                         {"role": s.role})
     settings = backend.settings
     response = Response(
         MeOut(user=s.user, role=s.role, csrf_token=s.csrf,
               idle_timeout_s=settings.session_idle_s,
-              absolute_timeout_s=settings.session_absolute_s), headers=NO_STORE)
+              absolute_timeout_s=settings.session_absolute_s, device_id=s.device_id),
+        headers=NO_STORE)
     response.set_cookie(value=s.token, **cookie_attributes(
         settings.secure_cookie, int(settings.session_absolute_s), tls=over_tls(request)))
     return response
@@ -78,7 +90,7 @@ async def logout(request: Request[Any, Any, Any]) -> Response[None]:
     await backend.accounts.logout(session.id)
     if backend.broker_accounts is not None and session.role == "officer":
         try:
-            await backend.broker_accounts.revoke(session.id)
+            await backend.broker_accounts.revoke(session.device_id or session.id)
         except BrokerAccountError as exc:
             log.warning("MQTT account of %s not revoked: %s", session.user, exc)
             await backend.governance.log_action(session.user, "mqtt.revoke_failed", None,
@@ -96,7 +108,8 @@ async def me(request: Request[Any, Any, Any]) -> Response[MeOut]:
     settings = backend.settings
     return Response(MeOut(user=s.user, role=s.role, csrf_token=s.csrf,
                           idle_timeout_s=settings.session_idle_s,
-                          absolute_timeout_s=settings.session_absolute_s), headers=NO_STORE)
+                          absolute_timeout_s=settings.session_absolute_s,
+                          device_id=s.device_id), headers=NO_STORE)
 
 
 HANDLERS = [login, logout, me]

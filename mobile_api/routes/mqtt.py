@@ -17,8 +17,9 @@ from mobile_api.views import NO_STORE, context
 @post("/api/mqtt/credentials", status_code=201, tags=["mqtt"])
 async def credentials(data: JSONBody[MqttCredentialsIn], request: Request[Any, Any, Any]
                       ) -> Response[MqttCredentialsOut]:
-    """The broker's WebSocket URL and a fresh account of this session that may read the
-    live deployment's alert topic only (an earlier one of the session is replaced). 404 when
+    """The broker's WebSocket URL and a fresh account of this session (of its enrolled
+    device, when it belongs to one) that may read the live deployment's alert topic only (an
+    earlier one is replaced). 404 when
     MQTT is not set up (the PWA then uses the live feed), 404 for no such deployment, 409 when
     it is not live, 503 when the broker cannot make the account. Audited (R19)."""
     backend, s = context(request)
@@ -29,13 +30,15 @@ async def credentials(data: JSONBody[MqttCredentialsIn], request: Request[Any, A
     if deployment.state != "live":
         raise HTTPException(status_code=409, detail="the deployment is not live")
     try:
-        login = await accounts.grant(s.id, deployment.id)
+        # an enrolled tablet's account is the device's (revoking the device deletes it)
+        login = await accounts.grant(s.device_id or s.id, deployment.id)
     except BrokerAccountError as exc:
         raise HTTPException(status_code=503, headers={"Retry-After": "10"},
                             detail=f"the MQTT broker cannot make an account now: {exc}"
                             ) from None
     await backend.governance.log_action(s.user, "mqtt.account_granted",
-                                        {"deployment": deployment.id},
+                                        {"deployment": deployment.id,
+                                         **({"device": s.device_id} if s.device_id else {})},
                                         {"username": login.username})
     return Response(MqttCredentialsOut(ws_url=mqtt.ws_url, username=login.username,
                                        password=login.password, client_id=login.client_id,

@@ -24,12 +24,13 @@ async def vapid_key(request: Request[Any, Any, Any]) -> VapidKeyOut:
 @post("/api/push/subscriptions", status_code=201, tags=["push"])
 async def subscribe(data: JSONBody[PushSubscriptionIn], request: Request[Any, Any, Any]
                     ) -> PushSubscriptionOut:
-    """Register (or refresh) this device's subscription for the logged-in officer."""
+    """Register (or refresh) this device's subscription for the logged-in officer; on an
+    enrolled device it belongs to the device (revoking the device deletes it)."""
     backend, s = context(request)
     # 404 for an unknown deployment
     rec = await backend.governance.push.subscribe(
         s.user, endpoint=data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth,
-        device=data.device, deployment_id=data.deployment_id)
+        device=data.device, deployment_id=data.deployment_id, device_id=s.device_id)
     return PushSubscriptionOut(endpoint=rec.endpoint, device=rec.device,
                                deployment_id=rec.deployment_id, created_at=rec.created_at)
 

@@ -7,6 +7,7 @@ from adapters.store.postgres_repositories.alerts import PostgresAlerts
 from adapters.store.postgres_repositories.audit import PostgresAudit
 from adapters.store.postgres_repositories.blobs import PostgresBlobs
 from adapters.store.postgres_repositories.deployments import PostgresDeployments
+from adapters.store.postgres_repositories.devices import PostgresDevices
 from adapters.store.postgres_repositories.disposals import PostgresDisposals
 from adapters.store.postgres_repositories.outbox import PostgresOutbox
 from adapters.store.postgres_repositories.push import PostgresPushSubscriptions
@@ -20,6 +21,7 @@ __all__ = [
     "PostgresAudit",
     "PostgresBlobs",
     "PostgresDeployments",
+    "PostgresDevices",
     "PostgresDisposals",
     "PostgresOutbox",
     "PostgresPushSubscriptions",

@@ -6,6 +6,7 @@ from adapters.store.sqlite_repositories.alerts import SqliteAlerts
 from adapters.store.sqlite_repositories.audit import SqliteAudit
 from adapters.store.sqlite_repositories.blobs import SqliteBlobs
 from adapters.store.sqlite_repositories.deployments import SqliteDeployments
+from adapters.store.sqlite_repositories.devices import SqliteDevices
 from adapters.store.sqlite_repositories.disposals import SqliteDisposals
 from adapters.store.sqlite_repositories.outbox import SqliteOutbox
 from adapters.store.sqlite_repositories.push import SqlitePushSubscriptions
@@ -19,6 +20,7 @@ __all__ = [
     "SqliteAudit",
     "SqliteBlobs",
     "SqliteDeployments",
+    "SqliteDevices",
     "SqliteDisposals",
     "SqliteOutbox",
     "SqlitePushSubscriptions",

@@ -12,9 +12,10 @@ class SqlitePushSubscriptions(SqliteRepository):
 
     async def put(self, rec: PushSubscriptionRecord) -> None:
         await self._run("INSERT OR REPLACE INTO push_subscriptions (endpoint, user_name, p256dh,"
-                        " auth, device, deployment_id, created_at) VALUES (?,?,?,?,?,?,?)",
+                        " auth, device, deployment_id, created_at, device_id)"
+                        " VALUES (?,?,?,?,?,?,?,?)",
                         (rec.endpoint, rec.user, rec.p256dh, rec.auth, rec.device,
-                         rec.deployment_id, ts(rec.created_at)))
+                         rec.deployment_id, ts(rec.created_at), rec.device_id))
 
     async def delete(self, endpoint: str, name: str | None = None) -> int:
         if name is None:
@@ -22,6 +23,10 @@ class SqlitePushSubscriptions(SqliteRepository):
                                    (endpoint,))
         return await self._run("DELETE FROM push_subscriptions WHERE endpoint=? AND"
                                " user_name=?", (endpoint, name))
+
+    async def delete_for_device(self, device_id: str) -> int:
+        return await self._run("DELETE FROM push_subscriptions WHERE device_id=?",
+                               (device_id,))
 
     async def all(self, name: str | None = None) -> list[PushSubscriptionRecord]:
         if name is None:

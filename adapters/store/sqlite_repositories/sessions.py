@@ -13,9 +13,10 @@ class SqliteSessions(SqliteRepository):
     """:class:`kernel.protocols.store.SessionRepository` on SQLite."""
 
     async def insert(self, rec: SessionRecord) -> None:
-        await self._run("INSERT INTO sessions (id, user_name, csrf, created_at, last_seen_at)"
-                        " VALUES (?,?,?,?,?)", (rec.id, rec.user, rec.csrf,
-                                                ts(rec.created_at), ts(rec.last_seen_at)))
+        await self._run("INSERT INTO sessions (id, user_name, csrf, created_at, last_seen_at,"
+                        " device_id) VALUES (?,?,?,?,?,?)",
+                        (rec.id, rec.user, rec.csrf, ts(rec.created_at), ts(rec.last_seen_at),
+                         rec.device_id))
 
     async def get(self, session_id: str) -> SessionRecord | None:
         row = await self._one("SELECT * FROM sessions WHERE id=?", (session_id,))
@@ -29,6 +30,9 @@ class SqliteSessions(SqliteRepository):
 
     async def delete_for_user(self, name: str) -> int:
         return await self._run("DELETE FROM sessions WHERE user_name=?", (name,))
+
+    async def delete_for_device(self, device_id: str) -> int:
+        return await self._run("DELETE FROM sessions WHERE device_id=?", (device_id,))
 
     async def delete_before(self, created_before: datetime, seen_before: datetime) -> int:
         # ISO-8601 UTC strings of one format compare in time order

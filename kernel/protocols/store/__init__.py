@@ -9,9 +9,10 @@ transaction" are kept. A store serialises transactions (one writer at a time).
 
 A transaction reaches one small repository per aggregate, each a Protocol in its own module
 here: ``tx.deployments``, ``tx.blobs``, ``tx.watchlists``, ``tx.alerts``, ``tx.outbox``,
-``tx.audit``, ``tx.disposals``, ``tx.statistics``, ``tx.accounts``, ``tx.sessions`` and
-``tx.push``. The records they hold are in :mod:`kernel.domain.records`. In every repository
-``get*`` returns ``None`` when absent and ``delete*`` returns how many rows went.
+``tx.audit``, ``tx.disposals``, ``tx.statistics``, ``tx.accounts``, ``tx.sessions``,
+``tx.push`` and ``tx.devices``. The records they hold are in :mod:`kernel.domain.records`.
+In every repository ``get*`` returns ``None`` when absent and ``delete*`` returns how many
+rows went.
 
 Personal data never reaches a store in clear: images, templates and watch-list details arrive
 as :class:`~kernel.domain.records.BlobRecord` ciphertext sealed by the domain with the
@@ -31,6 +32,7 @@ from kernel.protocols.store.alerts import AlertRepository
 from kernel.protocols.store.audit import AuditRepository
 from kernel.protocols.store.blobs import BlobRepository
 from kernel.protocols.store.deployments import DeploymentRepository
+from kernel.protocols.store.devices import DeviceRepository
 from kernel.protocols.store.disposals import DisposalRepository
 from kernel.protocols.store.outbox import OutboxRepository
 from kernel.protocols.store.push import PushSubscriptionRepository
@@ -44,6 +46,7 @@ __all__ = [
     "AuditRepository",
     "BlobRepository",
     "DeploymentRepository",
+    "DeviceRepository",
     "DisposalRepository",
     "OutboxRepository",
     "PushSubscriptionRepository",
@@ -111,6 +114,11 @@ class StoreTx(Protocol):
     @property
     def push(self) -> PushSubscriptionRepository:
         """Devices' Web Push subscriptions (R6)."""
+        ...
+
+    @property
+    def devices(self) -> DeviceRepository:
+        """Officers' enrolled devices and enrolment codes (issue 14, R23)."""
         ...
 
 

@@ -19,6 +19,10 @@ class PushSubscriptionRepository(Protocol):
         """Delete by endpoint (only the user's own when ``name`` is given)."""
         ...
 
+    async def delete_for_device(self, device_id: str) -> int:
+        """Delete every subscription of an enrolled device (the device was revoked)."""
+        ...
+
     async def all(self, name: str | None = None) -> list[PushSubscriptionRecord]:
         """Every subscription (of one user when ``name`` is given), oldest first."""
         ...

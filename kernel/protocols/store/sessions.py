@@ -27,6 +27,10 @@ class SessionRepository(Protocol):
         """Delete every session of the user (a password change, a disabled account)."""
         ...
 
+    async def delete_for_device(self, device_id: str) -> int:
+        """Delete every session of an enrolled device (the device was revoked)."""
+        ...
+
     async def delete_before(self, created_before: datetime, seen_before: datetime) -> int:
         """Delete sessions created strictly before ``created_before`` or last seen strictly
         before ``seen_before``; a session at either bound exactly is kept."""

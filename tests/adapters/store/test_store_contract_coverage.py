@@ -21,8 +21,8 @@ def test_repository_methods_are_read_from_the_protocols() -> None:
             "accounts.get_login_failures"} <= methods
     assert {m.split(".")[0] for m in methods} == {
         "deployments", "blobs", "watchlists", "alerts", "outbox", "audit", "disposals",
-        "statistics", "accounts", "sessions", "push"}
-    assert len(methods) == 55
+        "statistics", "accounts", "sessions", "push", "devices"}
+    assert len(methods) == 65
 
 
 async def test_store_contract_calls_every_repository_method(tmp_path: Path) -> None:
