@@ -1,6 +1,6 @@
 // Pinchpoint PWA: boot, session, role-based home and the hash router.
 
-import {api, ApiError, setCsrf, whenUnauthorised} from './api.js';
+import {api, ApiError, liveDeployments, setCsrf, whenUnauthorised} from './api.js';
 import {h, put} from './dom.js';
 import {renderLogin} from './views/login.js';
 import {renderOfficer} from './views/officer.js';
@@ -10,8 +10,11 @@ import {renderDeployments, renderNewDeployment} from './views/deployments.js';
 import {renderDeployment} from './views/deployment.js';
 import {renderRecord} from './views/record.js';
 import {renderUsers} from './views/users.js';
+import {renderDevices} from './views/devices.js';
 import {sound} from './alarm.js';
-import {openAlertStream} from './alert_stream.js';
+import {openAlertStream, PATH_TEXT} from './alert_stream.js';
+import {forgetAlerts} from './forget.js';
+import {APP_VERSION} from './version.js';
 
 const ALL = ['officer', 'operator', 'technical', 'commander', 'admin'];
 const STAFF = ['operator', 'technical', 'commander', 'admin'];
@@ -25,13 +28,14 @@ const ROUTES = [
    'Deployment record'],
   [/^#\/deployments\/([\w.-]+)$/, renderDeployment, STAFF, 'Deployment'],
   [/^#\/users$/, renderUsers, ['admin'], 'Users'],
+  [/^#\/devices$/, renderDevices, ['technical', 'admin'], 'Devices'],
 ];
 const NAV = {
   officer: [['#/alerts', 'Alerts']],
   operator: [['#/console', 'Console'], ['#/deployments', 'Deployments']],
-  technical: [['#/deployments', 'Deployments']],
+  technical: [['#/deployments', 'Deployments'], ['#/devices', 'Devices']],
   commander: [['#/deployments', 'Deployments'], ['#/deployments/new', 'New deployment']],
-  admin: [['#/users', 'Users'], ['#/deployments', 'Deployments']],
+  admin: [['#/users', 'Users'], ['#/devices', 'Devices'], ['#/deployments', 'Deployments']],
 };
 const HOME = {officer: '#/alerts', operator: '#/console', technical: '#/deployments',
               commander: '#/deployments', admin: '#/users'};
@@ -42,7 +46,12 @@ const flash = document.getElementById('flash');
 const state = {me: null, next: null, cleanup: null};
 // Officers keep one live feed for the whole session, so an alert is heard on every screen;
 // the alert list subscribes to it, other screens show the "New alert" link in the top bar.
-const feed = {close: null, state: '', text: '', handlers: {alert: new Set(), resync: new Set(), open: new Set()}};
+const feed = {close: null, state: '', text: '', reported: '',
+              handlers: {alert: new Set(), resync: new Set(), open: new Set()}};
+// How often an officer's app checks which deployments are live: one that ended or was wiped
+// takes its alerts off the device (forget.js) within this long, whichever path brings alerts.
+const WATCH_MS = 5000;
+const watch = {timer: 0, live: null};
 
 const ctx = {
   get me() { return state.me; },
@@ -98,7 +107,44 @@ function startFeed() {
     feed.state = value;
     feed.text = text || '';
     ctx.setStatus(value, feed.text || undefined);
+    if (value === 'live') report(feed.text === PATH_TEXT.mqtt ? 'mqtt' : 'feed');
   }, ctx.stillLoggedIn);
+  watchDeployments();
+}
+
+/** An enrolled tablet tells the device list how it takes its alerts now. */
+function report(delivery) {
+  if (!state.me?.device_id || feed.reported === delivery) return;
+  feed.reported = delivery;
+  api('/api/devices/current', {method: 'PUT', body: {delivery, app_version: APP_VERSION}})
+    .catch(() => { feed.reported = ''; });
+}
+
+/** Officers: when a deployment that was live is not any more (ended or wiped), its alerts
+ * leave the device: stored traces are dropped, the alert stream and the screens start over. */
+async function watchDeployments() {
+  clearTimeout(watch.timer);
+  if (state.me?.role !== 'officer') return;
+  let live;
+  try { live = (await liveDeployments()).map((d) => d.id); } catch {
+    live = null;  // offline, or logged out (api.js then calls loggedOut)
+  }
+  if (state.me?.role !== 'officer') return;
+  if (live) {
+    const ended = watch.live && watch.live.some((id) => !live.includes(id));
+    const began = watch.live && live.some((id) => !watch.live.includes(id));
+    watch.live = live;
+    if (ended) {
+      await forgetAlerts();
+      if (location.hash.startsWith('#/alerts/')) ctx.go('#/alerts');
+    }
+    if (ended || began) {
+      startFeed();  // the stream's topic is the live deployment's; this restarts the watch
+      dispatch('resync', {});
+      return;
+    }
+  }
+  watch.timer = setTimeout(watchDeployments, WATCH_MS);
 }
 
 function stopFeed() {
@@ -107,6 +153,7 @@ function stopFeed() {
   feed.state = '';
   feed.text = '';
   flash.classList.add('hidden');
+  clearTimeout(watch.timer);
 }
 
 function loggedOut() {
@@ -114,6 +161,7 @@ function loggedOut() {
   state.me = null;
   setCsrf('');
   stopFeed();
+  forgetSession(true);  // ended elsewhere: expired, disabled, or the device was revoked
   if (!location.hash.startsWith('#/login')) state.next = location.hash || null;
   renderChrome();
   ctx.go('#/login');
@@ -137,8 +185,18 @@ async function logout() {
   state.me = null;
   setCsrf('');
   stopFeed();
+  forgetSession(false);  // the officer's own logout: a notification's tap still leads back
   renderChrome();
   ctx.go('#/login');
+}
+
+/** The session ended (logout, expiry, a revoked device): nothing of its alerts stays but,
+ * after the officer's own logout, the notifications (they name no one, R6). */
+function forgetSession(notifications) {
+  watch.live = null;
+  feed.reported = '';
+  main.replaceChildren();
+  forgetAlerts({notifications});
 }
 
 async function route() {

@@ -2,10 +2,14 @@
 published deployment record shows the API's figures and prints without the app's chrome (R20);
 the admin screens create a user, unlock it after a lockout and disable it, the commander wipes
 a deployment by typing its name, and the audit log verifies and holds each action (R16, R19,
-R23). Two tests only: they are slow on two cores."""
+R23). Issue 14 in the same runtime (a runtime per module is slow on two cores): the admin
+enrols an officer's tablet from the Devices screen, and when the tablet's deployment ends its
+browser holds no alert data (Cache Storage and IndexedDB read through the DevTools protocol);
+revoked, the tablet is logged out."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,14 @@ from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.records import AuditRecord
 from kernel.domain.watchlists import EntryInput
 from tests.pwa.live_runtime import PASSWORD, LiveRuntime
-from tests.pwa.test_pwa_e2e import SETTLED, TABLET, assert_accessible, login, shoot
+from tests.pwa.test_pwa_e2e import (
+    SETTLED,
+    SW_ACTIVATED,
+    TABLET,
+    assert_accessible,
+    login,
+    shoot,
+)
 
 RECORD_REFERENCE = "WL-REC-0099"
 
@@ -193,3 +204,152 @@ def test_issue15_r19_r23_admin_screens_and_wipe_are_audited(
         assert expected in new, (expected, new)
     [wiped] = [r for r in _audit(live)[before:] if r.action == "deployment.wipe"]
     assert wiped.details["reason"] == "created in error, ref. DPO-7"
+
+
+async def _tablet_deployment(live: LiveRuntime) -> str:
+    """A second live deployment, the newest: the officer's app shows it."""
+    gov, engine = _gov(live), live.runtime.engine
+    assert engine is not None
+    now = gov.ctx.clock.now()
+    dep = await gov.deployments.create(DeploymentDraft(
+        name="Op Leave", authorising_officer="Supt. Hale", location="East gate",
+        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=2),
+        objectives="devices test", case_reference="INT-DEV-1", command_team=["Gold: Grey"],
+        match_threshold=0.99), "cmd")
+    res = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / "obama.jpg").read_bytes(),
+                                     actor="tech", entry=EntryInput(
+                                         reference="WL-DEV-7", category="wanted",
+                                         source="PNC", reason="warrant"))
+    assert res.ok
+    await gov.deployments.authorise(dep.id, "cmd")
+    await gov.watchlists.review(dep.id, "cmd")
+    await gov.deployments.go_live(dep.id, "cmd")
+    return str(dep.id)
+
+
+async def _confirmed_in(live: LiveRuntime, dep: str) -> str:
+    gov = _gov(live)
+    [entry] = [e for e in await gov.watchlists.entries(dep)]
+    face = (DEMO_FACES / "obama2.jpg").read_bytes()
+    alert = await gov.alerts.create_candidate(dep, entry.id, "gate-1", 0.995,
+                                              gov.ctx.clock.now(), face, face)
+    await gov.alerts.confirm(alert.id, "op")
+    return str(alert.id)
+
+
+PLANT = """async (id) => {
+    // what an older build or an offline list could have stored: an alert and its image
+    await (await caches.open('pinchpoint-alerts')).put(`/api/alerts/${id}`,
+        new Response(JSON.stringify({id})));
+    const shell = (await caches.keys()).find((k) => k.startsWith('pinchpoint-shell-'));
+    await (await caches.open(shell)).put(`/api/alerts/${id}/images/face`, new Response('jpeg'));
+    await new Promise((done, fail) => {
+      const open = indexedDB.open('pinchpoint-offline', 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('alerts', {keyPath: 'id'});
+      open.onerror = () => fail(open.error);
+      open.onsuccess = () => {
+        const tx = open.result.transaction('alerts', 'readwrite');
+        tx.objectStore('alerts').put({id, torso: 'jpeg'});
+        tx.oncomplete = () => { open.result.close(); done(); };
+      };
+    });
+    const reg = await navigator.serviceWorker.ready;
+    await reg.showNotification('New confirmed alert', {tag: `alert-${id}`, data: {alert_id: id}});
+}"""
+
+
+def _stored(cdp: Any, origin: str) -> dict[str, list[str]]:
+    """What the browser stores for ``origin``, read through the DevTools protocol: each
+    cache's request paths, and the IndexedDB database names."""
+    out: dict[str, list[str]] = {}
+    for cache in cdp.send("CacheStorage.requestCacheNames", {"securityOrigin": origin})["caches"]:
+        entries = cdp.send("CacheStorage.requestEntries", {
+            "cacheId": cache["cacheId"], "skipCount": 0, "pageSize": 500})["cacheDataEntries"]
+        out[f"cache:{cache['cacheName']}"] = [
+            httpx.URL(e["requestURL"]).path for e in entries]
+    out["indexeddb"] = cdp.send("IndexedDB.requestDatabaseNames",
+                                {"securityOrigin": origin})["databaseNames"]
+    return out
+
+
+def test_issue14_enrolled_tablet_drops_an_ended_deployments_alerts_and_is_revoked(
+        live: LiveRuntime, browser: Any, artifacts: Path) -> None:
+    """Issue 14, done-when 3 (and enrolment, revocation in the PWA): the admin issues a code
+    on the Devices screen, the officer enrols the tablet with it and sees a confirmed alert;
+    the deployment ends and the tablet drops everything: no card, no notification, and
+    through the DevTools protocol no cache entry but the app shell and no IndexedDB database
+    (planted ones included). Revoked from the Devices screen, the tablet is logged out."""
+    before = len(_audit(live))
+    dep = live.call(_tablet_deployment(live))
+    console = browser.new_context(viewport=TABLET)
+    admin = console.new_page()
+    login(admin, live.url, "adm", "#/devices")
+    admin.wait_for_selector("#enrol-officer")
+    admin.fill("#enrol-officer", "ofc")
+    admin.fill("#enrol-label", "Tablet 7")
+    admin.click("button:has-text('Issue an enrolment code')")
+    code = admin.inner_text("#enrol-code-out", timeout=15_000)
+    assert len(code) == 9 and code[4] == "-", code
+
+    tablet = browser.new_context(viewport=TABLET)
+    tablet.grant_permissions(["notifications"], origin=live.url)
+    page = tablet.new_page()
+    try:
+        page.goto(f"{live.url}/")
+        page.fill("#enrol-code", code)
+        page.click("button:has-text('Enrol this device')")
+        page.wait_for_selector("#who button")
+        page.wait_for_selector("#status[data-state=live]", timeout=30_000)
+        assert page.evaluate(SW_ACTIVATED) == "activated"
+        alert_id = live.call(_confirmed_in(live, dep))
+        page.wait_for_selector(f"li[data-id='{alert_id}'] img", timeout=30_000)
+        page.evaluate(PLANT, alert_id)
+        cdp = tablet.new_cdp_session(page)
+        stored = _stored(cdp, live.url)
+        assert "cache:pinchpoint-alerts" in stored and stored["indexeddb"] == [
+            "pinchpoint-offline"], stored
+        admin.reload()
+        admin.wait_for_selector("tr[data-device] td:has-text('Live feed')", timeout=30_000)
+        row = admin.inner_text("tr[data-device]")
+        assert "ofc" in row and "Tablet 7" in row and "pinchpoint-shell-v4" in row, row
+        admin.evaluate(SETTLED)
+        assert_accessible(admin, "devices")
+        shoot(admin, artifacts, "22-admin-devices")
+
+        live.call(_gov(live).deployments.end(dep, "cmd"))
+        page.wait_for_function("(id) => !document.querySelector(`li[data-id='${id}']`)",
+                               arg=alert_id, timeout=30_000)
+        deadline = time.monotonic() + 15  # the purge runs right after the card goes
+        while time.monotonic() < deadline:
+            stored = _stored(cdp, live.url)
+            caches = {k: v for k, v in stored.items() if k.startswith("cache:")}
+            if not stored["indexeddb"] and all(
+                    k.startswith("cache:pinchpoint-shell-") and not [
+                        p for p in v if p.startswith("/api/")] for k, v in caches.items()):
+                break
+            page.wait_for_timeout(100)
+        assert stored["indexeddb"] == [], stored
+        assert [k for k in stored if k.startswith("cache:")] == ["cache:pinchpoint-shell-v4"]
+        assert not [p for p in stored["cache:pinchpoint-shell-v4"] if p.startswith("/api/")]
+        assert "/index.html" in stored["cache:pinchpoint-shell-v4"]  # the shell stays
+        notes = page.evaluate("() => navigator.serviceWorker.ready"
+                              ".then((r) => r.getNotifications()).then((ns) => ns.length)")
+        assert notes == 0
+        assert alert_id not in page.content()
+
+        page.evaluate("""() => navigator.serviceWorker.ready.then((r) => r.showNotification(
+            'New confirmed alert', {tag: 'alert-later'}))""")
+        admin.click("tr[data-device] button[data-device]")
+        admin.wait_for_selector("text=revoked: 1 session(s) ended")
+        page.wait_for_selector("#login-name", timeout=30_000)  # the tablet is logged out
+        # a revoked tablet keeps nothing it can show, not even a notification
+        page.wait_for_function("""() => navigator.serviceWorker.ready
+            .then((r) => r.getNotifications()).then((ns) => ns.length === 0)""",
+                               timeout=15_000)
+    finally:
+        tablet.close()
+        console.close()
+    new = [(r.actor, r.action) for r in _audit(live)[before:]]
+    for expected in (("adm", "device.code_issued"), ("ofc", "device.enrol"),
+                     ("adm", "device.revoke"), ("cmd", "deployment.ended")):
+        assert expected in new, (expected, new)
