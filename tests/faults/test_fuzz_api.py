@@ -36,7 +36,7 @@ def targets(api: LiveApi) -> list[tuple[str, str, str | None, bool, tuple[str, .
     s = api.seed
     values = {"deployment_id": s.deployment, "alert_id": s.candidate, "entry_id": s.entry,
               "kind": "face", "index": "1", "camera_id": "gate-1", "resource_id": "r1",
-              "path": "index.html", "name": "officer"}
+              "path": "index.html", "name": "officer", "device_id": "dev-none"}
     out = []
     for route in api.app.routes:
         for method in sorted(getattr(route, "methods", ())):
