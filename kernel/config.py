@@ -128,6 +128,29 @@ class SupervisionConfig(Strict, frozen=True):
     stable: Seconds = 60.0
 
 
+NodeRole = Literal["all", "edge", "console"]
+
+
+class NodeConfig(Strict, frozen=True):
+    """Which part of the system this process is (issue 13, docs/scale-out.md).
+
+    ``role``: ``all`` (the default: one process does everything, no broker), ``edge``
+    (cameras, engine, tracker, matcher; no store, no API: candidates go over ``[link]``) or
+    ``console`` (store, API, operator, delivery, retention; takes the edges' candidates and
+    publishes the live watch lists to them). ``id``: this node's name on the link (an edge's
+    reports and candidate subjects). ``link_key_file``: the 32-byte key every node of the
+    link shares (or ``PINCHPOINT_LINK_KEY``). ``queue``: candidates an edge holds in memory
+    while the link is down (beyond: refused, counted). ``report_s``: how often an edge
+    reports. ``late_after_s``: a candidate captured longer ago than this is logged late."""
+
+    role: NodeRole = "all"
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "node"
+    link_key_file: str | None = None
+    queue: Held = 1024
+    report_s: Seconds = 5.0
+    late_after_s: Seconds = 10.0
+
+
 class AdapterSection(msgspec.Struct, frozen=True):
     """One adapter instance from config: its kind, name, type and decoded settings."""
 
@@ -147,9 +170,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     supervision: SupervisionConfig
     matching: MatchingConfig
     retention: RetentionConfig
+    node: NodeConfig = NodeConfig()
     engine: AdapterSection | None
     index: AdapterSection | None
     store: AdapterSection | None
+    link: AdapterSection | None = None
     cameras: tuple[AdapterSection, ...]
     sinks: tuple[AdapterSection, ...]
     services: tuple[AdapterSection, ...]
@@ -164,8 +189,9 @@ _SECTIONS: dict[str, type[Strict]] = {
     "supervision": SupervisionConfig,
     "matching": MatchingConfig,
     "retention": RetentionConfig,
+    "node": NodeConfig,
 }
-_SINGLE = ("engine", "index", "store")
+_SINGLE = ("engine", "index", "store", "link")
 _LISTS = {"cameras": "camera", "sinks": "sink", "services": "service"}
 _TOP = {"data_dir", *_SECTIONS, *_SINGLE, *_LISTS}
 
@@ -290,13 +316,46 @@ def parse(raw: dict[str, Any], source: Path | None = None,
         supervision=sections["supervision"],
         matching=sections["matching"],
         retention=sections["retention"],
+        node=_node(sections["node"], singles, lists),
         engine=singles["engine"],
         index=singles["index"],
         store=singles["store"],
+        link=singles["link"],
         cameras=lists["cameras"],
         sinks=lists["sinks"],
         services=lists["services"],
     )
+
+
+def _node(node: Any, singles: Mapping[str, AdapterSection | None],
+          lists: Mapping[str, tuple[AdapterSection, ...]]) -> NodeConfig:
+    """The ``[node]`` section, checked against what its role needs and has no use for."""
+    assert isinstance(node, NodeConfig)
+    if node.role != "all" and singles["link"] is None:
+        raise ConfigError(f"config key node.role: a {node.role} needs a [link] section "
+                          "(type = \"nats\")")
+    if node.role == "edge":
+        if singles["engine"] is None:
+            raise ConfigError("config key node.role: an edge needs an [engine]")
+        unused = [k for k in ("store",) if singles[k] is not None]
+        unused += [k for k in ("sinks", "services") if lists[k]]
+    elif node.role == "console":
+        if singles["store"] is None:
+            raise ConfigError("config key node.role: a console needs a [store]")
+        unused = ["cameras"] if lists["cameras"] else []
+    else:
+        unused = []
+    if unused:
+        raise ConfigError(f"config key {unused[0]}: a node of role {node.role} has no "
+                          f"{unused[0]} (docs/scale-out.md says which role runs what)")
+    return node
+
+
+def with_role(config: Config, role: NodeRole) -> Config:
+    """``config`` as the node ``role`` (``pinchpoint run --role``), checked as if set in it."""
+    raw = _deepcopy(config.raw)
+    raw.setdefault("node", {})["role"] = role
+    return parse(raw, source=config.source, environ={})
 
 
 def _deepcopy(value: Any) -> Any:

@@ -23,16 +23,17 @@ from kernel.protocols.adapter import AdapterClass
 from kernel.protocols.camera import CameraSource
 from kernel.protocols.engine import FaceEngine
 from kernel.protocols.index import VectorIndex
+from kernel.protocols.link import NodeLink
 from kernel.protocols.sink import AlertSink
 from kernel.protocols.store import Store
 
 GROUP = "pinchpoint.adapters"
 ROUTES_GROUP = "pinchpoint.http_routes"
-KINDS = ("camera", "engine", "index", "store", "sink", "service")
+KINDS = ("camera", "engine", "index", "store", "sink", "service", "link")
 
 SEAMS: dict[str, type] = {
     "camera": CameraSource, "engine": FaceEngine, "index": VectorIndex, "store": Store,
-    "sink": AlertSink,
+    "sink": AlertSink, "link": NodeLink,
 }
 """The Protocol an adapter of each kind implements (all ``runtime_checkable``): what
 :func:`check` holds a constructed adapter to. ``service`` is checked by the runtime against
@@ -77,6 +78,8 @@ def load(kind: Literal["index"], name: str) -> AdapterClass[VectorIndex]: ...
 def load(kind: Literal["store"], name: str) -> AdapterClass[Store]: ...
 @overload
 def load(kind: Literal["sink"], name: str) -> AdapterClass[AlertSink]: ...
+@overload
+def load(kind: Literal["link"], name: str) -> AdapterClass[NodeLink]: ...
 @overload
 def load(kind: str, name: str) -> AdapterClass[object]: ...
 def load(kind: str, name: str) -> AdapterClass[object]:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
@@ -28,6 +29,12 @@ from kernel.events import EventBus
 from kernel.executor import BoundedExecutor
 from kernel.frames import Frame
 from kernel.health import CameraHealth, SystemHealth, system_health
+from kernel.link.cipher import LinkCipher, load_link_key
+from kernel.link.console_ingest import CandidateIngest
+from kernel.link.edge_candidates import RemoteCandidates
+from kernel.link.edge_lists import EdgeLists
+from kernel.link.edge_report import EdgeReporter
+from kernel.link.list_publisher import ListPublisher
 from kernel.pipeline.candidates import CandidateRecorder
 from kernel.pipeline.live import LivePipeline
 from kernel.pipeline.session import MatchingSession
@@ -35,6 +42,7 @@ from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.camera import CameraClosed, CameraSource, CameraStats
 from kernel.protocols.engine import FaceEngine
 from kernel.protocols.index import VectorIndex
+from kernel.protocols.link import NodeLink
 from kernel.protocols.service import Service, ServiceContext
 from kernel.protocols.sink import AlertSink
 from kernel.slots import FairScheduler
@@ -73,6 +81,13 @@ class Runtime:
         core's post-commit events (``governance.events``, :mod:`kernel.domain.events`)."""
         self.sinks: dict[str, AlertSink] = {}
         self.dispatcher: Dispatcher | None = None
+        self.link: NodeLink | None = None
+        """The broker link of an edge or a console (``[node] role``; None for ``all``)."""
+        self.edge_lists: EdgeLists | None = None
+        self.remote: RemoteCandidates | None = None
+        self.edge_reporter: EdgeReporter | None = None
+        self.ingest: CandidateIngest | None = None
+        self.publisher: ListPublisher | None = None
         self._service_governance: Governance | None = None
         """Opened for the services when the runtime itself runs no governed core."""
         self._service_engine: FaceEngine | None = None
@@ -134,6 +149,12 @@ class Runtime:
         assert isinstance(sink, AlertSink)
         return sink
 
+    def build_link(self, section: AdapterSection) -> NodeLink:
+        """The node link a ``[link]`` section names (checked against the seam)."""
+        link = self._construct(section, "link")
+        assert isinstance(link, NodeLink)
+        return link
+
     def build_service(self, section: AdapterSection) -> Service:
         """The service a ``[[services]]`` section names (checked against the seam)."""
         service = self._construct(section, "service")
@@ -185,13 +206,20 @@ class Runtime:
         # Parallelism comes from the executor's workers; a multi-threaded BLAS inside each of
         # them oversubscribes the cores (measured: an 8-query exact search 16 ms → 0.09 ms).
         threadpool_limits(limits=1, user_api="blas")
-        if self.config.store is not None or self.config.engine is not None:
+        role = self.config.node.role
+        if role != "edge" and (self.config.store is not None
+                               or self.config.engine is not None):
             self.governance = await open_governance(self.config, self.clock,
                                                     executor=self.executor)
             if self.config.retention.enabled:
                 self.supervisor.spawn("retention", self._retention_body, self.backoff)
             self._start_delivery(self.governance)
-        if self.config.engine is not None:
+        if role == "console":
+            assert self.governance is not None
+            self._start_console(self.governance)
+        elif role == "edge":
+            await self._start_edge()
+        elif self.config.engine is not None:
             assert self.governance is not None
             # Loading the models takes a moment; the loop keeps serving meanwhile.
             engine = await asyncio.to_thread(self.build_engine, self.config.engine)
@@ -222,6 +250,55 @@ class Runtime:
             )
         self.supervisor.spawn("pipeline", self._pipeline_body)
         self.ready.set()
+
+    def _link(self) -> tuple[NodeLink, LinkCipher]:
+        """The broker link and the link cipher of an edge or a console."""
+        node = self.config.node
+        assert self.config.link is not None  # the config refuses a role without [link]
+        key_file = None
+        if node.link_key_file is not None:
+            key_file = Path(node.link_key_file)
+            if not key_file.is_absolute() and self.config.source is not None:
+                key_file = self.config.source.parent / key_file
+        cipher = LinkCipher(load_link_key(key_file))
+        self.link = self.build_link(self.config.link)
+        return self.link, cipher
+
+    def _start_console(self, governance: Governance) -> None:
+        """Take the edges' candidates (persist, then ack) and publish the live lists."""
+        link, cipher = self._link()
+        self.ingest = CandidateIngest(link, cipher, governance, self.config.node.late_after_s)
+        self.publisher = ListPublisher(link, cipher, governance, self.config.matching,
+                                       self.config.matching.refresh_s)
+        self.supervisor.spawn("link:ingest", self.ingest.run, self.backoff)
+        self.supervisor.spawn("link:lists", self.publisher.run, self.backoff)
+
+    async def _start_edge(self) -> None:
+        """The pipeline with the link's candidate commit and the console's lists."""
+        assert self.config.engine is not None  # the config refuses an edge without one
+        link, cipher = self._link()
+        node, pipe = self.config.node, self.config.pipeline
+        # Loading the models takes a moment; the loop keeps serving meanwhile.
+        engine = self.engine = await asyncio.to_thread(self.build_engine, self.config.engine)
+        remote = self.remote = RemoteCandidates(link, cipher, node.id, capacity=node.queue,
+                                                retry_s=pipe.held_retry_s,
+                                                retry_max_s=pipe.held_retry_max_s)
+        self.pipeline = LivePipeline(engine, self.executor, self.clock, remote,
+                                     self.config.matching.tracker)
+        index = self.config.index or AdapterSection("index", "exact", "exact",
+                                                    registry.load("index", "exact").Config())
+        lists = self.edge_lists = EdgeLists(link, cipher, self.pipeline,
+                                            lambda: self.build_index(index),
+                                            self.config.matching.refresh_s)
+        remote.version_of = lists.version
+        reporter = self.edge_reporter = EdgeReporter(link, node.id, self.clock, lists, remote,
+                                                     self.health, node.report_s)
+        lists.on_change = reporter.changed
+        await lists.refresh()  # the lists before the first frame, when the link is up
+        self.consumer = self.pipeline
+        self.supervisor.spawn("link:candidates", remote.run, self.backoff)
+        self.supervisor.spawn("link:lists", lists.run, self.backoff)
+        self.supervisor.spawn("link:report", reporter.run, self.backoff)
 
     def _camera_body(self, section: AdapterSection) -> Callable[[], Awaitable[None]]:
         async def body() -> None:
@@ -317,6 +394,8 @@ class Runtime:
             return
         self._stopped = True
         await self.supervisor.close()
+        if self.link is not None:
+            await self.link.close()
         for sink in self.sinks.values():
             await sink.close()
         for engine in (self.engine, self._service_engine):

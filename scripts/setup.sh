@@ -23,6 +23,9 @@ need_cmd npm npm  # every purpose serves the PWA: MQTT.js is vendored from the n
 if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   need_cmd mosquitto mosquitto mosquitto-clients
   need_pkg postgresql   # store.postgres's tests run against a real server (issue 13)
+  # link.nats (issue 13): the tests start a nats-server of their own (tests/nats_server.py,
+  # a free port, JetStream in the test's temp dir), so only the binary is needed here.
+  need_cmd nats-server nats-server
   need_cmd chromium chromium
   for p in gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base \
            gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-tools; do

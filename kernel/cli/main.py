@@ -25,6 +25,8 @@ log = logging.getLogger("pinchpoint.cli")
 
 def _cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args)
+    if args.role is not None:
+        config = config_module.with_role(config, args.role)
     logs.setup(args.log_level or config.logging.level, args.log_format or config.logging.format)
     return asyncio.run(_run(config, args.duration))
 
@@ -69,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_option(run)
     run.add_argument("--for", dest="duration", type=float, default=None, metavar="SECONDS",
                      help="stop by itself after SECONDS (for tests and demos)")
+    run.add_argument("--role", choices=["all", "edge", "console"], default=None,
+                     help="this node's part (default: [node] role, else all; "
+                          "docs/scale-out.md)")
     run.set_defaults(handler=_cmd_run)
 
     cfg = sub.add_parser("config", help="configuration tools")

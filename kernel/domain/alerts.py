@@ -99,9 +99,11 @@ class Alerts:
 
     async def seal_candidate(self, deployment_id: str, entry_id: str, camera_id: str,
                              score: float, captured_at: datetime | float,
-                             face_crop_jpeg: bytes, torso_jpeg: bytes) -> SealedCandidate:
+                             face_crop_jpeg: bytes, torso_jpeg: bytes, *,
+                             alert_id: str | None = None) -> SealedCandidate:
         """A match accepted: its alert id (the key that makes storing it idempotent) and its
-        crops encrypted as they will be stored (R24). Nothing is written."""
+        crops encrypted as they will be stored (R24). Nothing is written. ``alert_id``: the
+        key an edge assigned (issue 13), so that a redelivered candidate is stored once."""
         if isinstance(captured_at, int | float):
             captured_at = datetime.fromtimestamp(float(captured_at), UTC)
         if not face_crop_jpeg or not torso_jpeg:
@@ -109,7 +111,7 @@ class Alerts:
         keys = self.ctx.keys
         face = await keys.seal(deployment_id, "face", face_crop_jpeg)
         torso = await keys.seal(deployment_id, "torso", torso_jpeg)
-        return SealedCandidate(id=secrets.token_hex(8), deployment_id=deployment_id,
+        return SealedCandidate(id=alert_id or secrets.token_hex(8), deployment_id=deployment_id,
                                entry_id=entry_id, camera_id=camera_id, score=float(score),
                                captured_at=captured_at, face=face, torso=torso)
 

@@ -11,6 +11,7 @@ from kernel import registry
 from kernel.config import (
     LoggingConfig,
     MatchingConfig,
+    NodeConfig,
     PipelineConfig,
     RetentionConfig,
     ServerConfig,
@@ -20,7 +21,7 @@ from kernel.pipeline.tracker import TrackerSettings
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
 KERNEL = [ServerConfig, LoggingConfig, PipelineConfig, SupervisionConfig, MatchingConfig,
-          RetentionConfig, TrackerSettings]
+          RetentionConfig, NodeConfig, TrackerSettings]
 
 
 def nested(cls: type) -> list[type]:

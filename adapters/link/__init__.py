@@ -1,0 +1,1 @@
+"""Node-link adapters: the transport between edges and consoles (kernel/protocols/link.py)."""

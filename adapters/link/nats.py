@@ -1,0 +1,261 @@
+"""``link.nats``: edges and consoles over NATS JetStream (the ``nats-py`` asyncio client).
+
+- Candidates: a file-backed stream (``candidates_stream``, subjects ``<subject>.<node id>``)
+  with work-queue retention, so a candidate leaves the broker's disk once the console
+  acknowledged it; deduplicated by the ``Nats-Msg-Id`` header (the edge's key) within
+  ``duplicate_window_s``; bounded by ``max_bytes``/``max_msgs`` (full: a publish is refused and
+  the edge keeps queuing in memory). The console reads it with one durable pull consumer
+  (explicit acks, redelivery after ``ack_wait_s``).
+- Watch lists: a key-value bucket (``lists_bucket``, one key per deployment, history 1); the
+  entry's revision is the version. A withdrawal purges the key with its history.
+- Edge reports: a key-value bucket (``edges_bucket``, one key per node).
+- Dead letters: a small stream of descriptions (``deadletter_stream``), never bodies.
+
+Every broker failure reaches the kernel as :class:`kernel.protocols.link.LinkDown`; the
+connection is (re)made on the next call, so a process starts while the broker is down and
+carries on when it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import msgspec
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+from nats.js.kv import KeyValue
+
+from kernel.bounds import Seconds
+from kernel.protocols.adapter import AdapterContext
+from kernel.protocols.link import Delivery, LinkDown
+
+MSG_ID = "Nats-Msg-Id"
+
+
+class NatsDelivery:
+    """A :class:`kernel.protocols.link.Delivery` over one JetStream message."""
+
+    def __init__(self, msg: Msg) -> None:
+        self._msg = msg
+
+    @property
+    def data(self) -> bytes:
+        return self._msg.data
+
+    @property
+    def key(self) -> str | None:
+        headers = self._msg.headers or {}
+        value = headers.get(MSG_ID)
+        return value if isinstance(value, str) else None
+
+    @property
+    def seq(self) -> int:
+        return int(self._msg.metadata.sequence.stream)
+
+    @property
+    def attempts(self) -> int:
+        return int(self._msg.metadata.num_delivered)
+
+    async def ack(self) -> None:
+        await _guard(self._msg.ack())
+
+    async def retry(self, delay_s: float) -> None:
+        await _guard(self._msg.nak(delay=delay_s))
+
+    async def reject(self) -> None:
+        await _guard(self._msg.term())
+
+
+def _down(exc: BaseException) -> LinkDown:
+    return LinkDown(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
+async def _guard(call: Any) -> Any:
+    try:
+        return await call
+    except (nats.errors.Error, OSError) as exc:
+        raise _down(exc) from None
+
+
+async def _get(kv: KeyValue, key: str) -> KeyValue.Entry | None:
+    """The key's entry; None when it has none (never set, deleted or purged)."""
+    try:
+        return await kv.get(key)
+    except nats.js.errors.NotFoundError:
+        return None
+    except (nats.errors.Error, OSError) as exc:
+        raise _down(exc) from None
+
+
+class NatsLink:
+    """The :class:`kernel.protocols.link.NodeLink` over NATS JetStream."""
+
+    class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+        url: str = "nats://127.0.0.1:4222"
+        subject: str = "pinchpoint.candidates"
+        candidates_stream: str = "PINCHPOINT_CANDIDATES"
+        deadletter_stream: str = "PINCHPOINT_DEADLETTER"
+        deadletter_subject: str = "pinchpoint.deadletter"
+        lists_bucket: str = "pinchpoint_lists"
+        edges_bucket: str = "pinchpoint_edges"
+        consumer: str = "console"
+        ack_wait_s: Seconds = 30.0
+        duplicate_window_s: Seconds = 120.0
+        publish_timeout_s: Seconds = 5.0
+        connect_timeout_s: Seconds = 2.0
+        max_bytes: Annotated[int, msgspec.Meta(ge=1 << 20, le=1 << 40)] = 1 << 30
+        """The candidate stream's bound on the broker (discard new when full): what waits
+        for the console while it is down; beyond it the edges queue in memory."""
+        max_msgs: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000
+
+    def __init__(self, config: Config, context: AdapterContext) -> None:
+        self.config = config
+        self.log = context.log
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._lists: KeyValue | None = None
+        self._edges: KeyValue | None = None
+        self._pull: JetStreamContext.PullSubscription | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        await self._ready()
+
+    async def _ready(self) -> JetStreamContext:
+        async with self._lock:
+            if self._js is not None and self._nc is not None and not self._nc.is_closed:
+                return self._js
+            await self._reset()
+            js: JetStreamContext = await _guard(self._connect())
+            return js
+
+    async def _connect(self) -> JetStreamContext:
+        cfg = self.config
+
+        async def quiet(exc: Exception) -> None:
+            # reconnect attempts are reported as LinkDown by the calls that fail
+            self.log.debug("broker: %s", exc)
+
+        nc = await nats.connect(cfg.url, connect_timeout=max(1, round(cfg.connect_timeout_s)),
+                                max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                                allow_reconnect=True, error_cb=quiet)
+        js = nc.jetstream(timeout=cfg.publish_timeout_s)
+        try:
+            await js.add_stream(api.StreamConfig(
+                name=cfg.candidates_stream, subjects=[f"{cfg.subject}.>"],
+                retention=api.RetentionPolicy.WORK_QUEUE, storage=api.StorageType.FILE,
+                discard=api.DiscardPolicy.NEW, duplicate_window=cfg.duplicate_window_s,
+                max_bytes=cfg.max_bytes, max_msgs=cfg.max_msgs))
+            await js.add_stream(api.StreamConfig(
+                name=cfg.deadletter_stream, subjects=[cfg.deadletter_subject],
+                storage=api.StorageType.FILE, discard=api.DiscardPolicy.OLD, max_msgs=10_000))
+            self._lists = await js.create_key_value(bucket=cfg.lists_bucket, history=1)
+            self._edges = await js.create_key_value(bucket=cfg.edges_bucket, history=1)
+        except BaseException:
+            await nc.close()
+            raise
+        self._nc, self._js = nc, js
+        return js
+
+    async def _reset(self) -> None:
+        nc, self._nc, self._js, self._pull = self._nc, None, None, None
+        if nc is not None and not nc.is_closed:
+            with contextlib.suppress(nats.errors.Error, OSError):
+                await nc.close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._reset()
+
+    # -- edge ---------------------------------------------------------------------------
+    async def publish_candidate(self, node_id: str, key: str, data: bytes) -> None:
+        js = await self._ready()
+        await _guard(js.publish(f"{self.config.subject}.{node_id}", data,
+                                headers={MSG_ID: key}))
+
+    async def list_versions(self) -> dict[str, int]:
+        await self._ready()
+        assert self._lists is not None
+        versions: dict[str, int] = await _guard(
+            _snapshot(self._lists, self.config.publish_timeout_s))
+        return versions
+
+    async def fetch_list(self, deployment_id: str) -> tuple[int, bytes] | None:
+        await self._ready()
+        assert self._lists is not None
+        entry = await _get(self._lists, deployment_id)
+        if entry is None:
+            return None
+        return int(entry.revision or 0), bytes(entry.value or b"")
+
+    async def put_report(self, node_id: str, data: bytes) -> None:
+        await self._ready()
+        assert self._edges is not None
+        await _guard(self._edges.put(node_id, data))
+
+    # -- console ------------------------------------------------------------------------
+    async def fetch_candidates(self, batch: int, timeout_s: float) -> Sequence[Delivery]:
+        js = await self._ready()
+        cfg = self.config
+        if self._pull is None:
+            self._pull = await _guard(js.pull_subscribe(
+                f"{cfg.subject}.>", durable=cfg.consumer, stream=cfg.candidates_stream,
+                config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT,
+                                          ack_wait=cfg.ack_wait_s, max_deliver=-1,
+                                          max_ack_pending=1024)))
+        try:
+            msgs = await self._pull.fetch(batch, timeout=timeout_s)
+        except nats.errors.TimeoutError:
+            return []
+        except (nats.errors.Error, OSError) as exc:
+            self._pull = None
+            raise _down(exc) from None
+        return [NatsDelivery(m) for m in msgs]
+
+    async def put_list(self, deployment_id: str, data: bytes) -> int:
+        await self._ready()
+        assert self._lists is not None
+        return int(await _guard(self._lists.put(deployment_id, data)))
+
+    async def drop_list(self, deployment_id: str) -> None:
+        await self._ready()
+        assert self._lists is not None
+        await _guard(self._lists.purge(deployment_id))
+
+    async def reports(self) -> dict[str, bytes]:
+        await self._ready()
+        assert self._edges is not None
+        out = {}
+        for key in await _guard(_snapshot(self._edges, self.config.publish_timeout_s)):
+            entry = await _get(self._edges, key)
+            if entry is None:
+                continue
+            out[key] = bytes(entry.value or b"")
+        return out
+
+    async def dead_letter(self, data: bytes) -> None:
+        js = await self._ready()
+        await _guard(js.publish(self.config.deadletter_subject, data))
+
+
+async def _snapshot(kv: KeyValue, timeout_s: float) -> dict[str, int]:
+    """Key → revision of every key that holds a value now (deleted and purged are absent)."""
+    watcher = await kv.watchall(ignore_deletes=True, meta_only=True)
+    out: dict[str, int] = {}
+    try:
+        while True:
+            entry = await watcher.updates(timeout=timeout_s)  # type: ignore[no-untyped-call]
+            if entry is None:
+                return out
+            out[entry.key] = int(entry.revision or 0)
+            if not entry.delta:
+                return out
+    finally:
+        await watcher.stop()  # type: ignore[no-untyped-call]

@@ -1,0 +1,175 @@
+"""A console's intake of the edges' candidates: persisted, then acknowledged (issue 13).
+
+One durable consumer reads the candidate stream oldest first. Each message is checked
+(:func:`read_candidate`: its shape, its key, its seal), its crops re-sealed under the
+deployment's store key and committed as today (:meth:`kernel.domain.alerts.Alerts.store_candidate`,
+idempotent by the edge's key, which becomes the alert id), and only then acknowledged. A console
+killed between the commit and the acknowledgement gets the message again after the ack wait
+and stores nothing twice; a storage fault leaves it unacknowledged and asks for it again
+later. Anything that is not a well-formed, well-sealed candidate is dead-lettered (a
+description, never its body), logged and never delivered again: it cannot crash the console
+nor block the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+
+import msgspec
+
+from kernel.domain.errors import DomainError
+from kernel.domain.governance import Governance
+from kernel.errors import StorageFault
+from kernel.link.cipher import LinkCipher, SealBroken
+from kernel.link.messages import (
+    KEY_PATTERN,
+    CandidatePayload,
+    DeadLetter,
+    SealedCandidateMessage,
+)
+from kernel.protocols.link import Delivery, LinkDown, NodeLink
+
+log = logging.getLogger("pinchpoint.link.ingest")
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_EPOCH_MAX = 2.0 ** 33  # year 2242: beyond is no capture time
+MAX_ATTEMPTS = 20
+"""Deliveries of one message that failed for an unexpected reason before it is dead-lettered
+(a storage fault does not count: that one waits for the storage)."""
+
+
+class Refused(Exception):
+    """A stream message that is not a candidate this console can take (dead-lettered)."""
+
+
+class Candidate(msgspec.Struct, frozen=True):
+    """A message read and opened: what the domain is handed."""
+
+    message: SealedCandidateMessage
+    payload: CandidatePayload
+
+
+def read_candidate(cipher: LinkCipher, data: bytes, key: str | None) -> Candidate:
+    """Decode, check and open one message; :class:`Refused` saying why otherwise."""
+    try:
+        msg = msgspec.msgpack.decode(data, type=SealedCandidateMessage)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise Refused(f"not a candidate message ({exc})") from None
+    if not KEY_PATTERN.match(msg.key):
+        raise Refused("malformed candidate key")
+    if key != msg.key:
+        raise Refused("the message id is not the candidate's key")
+    for name in ("node_id", "deployment_id"):
+        if not _ID.match(getattr(msg, name)):
+            raise Refused(f"malformed {name}")
+    if not (math.isfinite(msg.captured_at) and 0 < msg.captured_at < _EPOCH_MAX):
+        raise Refused("capture time out of range")
+    try:
+        inner = cipher.open("evidence", msg.deployment_id, msg.key, msg.sealed)
+    except SealBroken as exc:
+        raise Refused(f"seal: {exc}") from None
+    try:
+        payload = msgspec.msgpack.decode(inner, type=CandidatePayload)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise Refused(f"sealed payload is not a candidate ({exc})") from None
+    if not (_ID.match(payload.entry_id) and _ID.match(payload.camera_id)):
+        raise Refused("malformed entry or camera id")
+    if not (math.isfinite(payload.score) and -1.0 <= payload.score <= 1.0):
+        raise Refused("score out of range")
+    return Candidate(message=msg, payload=payload)
+
+
+class CandidateIngest:
+    """The console's supervised consumer of the candidate stream."""
+
+    def __init__(self, link: NodeLink, cipher: LinkCipher, governance: Governance,
+                 late_after_s: float = 10.0, batch: int = 16, retry_s: float = 1.0) -> None:
+        self.link = link
+        self.cipher = cipher
+        self.gov = governance
+        self.late_after_s = late_after_s
+        self.batch = batch
+        self.retry_s = retry_s
+        self.stored = 0
+        """Messages settled by a commit (a redelivered one finds its alert: stored once)."""
+        self.late = 0
+        self.refused = 0
+        """Well-formed candidates the domain refused (the deployment ended meanwhile)."""
+        self.dead = 0
+
+    async def run(self) -> None:
+        """Fetch and settle, until cancelled; a link down is waited out, not a crash."""
+        down = False
+        while True:
+            try:
+                deliveries = await self.link.fetch_candidates(self.batch, 1.0)
+            except LinkDown as exc:
+                if not down:
+                    down = True
+                    log.warning("link down (%s): the edges' candidates wait on the broker",
+                                exc)
+                await asyncio.sleep(self.retry_s)
+                continue
+            if down:
+                down = False
+                log.info("link back: taking the edges' candidates again")
+            for delivery in deliveries:
+                if not await self.settle(delivery):
+                    break  # storage refuses: the rest are redelivered after the ack wait
+
+    async def settle(self, delivery: Delivery) -> bool:
+        """Persist-then-ack one delivery (or dead-letter it); False when storage refused it
+        for now (it will come again)."""
+        try:
+            candidate = read_candidate(self.cipher, delivery.data, delivery.key)
+        except Refused as exc:
+            await self._dead(delivery, str(exc))
+            return True
+        msg, payload = candidate.message, candidate.payload
+        try:
+            sealed = await self.gov.alerts.seal_candidate(
+                msg.deployment_id, payload.entry_id, payload.camera_id, payload.score,
+                msg.captured_at, payload.face_jpeg, payload.torso_jpeg, alert_id=msg.key)
+            await self.gov.alerts.store_candidate(sealed)
+        except StorageFault:
+            await delivery.retry(self.retry_s)
+            return False
+        except DomainError as exc:
+            self.refused += 1
+            log.warning("candidate %s from edge %s not stored: %s", msg.key, msg.node_id, exc)
+            await delivery.ack()
+            return True
+        except Exception:
+            attempts = delivery.attempts
+            if attempts >= MAX_ATTEMPTS:
+                await self._dead(delivery, "failed every attempt")
+            else:
+                log.exception("candidate %s from edge %s: unexpected failure (attempt %d)",
+                              msg.key, msg.node_id, attempts)
+                await delivery.retry(self.retry_s)
+            return True
+        await delivery.ack()
+        self.stored += 1
+        lag = self.gov.ctx.clock.now().timestamp() - msg.captured_at
+        if lag > self.late_after_s:
+            self.late += 1
+            log.warning("candidate %s from edge %s arrived late: captured %.0f s ago",
+                        msg.key, msg.node_id, lag)
+        return True
+
+    async def _dead(self, delivery: Delivery, reason: str) -> None:
+        self.dead += 1
+        key = delivery.key if delivery.key and KEY_PATTERN.match(delivery.key) else None
+        log.error("stream message %d dead-lettered: %s", delivery.seq, reason)
+        record = DeadLetter(seq=delivery.seq, key=key, size=len(delivery.data), reason=reason,
+                            at=self.gov.ctx.clock.now().timestamp())
+        try:
+            await self.link.dead_letter(msgspec.json.encode(record))
+        except LinkDown:
+            # the message stays unsettled and comes again: it is dead-lettered then
+            await delivery.retry(self.retry_s)
+            return
+        await delivery.reject()

@@ -1,0 +1,162 @@
+"""A console's publication of the live deployments' watch lists to the edges (issue 13).
+
+Every ``refresh_s`` the console compares its live deployments (each with its watch-list
+version and decision threshold) with what it has published: a changed one (a review, an
+enrolment, a threshold) is sealed under the deployment's list key and published as a new
+version; one no longer live (ended, closed, wiped) is removed from the broker with its
+history. After a restart it adopts the bundles already published when they say the same, so
+the edges do not reload for nothing. :meth:`ListPublisher.edges` compares each edge's report
+with the published versions: what the console shows of every edge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import msgspec
+import numpy as np
+
+from kernel.config import MatchingConfig
+from kernel.domain.errors import DomainError
+from kernel.domain.governance import Governance
+from kernel.errors import StorageFault
+from kernel.link.cipher import LinkCipher, SealBroken
+from kernel.link.messages import EdgeReport, ListBundle, ListedTemplate, SealedList
+from kernel.protocols.link import LinkDown, NodeLink
+
+log = logging.getLogger("pinchpoint.link.publisher")
+
+Fingerprint = tuple[int, float]
+"""(watch-list version, decision threshold): what makes a new bundle."""
+
+
+class EdgeList(msgspec.Struct, frozen=True):
+    """One deployment's list as one edge holds it, against the published version."""
+
+    node_id: str
+    deployment_id: str
+    held: int
+    """The version the edge reports holding (0: none)."""
+    published: int
+    """The version published now (0: none: the edge must drop it)."""
+    reported_at: float
+
+    @property
+    def current(self) -> bool:
+        return self.held == self.published
+
+
+class ListPublisher:
+    """Keeps the broker's bundles equal to the live deployments' lists."""
+
+    def __init__(self, link: NodeLink, cipher: LinkCipher, governance: Governance,
+                 matching: MatchingConfig, refresh_s: float) -> None:
+        self.link = link
+        self.cipher = cipher
+        self.gov = governance
+        self.matching = matching
+        self.refresh_s = refresh_s
+        self.published: dict[str, tuple[Fingerprint, int]] = {}
+        """deployment id → (fingerprint, version) published."""
+        self._adopted = False
+
+    async def refresh(self) -> None:
+        """One comparison, applied. Raises :class:`LinkDown` or a :class:`StorageFault`
+        (the supervisor's loop waits and comes back)."""
+        live = {d.id: (d.watchlist_version, self.matching.decision_threshold(d.match_threshold))
+                for d in await self.gov.deployments.live()}
+        if not self._adopted:
+            await self._adopt(live)
+        for deployment_id in sorted(set(self.published) - set(live)):
+            await self.link.drop_list(deployment_id)
+            del self.published[deployment_id]
+            self.cipher.forget(deployment_id)
+            log.info("deployment %s: list withdrawn from the edges", deployment_id)
+        for deployment_id, fingerprint in sorted(live.items()):
+            held = self.published.get(deployment_id)
+            if held is not None and held[0] == fingerprint:
+                continue
+            try:
+                bundle = await self._bundle(deployment_id, fingerprint)
+            except DomainError as exc:  # wiped or ended since the read: next round drops it
+                log.warning("deployment %s: list not published: %s", deployment_id, exc)
+                continue
+            sealed = self.cipher.seal("watchlist", deployment_id, deployment_id,
+                                      msgspec.msgpack.encode(bundle))
+            version = await self.link.put_list(
+                deployment_id, msgspec.msgpack.encode(SealedList(deployment_id, sealed)))
+            self.published[deployment_id] = (fingerprint, version)
+            log.info("deployment %s: list version %d published (%d template(s))",
+                     deployment_id, version, len(bundle.templates))
+
+    async def _adopt(self, live: dict[str, Fingerprint]) -> None:
+        """Take over what an earlier run published: the same fingerprint keeps its version,
+        anything else is replaced or withdrawn by the refresh."""
+        for deployment_id, version in (await self.link.list_versions()).items():
+            fingerprint = await self._published_fingerprint(deployment_id)
+            if fingerprint is None or live.get(deployment_id) != fingerprint:
+                # withdrawn by this refresh unless live (then republished)
+                self.published[deployment_id] = ((-1, -1.0), version)
+            else:
+                self.published[deployment_id] = (fingerprint, version)
+        self._adopted = True
+
+    async def _published_fingerprint(self, deployment_id: str) -> Fingerprint | None:
+        got = await self.link.fetch_list(deployment_id)
+        if got is None:
+            return None
+        try:
+            outer = msgspec.msgpack.decode(got[1], type=SealedList)
+            bundle = msgspec.msgpack.decode(
+                self.cipher.open("watchlist", deployment_id, deployment_id, outer.sealed),
+                type=ListBundle)
+        except (msgspec.DecodeError, msgspec.ValidationError, SealBroken):
+            return None
+        return (bundle.watchlist_version, bundle.threshold)
+
+    async def _bundle(self, deployment_id: str, fingerprint: Fingerprint) -> ListBundle:
+        templates = await self.gov.watchlists.templates(deployment_id)
+        return ListBundle(
+            deployment_id=deployment_id, watchlist_version=fingerprint[0],
+            threshold=fingerprint[1],
+            templates=tuple(ListedTemplate(
+                key=t.key, entry_id=t.entry_id, blue=t.list == "blue", model_id=t.model_id,
+                embedding=np.ascontiguousarray(t.embedding, dtype="<f4").tobytes())
+                for t in templates))
+
+    async def edges(self) -> list[EdgeList]:
+        """Every edge's lists against the published versions (a deployment the edge still
+        holds but the console withdrew shows ``published`` 0), by node then deployment."""
+        out = []
+        for node_id, data in sorted((await self.link.reports()).items()):
+            try:
+                report = msgspec.msgpack.decode(data, type=EdgeReport)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                log.warning("edge %s: unreadable report", node_id)
+                continue
+            held = {h.deployment_id: h.version for h in report.lists}
+            for deployment_id in sorted(set(held) | set(self.published)):
+                published = self.published.get(deployment_id)
+                out.append(EdgeList(node_id=node_id, deployment_id=deployment_id,
+                                    held=held.get(deployment_id, 0),
+                                    published=0 if published is None else published[1],
+                                    reported_at=report.at))
+        return out
+
+    async def run(self) -> None:
+        """Supervised loop: a refresh every ``refresh_s``; a link down or a storage fault is
+        logged once and waited out."""
+        trouble: str | None = None
+        while True:
+            try:
+                await self.refresh()
+            except (LinkDown, StorageFault) as exc:
+                if trouble is None:
+                    log.warning("watch lists not published for now: %s", exc)
+                trouble = str(exc)
+            else:
+                if trouble is not None:
+                    log.info("watch lists published again")
+                trouble = None
+            await asyncio.sleep(self.refresh_s)

@@ -1,0 +1,214 @@
+"""Issue 13, a first slice of done-when 2: an edge and a console, two real processes, over a
+real nats-server (its own, in the test's temp directory) with the console's SQLite store.
+
+- The console publishes the live deployment's sealed list; the edge holds it (its report
+  says which version) and plays a clip in which the listed person walks past three times.
+- The console is armed to die (SIGKILL) right after committing the first candidate, before
+  acknowledging it; the edge raises the next ones while it is dead. Restarted, the console
+  gets the unacknowledged one again and every one raised meanwhile: the store ends with
+  exactly as many candidates as the edge published, each once (persist before ack, the
+  edge's key as the alert id).
+- A wipe on the console withdraws the list; the edge drops it and reports holding nothing.
+- R3 on the edge: it wrote nothing at all to its data directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import msgspec
+
+from adapters.link.nats import NatsLink
+from kernel.config import load as load_config
+from kernel.crashpoints import ENV as CRASH_ENV
+from kernel.domain.governance import open_governance
+from kernel.link.messages import EdgeReport
+from kernel.testing.camera_contract import make_context
+from tests.integration.pipeline_rig import go_live, make_engine, make_walkpast_clip
+from tests.media_peers import REPO
+from tests.nats_server import link_entry_point_dir, started_server
+
+NODE = """
+[node]
+role = "{role}"
+id = "{id}"
+link_key_file = "{key}"
+report_s = 0.5
+[link]
+type = "nats"
+url = "{url}"
+ack_wait_s = 2.0
+publish_timeout_s = 2.0
+[matching]
+refresh_s = 0.2
+[matching.tracker]
+repeat_s = 1.0
+"""
+
+
+def write_configs(tmp: Path, models: Path, clip: Path, url: str) -> tuple[Path, Path]:
+    key = tmp / "link.key"
+    key.write_text(secrets.token_hex(32) + "\n")
+    console = tmp / "console.toml"
+    console.write_text(f'data_dir = "{tmp / "console"}"\n[store]\ntype = "sqlite"\n'
+                       f'[retention]\nenabled = false\n'
+                       + NODE.format(role="console", id="console", key=key, url=url))
+    edge = tmp / "edge.toml"
+    edge.write_text(f'data_dir = "{tmp / "edge"}"\n'
+                    f'[pipeline]\nworkers = 2\n'
+                    f'[engine]\ntype = "onnx"\nmodels_dir = "{models}"\n'
+                    f'[[cameras]]\nid = "gate-1"\ntype = "file"\npath = "{clip}"\n'
+                    f'loop = false\nrealtime = true\n'
+                    + NODE.format(role="edge", id="edge-1", key=key, url=url))
+    return console, edge
+
+
+class Node:
+    """``pinchpoint run --config CONFIG`` in a process of its own; output to ``log``."""
+
+    def __init__(self, config: Path, log: Path, shim: Path | None) -> None:
+        self.config, self.log, self.shim = config, log, shim
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, crash_at: str | None = None) -> None:
+        env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (self.shim, REPO) if p)
+        if crash_at:
+            env[CRASH_ENV] = crash_at
+        with self.log.open("a") as out:
+            out.write(f"\n===== {time.strftime('%H:%M:%S')} start, crash at {crash_at}\n")
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "kernel.cli.main", "run", "--config", str(self.config),
+                cwd=REPO, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT)
+
+    async def stop(self) -> int | None:
+        if self.proc is None or self.proc.returncode is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.proc.wait(), 30)
+        except TimeoutError:
+            self.proc.kill()
+            return await self.proc.wait()
+
+    def tail(self) -> str:
+        return "\n".join(self.log.read_text().splitlines()[-30:]) if self.log.exists() else ""
+
+
+def alerts(db: Path) -> list[str]:
+    with sqlite3.connect(db) as con:
+        return [str(r[0]) for r in con.execute("SELECT id FROM alerts")]
+
+
+async def poll(what: str, check: object, timeout: float, *nodes: Node) -> None:
+    """Await ``check()`` (an async callable returning bool) until true, else fail with the
+    nodes' logs."""
+    deadline = time.monotonic() + timeout
+    while not await check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            logs = "\n".join(f"--- {n.config.name}\n{n.tail()}" for n in nodes)
+            raise AssertionError(f"not reached within {timeout} s: {what}\n{logs}")
+        await asyncio.sleep(0.1)
+
+
+async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe(
+    models_dir: Path, tmp_path: Path,
+) -> None:
+    engine = make_engine(models_dir)
+    clip = make_walkpast_clip(tmp_path / "walkpast.mp4", engine,
+                              ("obama2.jpg", "obama2.jpg", "obama2.jpg"))
+    shim = link_entry_point_dir(tmp_path)
+    async with started_server(tmp_path / "nats") as server:
+        console_cfg, edge_cfg = write_configs(tmp_path, models_dir, clip, server.url)
+        gov = await open_governance(load_config(console_cfg, environ={}))
+        try:
+            dep = await go_live(gov, engine)
+        finally:
+            await gov.close()
+            await engine.close()
+        db = tmp_path / "console" / "pinchpoint.db"
+        watcher = NatsLink(NatsLink.Config(url=server.url), make_context("test"))
+        console = Node(console_cfg, tmp_path / "console.log", shim)
+        edge = Node(edge_cfg, tmp_path / "edge.log", shim)
+
+        async def report() -> EdgeReport | None:
+            data = (await watcher.reports()).get("edge-1")
+            return None if data is None else msgspec.msgpack.decode(data, type=EdgeReport)
+
+        try:
+            await console.start(crash_at="candidate.committed")
+
+            async def published() -> bool:
+                return dep in await watcher.list_versions()
+
+            await poll("the console published the live list", published, 30, console)
+            version = (await watcher.list_versions())[dep]
+            await edge.start()
+
+            async def holds_list() -> bool:
+                r = await report()
+                return r is not None and [(h.deployment_id, h.version) for h in r.lists] == [
+                    (dep, version)]
+
+            await poll("the edge reports holding the published version", holds_list, 40,
+                       edge)
+
+            async def console_died() -> bool:
+                return console.proc is not None and console.proc.returncode is not None
+
+            await poll("the console died right after its first commit", console_died, 40,
+                       console, edge)
+            assert console.proc is not None and console.proc.returncode == -signal.SIGKILL
+            assert len(alerts(db)) == 1, "the first candidate was committed before the kill"
+
+            async def raised_meanwhile() -> bool:
+                r = await report()
+                return r is not None and r.published >= 2
+
+            await poll("the edge raised another candidate while the console was dead",
+                       raised_meanwhile, 40, edge)
+            await console.start()
+
+            async def clip_done_and_all_stored() -> bool:
+                r = await report()
+                return (r is not None and r.cameras[0].state == "finished" and r.queued == 0
+                        and len(alerts(db)) == r.published)
+
+            await poll("every candidate the edge published is stored", clip_done_and_all_stored,
+                       40, console, edge)
+            final = await report()
+            assert final is not None and final.published >= 2 and final.refused == 0
+            stored = alerts(db)
+            assert len(stored) == len(set(stored)) == final.published
+            log = (tmp_path / "console.log").read_text()
+            assert "dead-lettered" not in log
+
+            gov = await open_governance(load_config(console_cfg, environ={}))
+            try:
+                await gov.retention.wipe(dep, "commander", reason="integration test")
+            finally:
+                await gov.close()
+
+            async def dropped() -> bool:
+                r = await report()
+                return (dep not in await watcher.list_versions() and r is not None
+                        and r.lists == ())
+
+            await poll("the wipe reached the edge, which dropped its list", dropped, 20,
+                       console, edge)
+            assert "list dropped" in (tmp_path / "edge.log").read_text()
+        finally:
+            for node in (edge, console):
+                await node.stop()
+            await watcher.close()
+    # R3 on the edge: nothing of any face, matched or not, was written there (nor anything
+    # else: the edge has no store).
+    written = [p for p in (tmp_path / "edge").rglob("*") if p.is_file()]
+    assert written == []

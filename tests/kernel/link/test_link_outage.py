@@ -1,0 +1,50 @@
+"""An edge whose broker is gone keeps its candidates in order and sends each once when the
+broker is back (issue 13): the queue is the edge's, the dedup the broker's."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from kernel.link.cipher import LinkCipher
+from kernel.link.console_ingest import CandidateIngest
+from kernel.link.edge_candidates import RemoteCandidates
+from tests.kernel.link.conftest import Console, make_link
+from tests.kernel.link.test_console_ingest import alert_ids, evidence, fetch_one
+from tests.nats_server import NatsServer
+from tests.waiting import until
+
+
+async def test_candidates_raised_while_the_broker_is_down_arrive_in_order_once_each(
+    nats_server: NatsServer, cipher: LinkCipher, console: Console, tmp_path: Path,
+) -> None:
+    edge_link = make_link(nats_server, tmp_path, publish_timeout_s=0.5, connect_timeout_s=0.5)
+    console_link = make_link(nats_server, tmp_path, ack_wait_s=5.0)
+    await edge_link.open()
+    await console_link.open()
+    edge = RemoteCandidates(edge_link, cipher, "edge-1", retry_s=0.1, retry_max_s=0.3)
+    sender = asyncio.create_task(edge.run())
+    try:
+        nats_server.stop()
+        for camera in ("gate-1", "gate-2", "gate-3"):
+            await edge.raise_candidate(evidence(console, camera))
+        await until(lambda: edge._down, 10, "the edge noticed the link is down")
+        assert edge.queued == 3 and edge.published == 0
+        await nats_server.start()
+        await until(lambda: edge.published == 3 and edge.queued == 0, 30,
+                    "the queue was sent when the broker returned")
+    finally:
+        sender.cancel()
+        await edge_link.close()
+    ingest = CandidateIngest(console_link, cipher, console.gov)
+    order = []
+    try:
+        for _ in range(3):
+            delivery = await fetch_one(console_link)
+            assert await ingest.settle(delivery)
+            order.append((await console.gov.alerts.get(delivery.key or "")).camera_id)
+        assert await console_link.fetch_candidates(8, 1.0) == []  # none twice
+    finally:
+        await console_link.close()
+    assert order == ["gate-1", "gate-2", "gate-3"]
+    assert len(await alert_ids(console)) == 3
