@@ -332,7 +332,7 @@ def _node(node: Any, singles: Mapping[str, AdapterSection | None],
     """The ``[node]`` section, checked against what its role needs and has no use for."""
     assert isinstance(node, NodeConfig)
     if node.role != "all" and singles["link"] is None:
-        raise ConfigError(f"config key node.role: a {node.role} needs a [link] section "
+        raise ConfigError(f"config key node.role: role {node.role} needs a [link] section "
                           "(type = \"nats\")")
     if node.role == "edge":
         if singles["engine"] is None:

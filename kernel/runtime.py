@@ -34,7 +34,7 @@ from kernel.link.console_ingest import CandidateIngest
 from kernel.link.edge_candidates import RemoteCandidates
 from kernel.link.edge_lists import EdgeLists
 from kernel.link.edge_report import EdgeReporter
-from kernel.link.list_publisher import ListPublisher
+from kernel.link.list_publisher import EdgeView, ListPublisher
 from kernel.pipeline.candidates import CandidateRecorder
 from kernel.pipeline.live import LivePipeline
 from kernel.pipeline.session import MatchingSession
@@ -170,7 +170,7 @@ class Runtime:
                               governance=self._governance_for_services,
                               engine=self._engine_for_services, events=self.events,
                               health=self.health, status=self.status,
-                              sinks=self.sinks_health)
+                              sinks=self.sinks_health, edges=self.edges_view)
 
     async def _governance_for_services(self) -> Governance:
         if self.governance is not None:
@@ -365,6 +365,10 @@ class Runtime:
     def sinks_health(self) -> list[SinkProgress]:
         """Each alert sink's delivery state (retrying, with the error, while it is down)."""
         return list(self.dispatcher.progress.values()) if self.dispatcher is not None else []
+
+    def edges_view(self) -> list[EdgeView]:
+        """On a console: each edge as it last reported, against the published lists."""
+        return self.publisher.edges() if self.publisher is not None else []
 
     def health(self) -> list[CameraHealth]:
         """Per-camera state, counters and drops, for the console and the CLI."""

@@ -22,6 +22,7 @@ from kernel.delivery.signed_urls import load_or_create_secret
 from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from kernel.health import CameraHealth, SystemHealth, system_health
+from kernel.link.list_publisher import EdgeView
 from kernel.protocols.engine import FaceEngine
 from mobile_api.login_tarpit import LoginTarpit
 from mobile_api.mosquitto_accounts import MosquittoDynsecAccounts
@@ -30,6 +31,7 @@ from mobile_api.settings import ApiSettings, OfficerMqttSettings
 EngineProvider = Callable[[], Awaitable[FaceEngine]]
 HealthProvider = Callable[[], Sequence[CameraHealth]]
 SinksProvider = Callable[[], Sequence[SinkProgress]]
+EdgesProvider = Callable[[], Sequence[EdgeView]]
 StatusProvider = Callable[[], SystemHealth]
 
 
@@ -55,6 +57,8 @@ class ApiBackend:
     engine: EngineProvider = _no_engine
     health: HealthProvider = field(default=lambda: [])
     sinks: SinksProvider = field(default=lambda: [])
+    edges: EdgesProvider = field(default=lambda: [])
+    """On a console: the edges' reports (docs/scale-out.md); empty otherwise."""
     default_threshold: float = MatchingConfig().decision_threshold(None)
     """What a deployment that sets no threshold of its own is decided at (``[matching]``):
     the published record states it (R20, R22)."""
@@ -108,6 +112,7 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
                        health: HealthProvider | None = None,
                        status: StatusProvider | None = None,
                        sinks: SinksProvider | None = None,
+                       edges: EdgesProvider | None = None,
                        vapid_keys_dir: Path | None = None,
                        default_threshold: float | None = None) -> ApiBackend:
     """Assemble the backend; reads (or creates) the URL-signing secret under ``data_dir``, and
@@ -122,6 +127,7 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
         settings=settings,
         url_secret=secret, vapid_public_key=public_key, engine=engine or _no_engine,
         health=health or (lambda: []), sinks=sinks or (lambda: []),
+        edges=edges or (lambda: []),
         default_threshold=(MatchingConfig().decision_threshold(None)
                            if default_threshold is None else default_threshold),
         status_provider=status,

@@ -106,6 +106,7 @@ MATRIX: Final[dict[str, Access]] = {
     # camera health
     "GET /api/health/cameras": HEALTH,
     "GET /api/health/sinks": HEALTH,
+    "GET /api/health/edges": HEALTH,
     # the store's fault and the held candidates (issue 12, finding 7)
     "GET /api/health": HEALTH,
     # Web Push (R6)

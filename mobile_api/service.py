@@ -65,7 +65,7 @@ class HttpService:
         backend = await make_backend(governance, cfg, data_dir,
                                      events=context.events, engine=context.engine,
                                      health=context.health, status=context.status,
-                                     sinks=context.sinks,
+                                     sinks=context.sinks, edges=context.edges,
                                      vapid_keys_dir=push_dirs[0] if push_dirs else None,
                                      default_threshold=context.config.matching
                                      .decision_threshold(None))

@@ -212,7 +212,7 @@ class NatsLink:
                                           max_ack_pending=1024)))
         try:
             msgs = await self._pull.fetch(batch, timeout=timeout_s)
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats' own and asyncio's (an OSError: caught before that)
             return []
         except (nats.errors.Error, OSError) as exc:
             self._pull = None

@@ -22,7 +22,13 @@ from kernel.domain.errors import DomainError
 from kernel.domain.governance import Governance
 from kernel.errors import StorageFault
 from kernel.link.cipher import LinkCipher, SealBroken
-from kernel.link.messages import EdgeReport, ListBundle, ListedTemplate, SealedList
+from kernel.link.messages import (
+    CameraReport,
+    EdgeReport,
+    ListBundle,
+    ListedTemplate,
+    SealedList,
+)
 from kernel.protocols.link import LinkDown, NodeLink
 
 log = logging.getLogger("pinchpoint.link.publisher")
@@ -34,17 +40,26 @@ Fingerprint = tuple[int, float]
 class EdgeList(msgspec.Struct, frozen=True):
     """One deployment's list as one edge holds it, against the published version."""
 
-    node_id: str
     deployment_id: str
     held: int
     """The version the edge reports holding (0: none)."""
     published: int
     """The version published now (0: none: the edge must drop it)."""
-    reported_at: float
+    current: bool
+    """``held == published``: the edge acknowledged the console's latest word."""
 
-    @property
-    def current(self) -> bool:
-        return self.held == self.published
+
+class EdgeView(msgspec.Struct, frozen=True):
+    """What the console shows of one edge (ids and counters only)."""
+
+    node_id: str
+    reported_at: float
+    """Epoch seconds of its last report: an edge gone silent shows by its age."""
+    lists: tuple[EdgeList, ...]
+    cameras: tuple[CameraReport, ...]
+    queued: int
+    published: int
+    refused: int
 
 
 class ListPublisher:
@@ -59,6 +74,8 @@ class ListPublisher:
         self.refresh_s = refresh_s
         self.published: dict[str, tuple[Fingerprint, int]] = {}
         """deployment id → (fingerprint, version) published."""
+        self.reports: dict[str, EdgeReport] = {}
+        """node id → the edge's latest report, read at each refresh."""
         self._adopted = False
 
     async def refresh(self) -> None:
@@ -89,6 +106,7 @@ class ListPublisher:
             self.published[deployment_id] = (fingerprint, version)
             log.info("deployment %s: list version %d published (%d template(s))",
                      deployment_id, version, len(bundle.templates))
+        await self.read_reports()
 
     async def _adopt(self, live: dict[str, Fingerprint]) -> None:
         """Take over what an earlier run published: the same fingerprint keeps its version,
@@ -125,23 +143,32 @@ class ListPublisher:
                 embedding=np.ascontiguousarray(t.embedding, dtype="<f4").tobytes())
                 for t in templates))
 
-    async def edges(self) -> list[EdgeList]:
-        """Every edge's lists against the published versions (a deployment the edge still
-        holds but the console withdrew shows ``published`` 0), by node then deployment."""
-        out = []
+    async def read_reports(self) -> None:
+        """Read every edge's latest report (an unreadable one is logged and left out)."""
+        reports = {}
         for node_id, data in sorted((await self.link.reports()).items()):
             try:
-                report = msgspec.msgpack.decode(data, type=EdgeReport)
+                reports[node_id] = msgspec.msgpack.decode(data, type=EdgeReport)
             except (msgspec.DecodeError, msgspec.ValidationError):
                 log.warning("edge %s: unreadable report", node_id)
-                continue
+        self.reports = reports
+
+    def edges(self) -> list[EdgeView]:
+        """Every edge as last read, its lists against the published versions (a list the
+        edge still holds after the console withdrew it shows ``published`` 0), from memory."""
+        out = []
+        for node_id, report in sorted(self.reports.items()):
             held = {h.deployment_id: h.version for h in report.lists}
+            lists = []
             for deployment_id in sorted(set(held) | set(self.published)):
-                published = self.published.get(deployment_id)
-                out.append(EdgeList(node_id=node_id, deployment_id=deployment_id,
-                                    held=held.get(deployment_id, 0),
-                                    published=0 if published is None else published[1],
-                                    reported_at=report.at))
+                entry = self.published.get(deployment_id)
+                published = 0 if entry is None else entry[1]
+                version = held.get(deployment_id, 0)
+                lists.append(EdgeList(deployment_id=deployment_id, held=version,
+                                      published=published, current=version == published))
+            out.append(EdgeView(node_id=node_id, reported_at=report.at, lists=tuple(lists),
+                                cameras=report.cameras, queued=report.queued,
+                                published=report.published, refused=report.refused))
         return out
 
     async def run(self) -> None:

@@ -21,6 +21,7 @@ from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from kernel.executor import BoundedExecutor
 from kernel.health import CameraHealth, SystemHealth
+from kernel.link.list_publisher import EdgeView
 from kernel.protocols.engine import FaceEngine
 
 
@@ -39,6 +40,8 @@ class ServiceContext(msgspec.Struct, frozen=True, kw_only=True):
     - ``status()``: the store's fault while it lasts and the held candidates
       (:class:`~kernel.health.SystemHealth`); ``None``: health reads the store's alone.
     - ``sinks()``: each alert sink's delivery state (an outage names itself there).
+    - ``edges()``: on a console, each edge as it last reported (the list versions it holds
+      against the published ones, its cameras, its queue); empty on other roles.
     """
 
     config: Config
@@ -50,6 +53,7 @@ class ServiceContext(msgspec.Struct, frozen=True, kw_only=True):
     health: Callable[[], list[CameraHealth]]
     status: Callable[[], SystemHealth] | None = None
     sinks: Callable[[], list[SinkProgress]] = lambda: []
+    edges: Callable[[], list[EdgeView]] = lambda: []
 
 
 @runtime_checkable

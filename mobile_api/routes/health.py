@@ -9,6 +9,7 @@ from litestar import Request, Response, get
 
 from kernel.delivery.dispatcher import SinkProgress
 from kernel.health import CameraHealth, SystemHealth
+from kernel.link.list_publisher import EdgeView
 from mobile_api.views import NO_STORE, context
 
 
@@ -37,4 +38,14 @@ async def sinks(request: Request[Any, Any, Any]) -> list[SinkProgress]:
     return list(backend.sinks())
 
 
-HANDLERS = [cameras, overall, sinks]
+@get("/api/health/edges", tags=["health"])
+async def edges(request: Request[Any, Any, Any]) -> list[EdgeView]:
+    """On a console (issue 13): each edge as it last reported — the version of every
+    watch list it holds against the one published (``current`` when it acknowledged the
+    latest; a wiped deployment's list shows until the edge reports it dropped), its cameras,
+    its candidate queue. Empty on a single-process node. Ids and counters only."""
+    backend, _ = context(request)
+    return list(backend.edges())
+
+
+HANDLERS = [cameras, overall, sinks, edges]

@@ -9,6 +9,7 @@ real nats-server (its own, in the test's temp directory) with the console's SQLi
   exactly as many candidates as the edge published, each once (persist before ack, the
   edge's key as the alert id).
 - A wipe on the console withdraws the list; the edge drops it and reports holding nothing.
+- The console's API (``GET /api/health/edges``) shows the version the edge holds, then none.
 - R3 on the edge: it wrote nothing at all to its data directory.
 """
 
@@ -23,15 +24,19 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import msgspec
 
 from adapters.link.nats import NatsLink
+from kernel.auth.accounts import Accounts
+from kernel.auth.passwords import Passwords
 from kernel.config import load as load_config
 from kernel.crashpoints import ENV as CRASH_ENV
 from kernel.domain.governance import open_governance
 from kernel.link.messages import EdgeReport
 from kernel.testing.camera_contract import make_context
-from tests.integration.pipeline_rig import go_live, make_engine, make_walkpast_clip
+from mobile_api.security import COOKIE
+from tests.integration.pipeline_rig import free_port, go_live, make_engine, make_walkpast_clip
 from tests.media_peers import REPO
 from tests.nats_server import link_entry_point_dir, started_server
 
@@ -53,12 +58,14 @@ repeat_s = 1.0
 """
 
 
-def write_configs(tmp: Path, models: Path, clip: Path, url: str) -> tuple[Path, Path]:
+def write_configs(tmp: Path, models: Path, clip: Path, url: str,
+                  port: int) -> tuple[Path, Path]:
     key = tmp / "link.key"
     key.write_text(secrets.token_hex(32) + "\n")
     console = tmp / "console.toml"
     console.write_text(f'data_dir = "{tmp / "console"}"\n[store]\ntype = "sqlite"\n'
                        f'[retention]\nenabled = false\n'
+                       f'[[services]]\ntype = "http"\nport = {port}\n'
                        + NODE.format(role="console", id="console", key=key, url=url))
     edge = tmp / "edge.toml"
     edge.write_text(f'data_dir = "{tmp / "edge"}"\n'
@@ -126,10 +133,15 @@ async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe
                               ("obama2.jpg", "obama2.jpg", "obama2.jpg"))
     shim = link_entry_point_dir(tmp_path)
     async with started_server(tmp_path / "nats") as server:
-        console_cfg, edge_cfg = write_configs(tmp_path, models_dir, clip, server.url)
+        port = free_port()
+        console_cfg, edge_cfg = write_configs(tmp_path, models_dir, clip, server.url, port)
         gov = await open_governance(load_config(console_cfg, environ={}))
         try:
             dep = await go_live(gov, engine)
+            # the technical lead's session, to read what the console shows of the edges
+            accounts = Accounts(gov.store, gov.ctx.clock, Passwords(1, 8, 1))
+            await accounts.add_user("tech", "technical", "kill-nine-console-reader", "test")
+            session = await accounts.create_session("tech")
         finally:
             await gov.close()
             await engine.close()
@@ -137,6 +149,19 @@ async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe
         watcher = NatsLink(NatsLink.Config(url=server.url), make_context("test"))
         console = Node(console_cfg, tmp_path / "console.log", shim)
         edge = Node(edge_cfg, tmp_path / "edge.log", shim)
+
+        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5,
+                                 headers={"Cookie": f"{COOKIE}={session.token}"})
+
+        async def shown() -> list[tuple[str, str, int, int, bool]] | None:
+            """What the console's API shows of the edges' lists (None: not serving yet)."""
+            try:
+                r = await http.get("/api/health/edges")
+            except httpx.TransportError:
+                return None
+            assert r.status_code == 200, r.text
+            return [(e["node_id"], x["deployment_id"], x["held"], x["published"],
+                     x["current"]) for e in r.json() for x in e["lists"]]
 
         async def report() -> EdgeReport | None:
             data = (await watcher.reports()).get("edge-1")
@@ -159,6 +184,12 @@ async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe
 
             await poll("the edge reports holding the published version", holds_list, 40,
                        edge)
+
+            async def console_shows_it() -> bool:
+                return await shown() == [("edge-1", dep, version, version, True)]
+
+            await poll("the console shows the version the edge holds", console_shows_it, 20,
+                       console)
 
             async def console_died() -> bool:
                 return console.proc is not None and console.proc.returncode is not None
@@ -203,11 +234,18 @@ async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe
 
             await poll("the wipe reached the edge, which dropped its list", dropped, 20,
                        console, edge)
+
+            async def console_shows_none() -> bool:
+                return await shown() == []
+
+            await poll("the console shows the edge holds no list", console_shows_none, 20,
+                       console)
             assert "list dropped" in (tmp_path / "edge.log").read_text()
         finally:
             for node in (edge, console):
                 await node.stop()
             await watcher.close()
+            await http.aclose()
     # R3 on the edge: nothing of any face, matched or not, was written there (nor anything
     # else: the edge has no store).
     written = [p for p in (tmp_path / "edge").rglob("*") if p.is_file()]

@@ -68,8 +68,9 @@ async def test_the_edge_holds_the_published_version_and_drops_a_stale_or_wiped_l
         async def shown() -> list[tuple[str, str, int, int, bool]]:
             """What the console shows of the edges after the edge reported."""
             await link.put_report("edge-1", msgspec.msgpack.encode(reporter.report()))
-            return [(e.node_id, e.deployment_id, e.held, e.published, e.current)
-                    for e in await publisher.edges()]
+            await publisher.read_reports()
+            return [(e.node_id, x.deployment_id, x.held, x.published, x.current)
+                    for e in publisher.edges() for x in e.lists]
 
         assert await shown() == [("edge-1", dep, v1, v1, True)]
 
