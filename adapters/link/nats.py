@@ -177,8 +177,15 @@ class NatsLink:
     # -- edge ---------------------------------------------------------------------------
     async def publish_candidate(self, node_id: str, key: str, data: bytes) -> None:
         js = await self._ready()
-        await _guard(js.publish(f"{self.config.subject}.{node_id}", data,
-                                headers={MSG_ID: key}))
+        try:
+            await js.publish(f"{self.config.subject}.{node_id}", data, headers={MSG_ID: key})
+        except nats.js.errors.NoStreamResponseError as exc:
+            # The server came back without its JetStream store: make the streams again on
+            # the next call rather than failing every publish until a restart.
+            self._js = None
+            raise _down(exc) from None
+        except (nats.errors.Error, OSError) as exc:
+            raise _down(exc) from None
 
     async def list_versions(self) -> dict[str, int]:
         await self._ready()
@@ -205,11 +212,17 @@ class NatsLink:
         js = await self._ready()
         cfg = self.config
         if self._pull is None:
-            self._pull = await _guard(js.pull_subscribe(
-                f"{cfg.subject}.>", durable=cfg.consumer, stream=cfg.candidates_stream,
-                config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT,
-                                          ack_wait=cfg.ack_wait_s, max_deliver=-1,
-                                          max_ack_pending=1024)))
+            try:
+                self._pull = await js.pull_subscribe(
+                    f"{cfg.subject}.>", durable=cfg.consumer, stream=cfg.candidates_stream,
+                    config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT,
+                                              ack_wait=cfg.ack_wait_s, max_deliver=-1,
+                                              max_ack_pending=1024))
+            except nats.js.errors.NotFoundError as exc:
+                self._js = None  # the stream is gone (a fresh server): made again next call
+                raise _down(exc) from None
+            except (nats.errors.Error, OSError) as exc:
+                raise _down(exc) from None
         try:
             msgs = await self._pull.fetch(batch, timeout=timeout_s)
         except TimeoutError:  # nats' own and asyncio's (an OSError: caught before that)

@@ -4,11 +4,13 @@ broker is back (issue 13): the queue is the edge's, the dedup the broker's."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 from kernel.link.cipher import LinkCipher
 from kernel.link.console_ingest import CandidateIngest
 from kernel.link.edge_candidates import RemoteCandidates
+from kernel.protocols.link import LinkDown
 from tests.kernel.link.conftest import Console, make_link
 from tests.kernel.link.test_console_ingest import alert_ids, evidence, fetch_one
 from tests.nats_server import NatsServer
@@ -48,3 +50,30 @@ async def test_candidates_raised_while_the_broker_is_down_arrive_in_order_once_e
         await console_link.close()
     assert order == ["gate-1", "gate-2", "gate-3"]
     assert len(await alert_ids(console)) == 3
+
+
+async def test_a_broker_back_without_its_store_gets_its_streams_again(
+    nats_server: NatsServer, tmp_path: Path,
+) -> None:
+    link = make_link(nats_server, tmp_path, publish_timeout_s=0.5, connect_timeout_s=0.5)
+    await link.open()
+    try:
+        await link.publish_candidate("edge-1", "0" * 16, b"sealed")
+        nats_server.stop()
+        shutil.rmtree(nats_server.store)  # a new machine, a lost disk
+        await nats_server.start()
+
+        async def sent() -> bool:
+            try:
+                await link.publish_candidate("edge-1", "1" * 16, b"sealed")
+            except LinkDown:
+                return False
+            return True
+
+        deadline = asyncio.get_running_loop().time() + 20
+        while not await sent():  # the first attempts fail; then the streams are made again
+            assert asyncio.get_running_loop().time() < deadline, "streams never made again"
+            await asyncio.sleep(0.1)
+        assert len(await link.fetch_candidates(8, 1.0)) == 1  # the new one, on the new store
+    finally:
+        await link.close()
