@@ -37,6 +37,7 @@ from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.link import Delivery, LinkDown
 
 MSG_ID = "Nats-Msg-Id"
+RECONNECT_ATTEMPTS = 3
 
 
 class NatsDelivery:
@@ -143,9 +144,13 @@ class NatsLink:
             # reconnect attempts are reported as LinkDown by the calls that fail
             self.log.debug("broker: %s", exc)
 
+        # A bounded number of attempts: with "for ever" (-1) the client's first connect never
+        # returns while the server is away, and the edge must keep analysing and queueing.
+        # A connection that drops retries a few times, then closes; the next call makes a
+        # fresh one.
         nc = await nats.connect(cfg.url, connect_timeout=max(1, round(cfg.connect_timeout_s)),
-                                max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                                allow_reconnect=True, error_cb=quiet)
+                                max_reconnect_attempts=RECONNECT_ATTEMPTS,
+                                reconnect_time_wait=0.5, allow_reconnect=True, error_cb=quiet)
         js = nc.jetstream(timeout=cfg.publish_timeout_s)
         try:
             await js.add_stream(api.StreamConfig(

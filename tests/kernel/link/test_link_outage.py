@@ -77,3 +77,24 @@ async def test_a_broker_back_without_its_store_gets_its_streams_again(
         assert len(await link.fetch_candidates(8, 1.0)) == 1  # the new one, on the new store
     finally:
         await link.close()
+
+
+async def test_a_node_started_while_the_broker_is_away_hears_link_down_not_a_hang(
+    tmp_path: Path,
+) -> None:
+    from adapters.link.nats import NatsLink
+    from kernel.testing.camera_contract import make_context
+    from tests.media_peers import free_port
+
+    link = NatsLink(NatsLink.Config(url=f"nats://127.0.0.1:{free_port()}",
+                                    connect_timeout_s=0.5), make_context("link", tmp_path))
+    try:
+        async with asyncio.timeout(20):  # the client's own first connect retries for ever
+            for call in (link.list_versions(), link.fetch_candidates(1, 0.5)):  # edge, console
+                try:
+                    await call
+                except LinkDown:
+                    continue
+                raise AssertionError("a call succeeded with no broker")
+    finally:
+        await link.close()
