@@ -358,7 +358,7 @@ def main() -> int:
     parser.add_argument("--workdir", help="where clips, models and stores go (default: temp)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queue", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=config_module.PipelineConfig().batch)
     parser.add_argument("--input-width", type=int, default=OnnxEngineConfig().detector.input_width,
                         help="detector input width (default: the shipped engine's)")
     parser.add_argument("--max-width", type=int, default=0, help="camera.file max_width (0: none)")
