@@ -37,6 +37,7 @@ from kernel.link.edge_report import EdgeReporter
 from kernel.link.list_publisher import EdgeView, ListPublisher
 from kernel.pipeline.candidates import CandidateRecorder
 from kernel.pipeline.live import LivePipeline
+from kernel.pipeline.placement import PlacementWatch
 from kernel.pipeline.session import MatchingSession
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.camera import CameraClosed, CameraSource, CameraStats
@@ -79,6 +80,8 @@ class Runtime:
         self.events = EventBus()
         """The live feed's bus for the API: the HTTP service fills it from the governed
         core's post-commit events (``governance.events``, :mod:`kernel.domain.events`)."""
+        self.placement = PlacementWatch(self.clock)
+        """The cameras' placement views, fed by the pipeline's detections."""
         self.sinks: dict[str, AlertSink] = {}
         self.dispatcher: Dispatcher | None = None
         self.link: NodeLink | None = None
@@ -170,7 +173,8 @@ class Runtime:
                               governance=self._governance_for_services,
                               engine=self._engine_for_services, events=self.events,
                               health=self.health, status=self.status,
-                              sinks=self.sinks_health, edges=self.edges_view)
+                              sinks=self.sinks_health, edges=self.edges_view,
+                              placement=self.placement if self.config.engine else None)
 
     async def _governance_for_services(self) -> Governance:
         if self.governance is not None:
@@ -229,7 +233,8 @@ class Runtime:
                                                 pipe.held_retry_s, pipe.held_retry_max_s)
             self.supervisor.spawn("candidates", self.candidates.run, self.backoff)
             self.pipeline = LivePipeline(engine, self.executor, self.clock, self.candidates,
-                                         self.config.matching.tracker)
+                                         self.config.matching.tracker,
+                                         placement=self.placement)
             index = self.config.index or AdapterSection("index", "exact", "exact",
                                                         registry.load("index", "exact").Config())
             self.matching = MatchingSession(self.governance, self.pipeline,

@@ -26,10 +26,12 @@ from mobile_api.routes import (
     feed,
     health,
     mqtt,
+    placement,
     push,
     pwa,
     reports,
     users,
+    walkpasts,
     watchlists,
 )
 from mobile_api.routes import settings as settings_routes
@@ -37,8 +39,8 @@ from mobile_api.security import authorize
 from mobile_api.security_headers import security_headers_hook
 from mobile_api.settings import ApiSettings
 
-ROUTE_MODULES = (auth, users, deployments, watchlists, alerts, reports, settings_routes, health,
-                 push, mqtt, devices, feed, pwa)
+ROUTE_MODULES = (auth, users, deployments, watchlists, walkpasts, alerts, reports,
+                 settings_routes, health, placement, push, mqtt, devices, feed, pwa)
 
 
 def _backend_from(governance: Governance, settings: ApiSettings) -> ApiBackend:

@@ -23,6 +23,7 @@ from kernel.domain.governance import Governance
 from kernel.events import EventBus
 from kernel.health import CameraHealth, SystemHealth, system_health
 from kernel.link.list_publisher import EdgeView
+from kernel.pipeline.placement import PlacementWatch
 from kernel.protocols.engine import FaceEngine
 from mobile_api.login_tarpit import LoginTarpit
 from mobile_api.mosquitto_accounts import MosquittoDynsecAccounts
@@ -67,6 +68,8 @@ class ApiBackend:
     """Officers' MQTT accounts (``settings.mqtt``); ``None``: the PWA uses the live feed."""
     tarpit: LoginTarpit = field(default_factory=LoginTarpit)
     """Refused logins are answered late (:mod:`mobile_api.login_tarpit`)."""
+    placement: PlacementWatch | None = None
+    """The cameras' placement views; ``None`` without a pipeline (the route answers 503)."""
     devices: Devices = field(init=False)
     """Officers' enrolled devices (:mod:`kernel.auth.devices`), revoking their broker
     accounts in :attr:`broker_accounts`."""
@@ -114,7 +117,8 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
                        sinks: SinksProvider | None = None,
                        edges: EdgesProvider | None = None,
                        vapid_keys_dir: Path | None = None,
-                       default_threshold: float | None = None) -> ApiBackend:
+                       default_threshold: float | None = None,
+                       placement: PlacementWatch | None = None) -> ApiBackend:
     """Assemble the backend; reads (or creates) the URL-signing secret under ``data_dir``, and
     reads the Web Push public key the sink wrote in ``vapid_keys_dir`` (default
     ``<data_dir>/keys``)."""
@@ -130,7 +134,7 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
         edges=edges or (lambda: []),
         default_threshold=(MatchingConfig().decision_threshold(None)
                            if default_threshold is None else default_threshold),
-        status_provider=status,
+        status_provider=status, placement=placement,
         broker_accounts=await _broker_accounts(settings.mqtt, data_dir))
 
 

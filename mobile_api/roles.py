@@ -43,6 +43,7 @@ STATS: Final[frozenset[Role]] = frozenset({"technical", "commander", "admin"})
 ADMIN: Final[frozenset[Role]] = frozenset({"admin"})
 BLUE_VIEWERS: Final[frozenset[Role]] = frozenset({"operator", "technical"})
 DEVICE_ADMINS: Final[frozenset[Role]] = frozenset({"technical", "admin"})
+PLACEMENT: Final[frozenset[Role]] = frozenset({"technical", "admin"})
 
 MATRIX: Final[dict[str, Access]] = {
     # sessions (R23)
@@ -75,6 +76,7 @@ MATRIX: Final[dict[str, Access]] = {
     "GET /api/deployments/{deployment_id}/bluelist": TECHNICAL,
     "POST /api/deployments/{deployment_id}/bluelist": TECHNICAL,
     "POST /api/deployments/{deployment_id}/bluelist/walks": TECHNICAL,
+    "GET /api/deployments/{deployment_id}/bluelist/walks": TECHNICAL,
     "GET /api/deployments/{deployment_id}/test-events": BLUE_VIEWERS,
     "POST /api/watchlist/entries/{entry_id}/photos": WATCHLIST,
     "GET /api/watchlist/entries/{entry_id}/photos/{index}": WATCHLIST,
@@ -109,6 +111,8 @@ MATRIX: Final[dict[str, Access]] = {
     "GET /api/health/edges": HEALTH,
     # the store's fault and the held candidates (issue 12, finding 7)
     "GET /api/health": HEALTH,
+    # the camera placement view: boxes and widths, to aim a camera (issue 15)
+    "GET /api/cameras/{camera_id}/placement": PLACEMENT,
     # Web Push (R6)
     "GET /api/push/vapid-public-key": ANY,
     "POST /api/push/subscriptions": OFFICER,

@@ -238,10 +238,17 @@ class ReviewOut(msgspec.Struct, kw_only=True):
 
 
 class BlueWalkIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A blue-list volunteer's declared walk-past (R21)."""
+    """A blue-list volunteer's declared walk-past (R21): "walking past camera N now".
+
+    Without ``at`` the walk starts now (the server's clock); it is then scored over the next
+    ``seconds`` (default 60) on ``camera_id`` (any camera when absent). With ``at`` and
+    neither ``seconds`` nor ``camera_id`` it is the point declaration of before (scored over
+    ``at`` ± 120 s on any camera)."""
 
     entry_id: Short
-    at: datetime
+    at: datetime | None = None
+    camera_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] | None = None
 
 
 # alerts -----------------------------------------------------------------------------------

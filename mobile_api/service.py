@@ -68,7 +68,8 @@ class HttpService:
                                      sinks=context.sinks, edges=context.edges,
                                      vapid_keys_dir=push_dirs[0] if push_dirs else None,
                                      default_threshold=context.config.matching
-                                     .decision_threshold(None))
+                                     .decision_threshold(None),
+                                     placement=context.placement)
         app = create_app(backend)
         config = uvicorn.Config(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key,
                                 log_level="warning", lifespan="on", access_log=False,

@@ -320,4 +320,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE push_subscriptions ADD COLUMN device_id TEXT
         REFERENCES devices(id) ON DELETE CASCADE;
     """,
+    # 3: a blue-list walk-past's window and camera (R21; SQLite's 5)
+    """
+    ALTER TABLE blue_walks ADD COLUMN until TIMESTAMPTZ;
+    ALTER TABLE blue_walks ADD COLUMN camera_id TEXT;
+    """,
 ]

@@ -103,7 +103,8 @@ def review(r: Row) -> ReviewRecord:
 
 
 def blue_walk(r: Row) -> BlueWalk:
-    return BlueWalk(deployment_id=r["deployment_id"], entry_id=r["entry_id"], at=when(r["at"]))
+    return BlueWalk(deployment_id=r["deployment_id"], entry_id=r["entry_id"], at=when(r["at"]),
+                    until=maybe_when(r["until"]), camera_id=r["camera_id"])
 
 
 def alert(r: Row) -> AlertRecord:

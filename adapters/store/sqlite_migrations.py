@@ -256,4 +256,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE push_subscriptions ADD COLUMN device_id TEXT
         REFERENCES devices(id) ON DELETE CASCADE;
     """,
+    # 5: a blue-list walk-past's window and camera (R21): "walking past camera N now" is
+    # scored over [at, until] on that camera; a walk declared before had only ``at``
+    # (scored as at ± BLUE_WINDOW_S on any camera)
+    """
+    ALTER TABLE blue_walks ADD COLUMN until TEXT;
+    ALTER TABLE blue_walks ADD COLUMN camera_id TEXT;
+    """,
 ]

@@ -186,6 +186,8 @@ def _report(args: argparse.Namespace) -> Any:
                 raise ConfigError("report stats: --format csv is the published record's "
                                   "(add --published)")
             _print(await r.stats(args.id))
+        elif args.rep_cmd == "walks":
+            _print(await r.blue_walks(args.id))
         else:
             data = (await r.export_alert(args.id, args.actor) if args.kind == "alert"
                     else await r.export_entry(args.id, args.actor))
@@ -317,6 +319,8 @@ def register(subparsers: Any) -> None:
     st.add_argument("id")
     st.add_argument("--published", action="store_true")
     st.add_argument("--format", choices=("json", "csv"), default="json")
+    rep.add_parser("walks", help="each declared blue-list walk-past: detected or missed, "
+                   "the time to candidate, the period (R21)").add_argument("id")
     x = rep.add_parser("export")
     x.add_argument("kind", choices=("alert", "entry"))
     x.add_argument("id")

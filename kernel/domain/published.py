@@ -15,7 +15,9 @@ Definitions (stated on the page, so a reader knows what each figure counts):
   (``stopped_not_the_person``, R15);
 - *engagements*: confirmed alerts where officers stopped the person, whatever came of it;
 - *arrests* and the other outcomes as officers recorded them (R7); alerts without a recorded
-  outcome are counted as such.
+  outcome are counted as such;
+- *blue-list walk-pasts* declared and detected, overall and before, during and after the live
+  run (the periods and what "detected" means: :mod:`kernel.domain.bluelist_scores`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Final, Literal, get_args
 
 import msgspec
 
+from kernel.domain.bluelist_scores import PERIODS, PeriodRate
 from kernel.domain.records import Category, Outcome
 from kernel.domain.thresholds import admissible
 
@@ -77,6 +80,8 @@ class PublishedRecord(msgspec.Struct, frozen=True, kw_only=True):
     blue_walks_declared: int
     blue_walks_detected: int
     blue_detection_rate: float | None
+    blue_by_period: dict[str, PeriodRate]
+    """``before``, ``during``, ``after`` (always all three): declared, detected, rate."""
     threshold: float
     threshold_set_by: Literal["deployment", "default"]
     calibration_threshold: float | None
@@ -93,7 +98,7 @@ def build(*, deployment_id: str, state: str, location: str, starts_at: datetime,
           confirmed: int, rejected: int, outcomes: dict[str, int], blue_declared: int,
           blue_detected: int, blue_rate: float | None, match_threshold: float | None,
           default_threshold: float, calibration: CalibrationFigure | None, audit_head: str,
-          now: datetime) -> PublishedRecord:
+          now: datetime, blue_periods: list[PeriodRate] | None = None) -> PublishedRecord:
     """The record from the counts (pure: no I/O, no clock)."""
     by_category: dict[str, int] = {c: sum(1 for x in categories if x == c)
                                    for c in WATCH_CATEGORIES}
@@ -120,6 +125,7 @@ def build(*, deployment_id: str, state: str, location: str, starts_at: datetime,
         arrests=outcomes.get("arrested", 0), outcomes=all_outcomes,
         blue_walks_declared=blue_declared, blue_walks_detected=blue_detected,
         blue_detection_rate=blue_rate,
+        blue_by_period=_periods(blue_periods or []),
         threshold=float(match_threshold) if own and match_threshold is not None
         else default_threshold,
         threshold_set_by="deployment" if own else "default",
@@ -130,13 +136,21 @@ def build(*, deployment_id: str, state: str, location: str, starts_at: datetime,
         audit_head=audit_head, generated_at=now.isoformat())
 
 
+def _periods(given: list[PeriodRate]) -> dict[str, PeriodRate]:
+    by = {p.period: p for p in given}
+    return {p: by.get(p, PeriodRate(period=p, declared=0, detected=0, rate=None))
+            for p in PERIODS}
+
+
 CSV_COLUMNS: Final[tuple[str, ...]] = (
     "deployment_id", "state", "date", "location", "planned_from", "planned_to", "live_from",
     "live_to", "watchlist_size", *(f"watchlist_{c}" for c in WATCH_CATEGORIES),
     "watchlist_destroyed", "faces_seen", "candidates", "alerts_confirmed",
     "candidates_rejected", "false_alerts", "engagements", "arrests",
     *(f"outcome_{o}" for o in (*OUTCOMES, "no_outcome_recorded")), "blue_walks_declared",
-    "blue_walks_detected", "blue_detection_rate", "threshold", "threshold_set_by",
+    "blue_walks_detected", "blue_detection_rate",
+    *(f"blue_{p}_{f}" for p in PERIODS for f in ("declared", "detected", "rate")),
+    "threshold", "threshold_set_by",
     "calibration_threshold", "calibrated_fpir", "calibration_faces", "calibration_source",
     "audit_head", "generated_at")
 """One header row and one row per deployment, the same columns every time, so records of
@@ -163,7 +177,11 @@ def csv_row(record: PublishedRecord) -> list[str]:
     """The record's values in :data:`CSV_COLUMNS` order (empty for none)."""
     plain = msgspec.structs.asdict(record)
     values: dict[str, object] = {k: v for k, v in plain.items()
-                                 if k not in ("watchlist_by_category", "outcomes")}
+                                 if k not in ("watchlist_by_category", "outcomes",
+                                              "blue_by_period")}
+    for p, r in record.blue_by_period.items():
+        values.update({f"blue_{p}_declared": r.declared, f"blue_{p}_detected": r.detected,
+                       f"blue_{p}_rate": r.rate})
     for c in WATCH_CATEGORIES:
         values[f"watchlist_{c}"] = ("" if record.watchlist_destroyed
                                     else record.watchlist_by_category.get(c, 0))

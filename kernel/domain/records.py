@@ -193,11 +193,18 @@ class FaceCount(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class BlueWalk(msgspec.Struct, kw_only=True, frozen=True):
-    """A declared walk-past of a blue-list volunteer (R21)."""
+    """A declared walk-past of a blue-list volunteer (R21): "walking past camera N now".
+
+    The volunteer should be detected on ``camera_id`` between ``at`` (the tap) and
+    ``until``. A walk declared without a window (``until`` None: the CLI, older rows) is
+    scored over ``at`` ± :data:`kernel.domain.bluelist_scores.LEGACY_WINDOW_S`, and without a
+    camera on any camera (:mod:`kernel.domain.bluelist_scores`)."""
 
     deployment_id: str
     entry_id: str
     at: datetime
+    until: datetime | None = None
+    camera_id: str | None = None
 
 
 # accounts of the HTTP API and the CLI (R23), push subscriptions (R6)

@@ -13,6 +13,7 @@ import msgspec
 
 from kernel.domain import audit
 from kernel.domain.alerts import Alerts, load_alert
+from kernel.domain.bluelist_scores import LEGACY_WINDOW_S, PeriodRate, WalkScore, rates, score
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
 from kernel.domain.published import CalibrationFigure, PublishedRecord, build
@@ -20,9 +21,10 @@ from kernel.domain.records import FaceCount
 from kernel.domain.watchlists import WatchLists, load_entry
 from kernel.images.image_type import sniff
 
-BLUE_WINDOW_S = 120.0
-"""A declared blue walk-past counts as detected if a test event of that volunteer was captured
-within this many seconds of the declared time (R21)."""
+BLUE_WINDOW_S = LEGACY_WINDOW_S
+"""A blue walk-past declared without a window counts as detected if a test event of that
+volunteer was captured within this many seconds of the declared time (R21; a walk with a
+window: :mod:`kernel.domain.bluelist_scores`)."""
 
 
 class MatchRow(msgspec.Struct, frozen=True):
@@ -63,6 +65,9 @@ class DeploymentStats(msgspec.Struct, frozen=True):
     blue_walks_declared: int
     blue_walks_detected: int
     blue_detection_rate: float | None
+    blue_periods: list[PeriodRate] = msgspec.field(default_factory=list)
+    """Declared, detected and the rate before, during and after the live run
+    (:mod:`kernel.domain.bluelist_scores` defines the periods)."""
     audit_head: str = ""
     """The audit log's head (``SEQ:HASH``) when the report was made: published with it, it
     anchors the log (``pinchpoint audit verify --head``), so rows deleted later are caught."""
@@ -119,7 +124,7 @@ class Reports:
     async def stats(self, deployment_id: str) -> DeploymentStats:
         """Faces seen per camera, alerts, decisions, outcomes, blue-list detection rate."""
         async with self.ctx.store.transaction() as tx:
-            await load(tx, deployment_id)
+            dep = await load(tx, deployment_id)
             counts = await tx.statistics.face_counts(deployment_id)
             alerts = await tx.alerts.in_deployment(deployment_id)
             walks = await tx.watchlists.blue_walks(deployment_id)
@@ -134,12 +139,8 @@ class Reports:
         for a in watch:
             if a.outcome:
                 outcomes[a.outcome] = outcomes.get(a.outcome, 0) + 1
-        tests = [a for a in alerts if a.list == "blue"]
-        detected = sum(
-            any(t.entry_id == w.entry_id
-                and abs((t.captured_at - w.at).total_seconds()) <= BLUE_WINDOW_S
-                for t in tests)
-            for w in walks)
+        scores = score(walks, alerts, dep.live_at, dep.ended_at)
+        detected = sum(s.detected for s in scores)
         return DeploymentStats(
             deployment_id=deployment_id,
             cameras=[CameraStats(k, v[0], v[1]) for k, v in sorted(cams.items())],
@@ -148,7 +149,17 @@ class Reports:
             rejected=sum(a.state == "rejected" for a in watch), outcomes=outcomes,
             blue_walks_declared=len(walks), blue_walks_detected=detected,
             blue_detection_rate=detected / len(walks) if walks else None,
+            blue_periods=rates(scores),
             audit_head=f"{last.seq}:{last.hash}" if last is not None else "")
+
+    async def blue_walks(self, deployment_id: str) -> list[WalkScore]:
+        """Every declared walk-past of the deployment's blue list with its score (R21),
+        oldest first: detected or not, by which test event, the time to candidate."""
+        async with self.ctx.store.transaction() as tx:
+            dep = await load(tx, deployment_id)
+            walks = await tx.watchlists.blue_walks(deployment_id)
+            alerts = await tx.alerts.in_states(deployment_id, ["test"], "blue")
+        return score(walks, alerts, dep.live_at, dep.ended_at)
 
     async def published(self, deployment_id: str, actor: str, *, default_threshold: float,
                         calibration: CalibrationFigure | None) -> PublishedRecord:
@@ -172,7 +183,8 @@ class Reports:
             outcomes=stats.outcomes, blue_declared=stats.blue_walks_declared,
             blue_detected=stats.blue_walks_detected, blue_rate=stats.blue_detection_rate,
             match_threshold=dep.match_threshold, default_threshold=default_threshold,
-            calibration=calibration, audit_head=stats.audit_head, now=self.ctx.clock.now())
+            calibration=calibration, audit_head=stats.audit_head, now=self.ctx.clock.now(),
+            blue_periods=stats.blue_periods)
 
     async def export_alert(self, alert_id: str, actor: str) -> bytes:
         """A zip with an alert's decrypted images and its record (R20); audited (R11)."""

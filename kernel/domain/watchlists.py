@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kernel.domain import audit
+from kernel.domain.bluelist_scores import MAX_WALK_WINDOW_S
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
@@ -412,15 +413,30 @@ class WatchLists:
         return out
 
     async def record_blue_walk(self, deployment_id: str, entry_id: str, at: datetime,
-                               actor: str) -> None:
-        """Declare that a blue-list volunteer walked past the cameras at ``at`` (R21)."""
+                               actor: str, *, until: datetime | None = None,
+                               camera_id: str | None = None) -> BlueWalk:
+        """Declare that a blue-list volunteer walks past the cameras (R21): at ``at``, or
+        over ``[at, until]`` on ``camera_id`` ("walking past camera N now"; at most
+        :data:`~kernel.domain.bluelist_scores.MAX_WALK_WINDOW_S` long). Which cameras
+        exist is the caller's to check (the domain does not run them). Audited."""
+        if at.tzinfo is None or (until is not None and until.tzinfo is None):
+            raise DomainError("walk-past times must carry a timezone")
+        if until is not None and not 0 < (until - at).total_seconds() <= MAX_WALK_WINDOW_S:
+            raise DomainError(f"a walk-past window lasts more than 0 and at most "
+                              f"{MAX_WALK_WINDOW_S:.0f} seconds")
+        walk = BlueWalk(deployment_id=deployment_id, entry_id=entry_id, at=at, until=until,
+                        camera_id=camera_id)
         async with self.ctx.store.transaction() as tx:
             rec = await load_entry(tx, entry_id)
             if rec.deployment_id != deployment_id or rec.list != "blue":
                 raise DomainError(f"entry {entry_id} is not on the blue list of deployment "
                                   f"{deployment_id} (R21)")
-            await tx.watchlists.insert_blue_walk(BlueWalk(deployment_id=deployment_id,
-                                                          entry_id=entry_id, at=at))
+            await tx.watchlists.insert_blue_walk(walk)
+            details: dict[str, object] = {"at": at.isoformat()}
+            if until is not None:
+                details["until"] = until.isoformat()
+            if camera_id is not None:
+                details["camera"] = camera_id
             await audit.append(tx, self.ctx.clock, actor, "bluelist.walk",
-                               {"deployment": deployment_id, "entry": entry_id},
-                               {"at": at.isoformat()})
+                               {"deployment": deployment_id, "entry": entry_id}, details)
+        return walk

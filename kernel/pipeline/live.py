@@ -4,7 +4,9 @@ detect (per frame, in parallel in the executor) → track → embed a track's fa
 rate over its whole pass → decide the track on its fused evidence (``fusion = "mean"``: the
 quality-weighted mean of its templates; ``"max"``: each template alone) against the live
 watch list → candidate evidence for matches only, one per watch-list entry per track. When no
-deployment is live, frames are discarded before any face is looked for.
+deployment is live, frames are discarded before any face is looked for, except those of a
+camera whose placement view a technical lead has open: they are detected for that view alone
+(:mod:`kernel.pipeline.placement`), nothing tracked, embedded or counted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from kernel.frames import Frame
 from kernel.pipeline.crops import evidence
 from kernel.pipeline.evidence import TOP_ENTRIES, EvidenceObserver, TrackEvidence
 from kernel.pipeline.face_counts import FaceCounter
+from kernel.pipeline.placement import PlacementWatch
 from kernel.pipeline.tracker import (
     CameraTracker,
     Fusion,
@@ -95,7 +98,8 @@ class LivePipeline:
 
     ``observer`` (evaluation only, never in the runtime) is told of every decision step of
     every track and of the end of each such track (:mod:`kernel.pipeline.evidence`); without
-    one nothing extra is computed.
+    one nothing extra is computed. ``placement`` is handed each analysed frame's detections
+    of the cameras whose placement view is open (the same detector pass).
     """
 
     def __init__(
@@ -106,8 +110,10 @@ class LivePipeline:
         candidates: CandidateSink,
         tracker: TrackerSettings | None = None,
         observer: EvidenceObserver | None = None,
+        placement: PlacementWatch | None = None,
     ) -> None:
         self.engine = engine
+        self.placement = placement
         self.executor = executor
         self.clock = clock
         self.candidates = candidates
@@ -138,13 +144,19 @@ class LivePipeline:
 
     async def __call__(self, batch: Sequence[tuple[str, Frame]]) -> None:
         watchlist = self.watchlist
+        placement = self.placement
         if watchlist is None:
-            self.stats.skipped_not_live += len(batch)
+            aimed = [f for c, f in batch if placement is not None and placement.watched(c)]
+            self.stats.skipped_not_live += len(batch) - len(aimed)
+            if aimed and placement is not None:
+                await self._placement_only(placement, aimed)
             return
         self.stats.frames += len(batch)
         found = await asyncio.gather(*(self.engine.detect([f.image]) for _, f in batch))
         observations: list[tuple[Frame, Observation]] = []
         for (camera_id, frame), (detections,) in zip(batch, found, strict=True):
+            if placement is not None:
+                placement.observe(frame, detections)
             tracker = self.tracker(camera_id)
             before = len(tracker.tracks)
             joined = tracker.update(frame.monotonic, detections)
@@ -166,6 +178,13 @@ class LivePipeline:
         for tracker in self.trackers.values():
             for track in tracker.expire(now):
                 self._ended(track)
+
+    async def _placement_only(self, placement: PlacementWatch, frames: list[Frame]) -> None:
+        """No deployment is live: detect faces for the placement view and drop them (R3)."""
+        found = await asyncio.gather(*(self.engine.detect([f.image]) for f in frames))
+        for frame, (detections,) in zip(frames, found, strict=True):
+            placement.observe(frame, detections)
+        del found
 
     def _budgeted(self, wanted: list[tuple[Frame, Observation]],
                   frames: int) -> list[tuple[Frame, Observation]]:

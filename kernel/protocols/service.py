@@ -22,6 +22,7 @@ from kernel.events import EventBus
 from kernel.executor import BoundedExecutor
 from kernel.health import CameraHealth, SystemHealth
 from kernel.link.list_publisher import EdgeView
+from kernel.pipeline.placement import PlacementWatch
 from kernel.protocols.engine import FaceEngine
 
 
@@ -42,6 +43,8 @@ class ServiceContext(msgspec.Struct, frozen=True, kw_only=True):
     - ``sinks()``: each alert sink's delivery state (an outage names itself there).
     - ``edges()``: on a console, each edge as it last reported (the list versions it holds
       against the published ones, its cameras, its queue); empty on other roles.
+    - ``placement``: the cameras' placement views (:mod:`kernel.pipeline.placement`);
+      ``None`` when the runtime runs no pipeline.
     """
 
     config: Config
@@ -54,6 +57,7 @@ class ServiceContext(msgspec.Struct, frozen=True, kw_only=True):
     status: Callable[[], SystemHealth] | None = None
     sinks: Callable[[], list[SinkProgress]] = lambda: []
     edges: Callable[[], list[EdgeView]] = lambda: []
+    placement: PlacementWatch | None = None
 
 
 @runtime_checkable

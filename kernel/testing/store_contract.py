@@ -293,12 +293,22 @@ class StoreContract:
             await tx.watchlists.insert_blue_walk(BlueWalk(deployment_id="d1", entry_id="v",
                                                           at=T0 + MS))
         async with store.transaction() as tx:
+            assert [w.until for w in await tx.watchlists.blue_walks("d1")] == [None, None]
+        # "walking past camera N now": the window and the camera come back as written
+        windowed = BlueWalk(deployment_id="d1", entry_id="v", at=T0 + 2 * MS,
+                            until=T0 + 2 * MS + timedelta(seconds=45), camera_id="gate-2")
+        async with store.transaction() as tx:
+            await tx.watchlists.insert_blue_walk(windowed)
+        async with store.transaction() as tx:
+            assert (await tx.watchlists.blue_walks("d1"))[-1] == windowed
+        async with store.transaction() as tx:
             assert await tx.watchlists.get_entry("w") == entry("w", "d1")
             assert await tx.watchlists.get_entry("nope") is None
             assert [e.id for e in await tx.watchlists.entries("d1")] == ["v", "w"]
             assert [e.id for e in await tx.watchlists.entries("d1", "blue")] == ["v"]
             assert [e.id for e in await tx.watchlists.entries("d1", "watch")] == ["w"]
-            assert [w.at for w in await tx.watchlists.blue_walks("d1")] == [T0, T0 + MS]
+            assert [w.at for w in await tx.watchlists.blue_walks("d1")] == [T0, T0 + MS,
+                                                                            T0 + 2 * MS]
             assert await tx.watchlists.blue_walks("d2") == []
             assert await tx.watchlists.delete_entries(["v", "nope"]) == 1
         async with store.transaction() as tx:

@@ -4,19 +4,17 @@ matrix reach these (R11); every change and export is audited by the domain (R19)
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, cast
 
 from litestar import Request, Response, delete, get, post
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, JSONBody, MultipartBody
+from litestar.params import FromPath, MultipartBody
 
 from kernel.domain.errors import DomainError, NotFound
 from kernel.domain.records import Category, ListKind
 from kernel.domain.watchlists import EntryInput, clean_accept_reason
 from mobile_api.backend import ApiBackend
 from mobile_api.schemas import (
-    BlueWalkIn,
     EntryOut,
     EntryUpload,
     ImageResult,
@@ -170,19 +168,6 @@ async def last_review(deployment_id: FromPath[str], request: Request[Any, Any, A
                      current=rec.watchlist_version == dep.watchlist_version)
 
 
-@post("/api/deployments/{deployment_id:str}/bluelist/walks", status_code=204,
-      tags=["watch lists"])
-async def blue_walk(deployment_id: FromPath[str], data: JSONBody[BlueWalkIn],
-                    request: Request[Any, Any, Any]) -> None:
-    """Declare a volunteer's walk-past (R21) for the detection rate."""
-    backend, s = context(request)
-    if data.at.tzinfo is None:
-        raise HTTPException(status_code=400, detail="'at' must carry a timezone")
-    at: datetime = data.at
-    await backend.governance.watchlists.record_blue_walk(deployment_id, data.entry_id, at,
-                                                         s.user)
-
-
 @get("/api/watchlist/entries/{entry_id:str}/photos/{index:int}", tags=["watch lists"],
      media_type="image/jpeg")
 async def entry_photo(entry_id: FromPath[str], index: FromPath[int], request: Request[Any, Any, Any]
@@ -207,4 +192,5 @@ async def remove_entry(entry_id: FromPath[str], request: Request[Any, Any, Any])
 
 
 HANDLERS = [upload_entry, upload_blue, add_photos, watchlist, bluelist, review, last_review,
-            blue_walk, entry_photo, remove_entry]
+            entry_photo, remove_entry]
+"""The blue list's walk-pasts are in :mod:`mobile_api.routes.walkpasts`."""

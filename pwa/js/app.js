@@ -11,6 +11,7 @@ import {renderDeployment} from './views/deployment.js';
 import {renderRecord} from './views/record.js';
 import {renderUsers} from './views/users.js';
 import {renderDevices} from './views/devices.js';
+import {renderPlacement} from './views/placement.js';
 import {sound} from './alarm.js';
 import {openAlertStream, PATH_TEXT} from './alert_stream.js';
 import {forgetAlerts} from './forget.js';
@@ -29,13 +30,14 @@ const ROUTES = [
   [/^#\/deployments\/([\w.-]+)$/, renderDeployment, STAFF, 'Deployment'],
   [/^#\/users$/, renderUsers, ['admin'], 'Users'],
   [/^#\/devices$/, renderDevices, ['technical', 'admin'], 'Devices'],
+  [/^#\/placement$/, renderPlacement, ['technical', 'admin'], 'Camera placement'],
 ];
 const NAV = {
   officer: [['#/alerts', 'Alerts']],
   operator: [['#/console', 'Console'], ['#/deployments', 'Deployments']],
-  technical: [['#/deployments', 'Deployments'], ['#/devices', 'Devices']],
+  technical: [['#/deployments', 'Deployments'], ['#/devices', 'Devices'], ['#/placement', 'Camera placement']],
   commander: [['#/deployments', 'Deployments'], ['#/deployments/new', 'New deployment']],
-  admin: [['#/users', 'Users'], ['#/devices', 'Devices'], ['#/deployments', 'Deployments']],
+  admin: [['#/users', 'Users'], ['#/devices', 'Devices'], ['#/deployments', 'Deployments'], ['#/placement', 'Camera placement']],
 };
 const HOME = {officer: '#/alerts', operator: '#/console', technical: '#/deployments',
               commander: '#/deployments', admin: '#/users'};

@@ -78,8 +78,9 @@ class PostgresWatchlists(PostgresRepository):
         return None if r is None else rows.review(r)
 
     async def insert_blue_walk(self, rec: BlueWalk) -> None:
-        await self._run("INSERT INTO blue_walks (deployment_id, entry_id, at) VALUES ($1,$2,$3)",
-                        (rec.deployment_id, rec.entry_id, rec.at))
+        await self._run("INSERT INTO blue_walks (deployment_id, entry_id, at, until, camera_id)"
+                        " VALUES ($1,$2,$3,$4,$5)",
+                        (rec.deployment_id, rec.entry_id, rec.at, rec.until, rec.camera_id))
 
     async def blue_walks(self, deployment_id: str) -> list[BlueWalk]:
         found = await self._all("SELECT * FROM blue_walks WHERE deployment_id=$1 ORDER BY id",

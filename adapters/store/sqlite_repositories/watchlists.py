@@ -77,8 +77,10 @@ class SqliteWatchlists(SqliteRepository):
         return None if r is None else rows.review(r)
 
     async def insert_blue_walk(self, rec: BlueWalk) -> None:
-        await self._run("INSERT INTO blue_walks (deployment_id, entry_id, at) VALUES (?,?,?)",
-                        (rec.deployment_id, rec.entry_id, ts(rec.at)))
+        await self._run("INSERT INTO blue_walks (deployment_id, entry_id, at, until, camera_id)"
+                        " VALUES (?,?,?,?,?)",
+                        (rec.deployment_id, rec.entry_id, ts(rec.at),
+                         None if rec.until is None else ts(rec.until), rec.camera_id))
 
     async def blue_walks(self, deployment_id: str) -> list[BlueWalk]:
         found = await self._all("SELECT * FROM blue_walks WHERE deployment_id=? ORDER BY id",

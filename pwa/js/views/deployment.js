@@ -6,6 +6,7 @@
 
 import {api, ApiError} from '../api.js';
 import {h, put, when, clock, categoryLabel, message, say} from '../dom.js';
+import {walkPasts} from './walkpasts.js';
 
 /** "2", or "2 (1 below the gate: reason)" when a photo was accepted below the gate (R10). */
 function photoCount(e) {
@@ -56,7 +57,7 @@ export function renderDeployment(main, [id], ctx) {
     if (!dep) return;
     const parts = [];
     if (WATCHLIST.includes(role)) parts.push(watchlist(dep, 'watch'), threshold(dep));
-    if (role === 'technical') parts.push(watchlist(dep, 'blue'));
+    if (role === 'technical') parts.push(watchlist(dep, 'blue'), walkPasts(dep));
     if (STATS.includes(role) || AUDITORS.includes(role)) parts.push(reports(dep));
     parts.push(retention(dep));
     if (role === 'commander') parts.push(wipe(dep));

@@ -6,6 +6,8 @@
 import {api} from '../api.js';
 import {h, put, when, categoryLabel, outcomeLabel} from '../dom.js';
 
+// the periods of kernel/domain/bluelist_scores.py, by the walk's start against the live run
+const PERIOD_LABELS = {before: 'before going live', during: 'while live', after: 'after the end'};
 const pct = (x, digits = 1) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(digits)} %`);
 
 function table(caption, rows, key) {
@@ -59,6 +61,9 @@ export function renderRecord(main, [id]) {
       table('Accuracy checks', [
         ['Blue-list walk-pasts detected', `${r.blue_walks_detected} of ${r.blue_walks_declared}`, null],
         ['Blue-list detection rate', pct(r.blue_detection_rate, 0), 'blue_detection_rate'],
+        ...Object.entries(r.blue_by_period || {}).map(([p, b]) => [
+          `Blue-list walk-pasts ${PERIOD_LABELS[p] || p}`,
+          `${b.detected} of ${b.declared}${b.rate === null ? '' : ` (${pct(b.rate, 0)})`}`, null]),
         ['Match threshold', `${r.threshold} (${r.threshold_set_by === 'deployment' ? 'set for this deployment' : 'system default'})`, 'threshold'],
         ['Calibration', cal + judged, null]], 'accuracy'),
       h('p', {class: 'small', text: `Record made ${when(r.generated_at)}; audit log head ${r.audit_head} `
