@@ -129,11 +129,15 @@ class Alerts:
                 if existing is not None:
                     return existing
                 dep = await load(tx, sealed.deployment_id)
-                if dep.state != "live":
+                entry = await tx.watchlists.get_entry(sealed.entry_id)
+                # R21: a blue-list volunteer is also looked for before going live (the pre-
+                # live check, kernel.pipeline.session); any other match only while live
+                if dep.state != "live" and not (
+                        dep.state == "authorised" and entry is not None
+                        and entry.list == "blue"):
                     raise TransitionRefused(f"deployment {sealed.deployment_id} is "
                                             f"{dep.state}; matches are recorded only while "
                                             "it is live")
-                entry = await tx.watchlists.get_entry(sealed.entry_id)
                 if entry is None or entry.deployment_id != sealed.deployment_id:
                     raise NotFound(f"entry {sealed.entry_id} is not on a list of deployment "
                                    f"{sealed.deployment_id}; nothing stored (R3)")

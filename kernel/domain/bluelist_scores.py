@@ -14,14 +14,16 @@ known face at the pinch point. A miss is a false-negative indication (R21).
 Periods, by the walk's start ``at`` against the deployment's live run (``live_at`` set when
 it went live, ``ended_at`` when it ended):
 
-- ``before``: before the deployment went live (it never went live, or ``at < live_at``);
-- ``during``: while it was live (``live_at <= at``, and ``at < ended_at`` if it has ended);
-- ``after``: once it had ended (``at >= ended_at``).
-
-The pipeline looks at faces only while a deployment is live (frames are discarded unexamined
-otherwise), so a walk before going live or after the end is expected to be missed: the report
-shows it as declared and not detected, which is the check that nothing of the blue list (nor
-anything else) is matched outside the live run.
+- ``before``: before the deployment went live (it never went live, or ``at < live_at``).
+  While an authorised deployment has a walk-past window open, the pipeline matches its blue
+  list alone (:mod:`kernel.pipeline.session`): the technical lead's check that cameras and
+  matching work before the watch list is used. A walk declared while the deployment is
+  still a draft is not matched (nothing is, before authorisation).
+- ``during``: while it was live (``live_at <= at``, and ``at < ended_at`` if it has ended):
+  the blue list is matched with the watch list.
+- ``after``: once it had ended (``at >= ended_at``). Nothing is matched any more (the lists'
+  templates are destroyed at the end, R12), so such a walk is expected to be missed: it is
+  the check that the system stopped looking.
 
 Pure functions: no I/O, no clock. The test events are kept 30 days after the deployment
 (:data:`kernel.domain.retention.RULE_BLUE`); scores are computed from what is kept.

@@ -12,6 +12,9 @@ The rules, for a deployment that has ended (``ended_at`` set; the clock is injec
 - watch-list and blue-list entries (details, photos, templates, declared walks) are destroyed
   as soon as the deployment has ended, except entries tied to an alert that is kept (R12);
   the templates of kept entries go too, matching being over;
+- blue-list entries stay (without templates) as long as the blue-list test events may, the
+  same 30 days (R21): their declared walk-pasts are the detection rate's denominator, and
+  destroying the missed volunteers' walks at the end would raise the published rate;
 - once nothing of the deployment is left, its data key is destroyed (R24).
 
 "Day 30" is inclusive: at exactly ``ended_at + 30 days`` the data goes. Every deletion writes
@@ -105,6 +108,8 @@ def plan(now: datetime, deployment: DeploymentRecord, alerts: list[AlertRecord],
     for rule, ids in by_rule.items():
         actions.append(Action(deployment.id, "alert", sorted(ids), rule))
     kept_entries = {a.entry_id for a in kept}
+    if now < ended + RETENTION:  # R21: the walk-pasts of every volunteer, missed ones too
+        kept_entries |= {e.id for e in entries if e.list == "blue"}
     gone = sorted(e.id for e in entries if e.id not in kept_entries)
     if gone:
         actions.append(Action(deployment.id, "entry", gone, RULE_WATCHLIST))

@@ -36,6 +36,7 @@ from kernel.domain.errors import DomainError, NotFound, TransitionRefused
 from kernel.domain.records import (
     BlueWalk,
     Category,
+    DeploymentRecord,
     EntryRecord,
     ListKind,
     PhotoGate,
@@ -410,6 +411,20 @@ class WatchLists:
             out.append(Template(key=p.key, entry_id=p.entry_id, deployment_id=deployment_id,
                                 list=e.list, category=e.category, model_id=p.model_id,
                                 embedding=emb))
+        return out
+
+    async def checking(self, now: datetime) -> list[DeploymentRecord]:
+        """Authorised deployments (not yet live) with a blue-list walk-past window open at
+        ``now``: the pipeline matches their blue list alone while it lasts, the technical
+        lead's check before going live (R21; :mod:`kernel.domain.bluelist_scores`)."""
+        out = []
+        async with self.ctx.store.transaction() as tx:
+            for dep in await tx.deployments.all():
+                if dep.state != "authorised":
+                    continue
+                walks = await tx.watchlists.blue_walks(dep.id)
+                if any(w.until is not None and w.at <= now <= w.until for w in walks):
+                    out.append(dep)
         return out
 
     async def record_blue_walk(self, deployment_id: str, entry_id: str, at: datetime,

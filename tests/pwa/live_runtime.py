@@ -102,14 +102,21 @@ class LiveRuntime:
     """The runtime serving ``url``; ``call`` runs a coroutine on its loop."""
 
     def __init__(self, tmp: Path, models: Path, service: str = "", extra: str = "",
-                 argon2: tuple[int, int] = (1, 8)) -> None:
-        """``service``/``extra``/``argon2``: see :func:`write_config`."""
+                 argon2: tuple[int, int] = (1, 8),
+                 more_cameras: Sequence[tuple[str, Sequence[str], int]] = ()) -> None:
+        """``service``/``extra``/``argon2``: see :func:`write_config`. ``more_cameras``: (id,
+        walkers, fps) of more file cameras, each looping a clip of its own walkers."""
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         probe = write_config(tmp, models, tmp / "none.mp4", port)
         assert probe.engine is not None
         engine = Runtime(probe).build_engine(probe.engine)
         clip = make_clip(tmp / "walkpast.mp4", engine, ["obama2.jpg", "biden.jpg", "obama3.jpg"])
+        for camera_id, walkers, fps in more_cameras:
+            more = tmp / f"{camera_id}.mp4"
+            walkpast_clip(more, engine, walkers, gap_s=1.0, walk_s=2.6, fps=fps)
+            extra += (f'\n[[cameras]]\nid = "{camera_id}"\ntype = "file"\npath = "{more}"\n'
+                      "loop = true\nrealtime = true\n")
         self.config = write_config(tmp, models, clip, port, service, extra, argon2)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
