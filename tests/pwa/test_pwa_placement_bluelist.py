@@ -170,6 +170,17 @@ def test_placement_view_shows_boxes_and_widths_then_r3_scan_finds_nothing(
         shoot(page, artifacts, "16-camera-placement", "camera-placement.png")
         # only the app's own icons are images here: no face or scene picture was fetched
         assert all("/icons/" in u for u in images), images
+        # the deployment page lists the walk-pasts of the test above: 1 of 2 detected
+        page.goto(f"{live.url}/#/deployments/{live.deployment}")
+        page.wait_for_function(
+            "() => document.querySelector('table.walks') || [...document.querySelectorAll('p')]"
+            ".some((p) => p.textContent === 'No walk-pasts declared yet.')", timeout=15_000)
+        results = page.eval_on_selector_all("table.walks tbody tr",
+                                            "(rows) => rows.map((r) => r.dataset.detected)")
+        if results:  # run alone, the walk-past test did not declare any
+            assert sorted(results) == ["false", "true"]
+            assert "detected on gate-1" in page.inner_text("table.walks")
+        assert page.is_visible("#walk-volunteer") and page.is_visible("#walk-camera")
     finally:
         context.close()
         spy.remove()
