@@ -116,22 +116,25 @@ class FaceSpy:
         self.engine = engine
         self.chips: list[np.ndarray] = []
         self.templates: list[np.ndarray] = []
-        self.detect, self.embed = engine.detect, engine.embed
+        self.detect, self.embed_faces = engine.detect, engine.embed_faces
 
         async def detect(images: Sequence[Any], *a: Any) -> Any:
             found = await self.detect(images, *a)
             self.chips.extend(np.array(d.chip) for faces in found for d in faces)
             return found
 
-        async def embed(chips: Sequence[Any]) -> Any:
-            out = await self.embed(chips)
+        async def embed_faces(faces: Sequence[tuple[np.ndarray, Any]]) -> Any:
+            out = await self.embed_faces(faces)
             self.templates.extend(np.array(t) for t in out)
+            # the complete chips the engine embedded (a live detection holds one view)
+            self.chips.extend(np.array(engine.complete_chip_sync(image, d))
+                              for image, d in faces)
             return out
 
-        engine.detect, engine.embed = detect, embed
+        engine.detect, engine.embed_faces = detect, embed_faces
 
     def remove(self) -> None:
-        self.engine.detect, self.engine.embed = self.detect, self.embed
+        self.engine.detect, self.engine.embed_faces = self.detect, self.embed_faces
 
 
 def test_placement_view_shows_boxes_and_widths_then_r3_scan_finds_nothing(

@@ -85,18 +85,18 @@ async def test_not_live_a_watched_camera_is_detected_for_the_view_alone(models_d
     watch = PlacementWatch(clock)
     pipe = LivePipeline(engine, BoundedExecutor(1, 1), clock, Sink(), placement=watch)
     calls = {"detect": 0, "embed": 0}
-    detect, embed = engine.detect, engine.embed
+    detect, embed_faces = engine.detect, engine.embed_faces
 
     async def counted_detect(images: Sequence[Any], *a: Any) -> Any:
         calls["detect"] += 1
         return await detect(images, *a)
 
-    async def counted_embed(chips: Sequence[Any]) -> Any:
+    async def counted_embed(faces: Sequence[Any]) -> Any:
         calls["embed"] += 1
-        return await embed(chips)
+        return await embed_faces(faces)
 
     engine.detect = counted_detect  # type: ignore[method-assign]
-    engine.embed = counted_embed  # type: ignore[method-assign]
+    engine.embed_faces = counted_embed  # type: ignore[method-assign]
     try:
         photo = load_photo(DEMO_FACES / "obama.jpg")
         await pipe([("gate-1", frame(clock, image=photo))])
