@@ -289,7 +289,7 @@ class Runtime:
                                                 retry_s=pipe.held_retry_s,
                                                 retry_max_s=pipe.held_retry_max_s)
         self.pipeline = LivePipeline(engine, self.executor, self.clock, remote,
-                                     self.config.matching.tracker)
+                                     self.config.matching.tracker, placement=self.placement)
         index = self.config.index or AdapterSection("index", "exact", "exact",
                                                     registry.load("index", "exact").Config())
         lists = self.edge_lists = EdgeLists(link, cipher, self.pipeline,
