@@ -11,17 +11,20 @@ import asyncio
 from collections.abc import Callable
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Return once ``condition()`` is true; fail the test after ``timeout`` seconds."""
+async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "",
+                every: float = 0.01) -> None:
+    """Return once ``condition()`` is true, asking every ``every`` seconds (longer for a
+    condition that costs a request); fail the test after ``timeout`` seconds."""
     try:
         async with asyncio.timeout(timeout):
             while not condition():
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(every)
     except TimeoutError:
         raise AssertionError(f"not reached within {timeout} s: {what or condition}") from None
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "",
+               every: float = 0.01) -> None:
     """:func:`until` for a test's own thread, with no loop of its own running (the state
     changes in a server thread)."""
-    asyncio.run(until(condition, timeout, what))
+    asyncio.run(until(condition, timeout, what, every))

@@ -327,6 +327,8 @@ def test_issue14_enrolled_tablet_drops_an_ended_deployments_alerts_and_is_revoke
                     k.startswith("cache:pinchpoint-shell-") and not [
                         p for p in v if p.startswith("/api/")] for k, v in caches.items()):
                 break
+            # A poll of the condition above, not a fixed wait; tests.waiting.wait_until
+            # cannot drive the sync Playwright/DevTools calls (its asyncio loop refuses them).
             page.wait_for_timeout(100)
         assert stored["indexeddb"] == [], stored
         assert [k for k in stored if k.startswith("cache:")] == ["cache:pinchpoint-shell-v5"]
