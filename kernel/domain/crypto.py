@@ -39,7 +39,9 @@ def _aad(blob_id: str, deployment_id: str, kind: str) -> bytes:
     return f"pinchpoint/blob/v1|{blob_id}|{deployment_id}|{kind}".encode()
 
 
-def _parse_master(text: str, where: str) -> bytes:
+def parse_key(text: str, where: str, name: str = "master key") -> bytes:
+    """A 32-byte key from 64 hex digits or urlsafe base64; a :class:`ConfigError` naming
+    the key (``name``) and ``where`` it came from otherwise."""
     text = text.strip()
     try:
         key = bytes.fromhex(text) if len(text) == 64 else base64.urlsafe_b64decode(
@@ -47,7 +49,7 @@ def _parse_master(text: str, where: str) -> bytes:
     except (ValueError, binascii.Error):
         key = b""
     if len(key) != 32:
-        raise ConfigError(f"master key from {where} must be 32 bytes as 64 hex digits or "
+        raise ConfigError(f"{name} from {where} must be 32 bytes as 64 hex digits or "
                           "urlsafe base64")
     return key
 
@@ -72,14 +74,14 @@ class KeyRing:
             return self._master
         env = self._environ.get(MASTER_ENV)
         if env:
-            self._master = _parse_master(env, MASTER_ENV)
+            self._master = parse_key(env, MASTER_ENV)
             return self._master
         path = self.dir / "master.key"
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            self._master = _parse_master(path.read_text(), str(path))
+            self._master = parse_key(path.read_text(), str(path))
         else:
             key = secrets.token_bytes(32)
             with os.fdopen(fd, "w") as fh:

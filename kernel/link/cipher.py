@@ -10,8 +10,6 @@ The broker, its disk and anyone reading the stream see only ciphertext.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import secrets
 from collections.abc import Mapping
@@ -23,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from kernel.domain.crypto import parse_key
 from kernel.errors import ConfigError
 
 LINK_KEY_ENV = "PINCHPOINT_LINK_KEY"
@@ -37,16 +36,7 @@ class SealBroken(Exception):
 
 def parse_link_key(text: str, where: str) -> bytes:
     """32 bytes from 64 hex digits or urlsafe base64; :class:`ConfigError` naming ``where``."""
-    text = text.strip()
-    try:
-        key = bytes.fromhex(text) if len(text) == 64 else base64.urlsafe_b64decode(
-            text + "=" * (-len(text) % 4))
-    except (ValueError, binascii.Error):
-        key = b""
-    if len(key) != 32:
-        raise ConfigError(f"link key from {where} must be 32 bytes as 64 hex digits or "
-                          "urlsafe base64")
-    return key
+    return parse_key(text, where, "link key")
 
 
 def load_link_key(path: Path | None, environ: Mapping[str, str] | None = None) -> bytes:
