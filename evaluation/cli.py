@@ -1,5 +1,6 @@
 """``pinchpoint eval lfw|watchlist|split-lfw|split-cfp``: accuracy and calibration of the
-face engine; ``make-walkpast`` and ``walkpast``: :mod:`evaluation.walkpast_cli`.
+face engine; ``make-walkpast`` and ``walkpast``: :mod:`evaluation.walkpast_cli`; ``crowd``
+(false alerts on a clip of people on no list): :mod:`evaluation.crowd_cli`.
 
 Writes only aggregate figures, curves and a Markdown report into ``--out``; templates are
 kept in memory for the run (R3). The ``face_recognition`` baseline (``--baseline``) needs the
@@ -18,7 +19,7 @@ from typing import Any
 import msgspec
 
 from adapters.engine.onnx import OnnxEngine
-from evaluation import lfw, plots, report, walkpast_cli, watchlist
+from evaluation import crowd_cli, lfw, plots, report, walkpast_cli, watchlist
 from evaluation.configured import ConfiguredEngine, configured_engine
 from evaluation.pipeline import (
     EnginePipeline,
@@ -267,3 +268,4 @@ def register(subparsers: Any) -> None:
     c.set_defaults(handler=_cmd_split_cfp)
 
     walkpast_cli.register(actions, data)
+    crowd_cli.register(actions)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 import msgspec
 import numpy as np
@@ -208,6 +209,12 @@ class Sweep:
         cands = self.candidates()
         if not cands:
             return [self.at(t) for t in sorted(set(extra))]
+        if not any(p.listed for p in self.truth.passes):
+            # Nobody listed (a crowd): the rows worth showing are where one more false alert
+            # appears, from the highest evidence down.
+            steps = [lower for lower, t in pairwise(cands)
+                     if self.at(lower).false_alerts != self.at(t).false_alerts]
+            return [self.at(t) for t in sorted(set(steps[-rows:]) | {cands[-1]} | set(extra))]
         # The range worth showing: from the highest threshold at which the most passes are
         # found (any lower only adds false alerts) up to the highest score that finds one.
         rows_at = [(t, self.at(t)) for t in cands]
@@ -229,7 +236,8 @@ def _q(values: np.ndarray, q: float) -> float | None:
 
 def peak_summary(steps: Sequence[Step], truth: Truth) -> dict[str, float | int | None]:
     """Aggregate peak scores: listed passes' best score for their own identity, non-listed
-    passes' best top score (median, highest), and how many of each were scored at all.
+    passes' best top score (median, highest), how many of each were scored at all, and the
+    highest top score of any step (``any_track_peak_highest``).
     "Worst" and "best" are in score order (higher = more alike, whatever the metric)."""
     sweep = Sweep(steps, truth, 0.0)
     own: dict[int, float] = {}
@@ -247,6 +255,7 @@ def peak_summary(steps: Sequence[Step], truth: Truth) -> dict[str, float | int |
             other[p] = max(other.get(p, -np.inf), s.scores[0][1])
     a = np.asarray(list(own.values()))
     b = np.asarray(list(other.values()))
+    tops = [s.scores[0][1] for s in steps if s.scores]
     listed = sum(1 for p in truth.passes if p.listed)
     return {
         "listed_scored": len(own), "listed_passes": listed,
@@ -256,4 +265,7 @@ def peak_summary(steps: Sequence[Step], truth: Truth) -> dict[str, float | int |
         "non_listed_scored": len(other),
         "non_listed_peak_median": _q(b, 50),
         "non_listed_peak_highest": float(b.max()) if b.size else None,
+        # Any track's best entry, attributed to a pass or not: above it nothing is raised
+        # (what a crowd clip, whose truth has no passes, is judged by).
+        "any_track_peak_highest": float(max(tops)) if tops else None,
     }
