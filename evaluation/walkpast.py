@@ -40,6 +40,7 @@ import numpy as np
 
 from adapters.camera.video import to_rgb
 from demo.scenario import authorised_deployment, enrol_entry, put_live
+from evaluation.walkpast_groups import PassGroup, pass_groups
 from evaluation.walkpast_sweep import Row, Step, Sweep, peak_summary
 from evaluation.walkpast_truth import (
     Truth,
@@ -91,6 +92,9 @@ class PipelineResult(msgspec.Struct, kw_only=True):
     live_candidates: int | None = None
     """Candidates the live run itself raised at the configured threshold (the replay at that
     threshold must raise as many)."""
+    groups: list[PassGroup] = msgspec.field(default_factory=list)
+    """Non-listed UTKFace passes alerting per group at the configured (ours) or customary
+    (library) threshold."""
     seconds: float
 
 
@@ -365,6 +369,7 @@ def _result(name: str, metric: str, sweep: Sweep, truth: Truth, *, gallery: int,
         best_zero_false=best, zero_false_range=sweep.zero_false_range(best) if best else None,
         reference=sweep.at(reference) if reference is not None else None,
         table=sweep.table(extra), peaks=peak_summary(sweep.steps, truth), live_candidates=live,
+        groups=pass_groups(sweep, configured if configured is not None else reference),
         seconds=round(seconds, 1),
     )
 

@@ -32,10 +32,10 @@ def _progress(
 def _cmd_make(args: argparse.Namespace) -> int:
     from adapters.engine.centerface import CenterFace
     from adapters.engine.onnx import resolve_model
-    from evaluation.walkpast_clips import make_walkpast, pick
+    from evaluation.walkpast_clips import UTK_FOLDER, make_walkpast, pick
 
     data: Path = args.data
-    root = data / args.source
+    root = data / (UTK_FOLDER if args.source == "utkface" else args.source)
     if not root.is_dir():
         print(f"error: data set {root} not found (use --data)", file=sys.stderr)
         return 2
@@ -113,7 +113,9 @@ def register(actions: Any, default_data: Path) -> None:
     """Add ``make-walkpast`` and ``walkpast`` to ``pinchpoint eval``."""
     m = actions.add_parser("make-walkpast",
                            help="make a seeded development walk-past clip, truth and gallery")
-    m.add_argument("--source", choices=("lfw150", "cfp"), required=True)
+    m.add_argument("--source", choices=("lfw150", "cfp", "utkface"), required=True,
+                   help="utkface: every walker a UTKFace adult on no list (false alerts per "
+                   "group), the list 100 LFW people")
     m.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: var/eval/walkpast-SOURCE)")
     m.add_argument("--seed", type=int, default=1, metavar="N")

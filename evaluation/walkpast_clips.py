@@ -11,6 +11,8 @@ their images into the repository, and the gallery holds symlinks to the original
   photo of the same person (lfw150: another image of a person with ≥ 2; cfp: another frontal
   photo, or a profile photo for about 40 % of them).
 - Non-listed walkers: people not on the list (lfw150: one-image identities; cfp: other people).
+- ``utkface``: nobody listed; every walker is a UTKFace adult (file names carry gender and
+  ethnicity, so the false alerts of passes can be counted per group), the list 100 LFW people.
 - The gallery is larger than who walks (``gallery_size``, default 100 as in issue 10's
   measurement): the listed people who never walk past are there to be confused with.
 - Walks alternate between the left and right of the corridor and start 0.5–0.75 walk-times
@@ -35,7 +37,7 @@ from evaluation.pipeline import centre_index
 from evaluation.walkpast_truth import FORMAT, Box, Pass, Truth
 from kernel.frames import Image
 
-Source = Literal["lfw150", "cfp"]
+Source = Literal["lfw150", "cfp", "utkface"]
 Detect = Callable[[Image], list[Box]]
 """Face boxes found in a photo (any order)."""
 
@@ -140,6 +142,35 @@ def pick_cfp(root: Path, rng: np.random.Generator, passes: int, gallery_size: in
                  for photo, kind in photos_of(person, None)]
         walkers.append(WalkerSpec("", False, tuple(cands)))
     return DevSet(_interleave(rng, walkers), gallery, root)
+
+
+UTK_FOLDER = "utkface-adults"
+"""Where the ``utkface`` source's photos are, beside ``lfw150`` (whose people are the list)."""
+
+
+def pick_utkface(root: Path, rng: np.random.Generator, passes: int,
+                 gallery_size: int) -> DevSet:
+    """Every walker a UTKFace adult on no list (``root``: the ``utkface-adults`` folder); the
+    list ``gallery_size`` LFW people with ≥ 2 images (one photo each), from ``lfw150`` beside
+    it. The identity recorded for a walker is its photo's file stem (``age_gender_race_…``):
+    UTKFace has no identities, and the stem is what names the walker's groups."""
+    photos = sorted((root / "images").glob("*.jpg"))
+    lfw = root.parent / "lfw150"
+    people = lfw / "by_identity"
+    multi = [n for n in _shuffled(rng, _read_names(lfw / "identities_ge2.txt"))
+             if len(list((people / n).glob("*.jpg"))) >= 2][:gallery_size]
+    if len(photos) < passes * 2 or len(multi) < gallery_size:
+        raise ValueError(f"{root} (or {lfw}) has too few photos for {passes} passes")
+    gallery: dict[str, tuple[Path, ...]] = {}
+    for name in multi:
+        files = sorted((people / name).glob("*.jpg"))
+        gallery[name] = (files[int(rng.integers(len(files)))],)
+    order = [photos[i] for i in rng.permutation(len(photos))]
+    # Two candidates per walker: if the first photo's face is not found, the second walks.
+    walkers = [WalkerSpec("", False, tuple((p, f"frontal:{p.stem}")
+                                           for p in order[2 * k : 2 * k + 2]))
+               for k in range(passes)]
+    return DevSet(tuple(walkers), gallery, root)
 
 
 def _interleave(rng: np.random.Generator, walkers: Sequence[WalkerSpec]) -> tuple[WalkerSpec, ...]:
@@ -275,4 +306,6 @@ def pick(source: Source, root: Path, rng: np.random.Generator, passes: int,
     """The development set of ``source`` under ``root`` (the data set's own folder)."""
     if source == "lfw150":
         return pick_lfw150(root, rng, passes, gallery_size)
+    if source == "utkface":
+        return pick_utkface(root, rng, passes, gallery_size)
     return pick_cfp(root, rng, passes, gallery_size)

@@ -132,6 +132,20 @@ def _pipeline_section(r: PipelineResult) -> list[str]:
             f"{_s(row.latency_p95_s)} / {_s(row.latency_max_s)} |"
         )
     lines.append("")
+    if r.groups:
+        lines += [
+            "Non-listed UTKFace passes alerting at the "
+            + ("configured" if r.at_configured else "customary") + " threshold, per group "
+            "(Wilson 95 %):", "",
+            "| group | passes | alerting | rate (95 % interval) | highest pass evidence |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {g.dimension}: {g.group} | {g.passes} | {g.alerting} | {pct(g.rate, 1)} "
+            f"({pct(g.low, 1)}–{pct(g.high, 1)}) | {_score(g.peak_highest, r.metric)} |"
+            for g in r.groups
+        ]
+        lines.append("")
     return lines
 
 

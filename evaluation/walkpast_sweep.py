@@ -135,6 +135,16 @@ class Sweep:
                 votes[(s.camera_id, s.track)][p] += 1
         self.track_pass = {k: c.most_common(1)[0][0] for k, c in votes.items()}
         self._rows: dict[float, Row] = {}
+        self._alerting: dict[float, frozenset[int]] = {}
+
+    def alerting_passes(self, threshold: float) -> frozenset[int]:
+        """Indices of the non-listed passes that raise an alert at ``threshold``."""
+        self.at(threshold)
+        return self._alerting[threshold]
+
+    def pass_index(self, step: Step) -> int | None:
+        """The pass a step belongs to (its face box's, else its track's), or None."""
+        return self._pass(step)
 
     def _pass(self, step: Step) -> int | None:
         p = self.pass_of.get((step.camera_id, step.track, step.frame))
@@ -170,6 +180,7 @@ class Sweep:
                 wrong += 1
             else:
                 non_listed.add(p)
+        self._alerting[threshold] = frozenset(non_listed)
         latencies = np.asarray(list(found.values()), np.float64)
         listed = sum(1 for p in truth.passes if p.listed)
         return Row(

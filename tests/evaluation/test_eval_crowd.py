@@ -1,5 +1,6 @@
 """``pinchpoint eval crowd``: a clip of people on no list through the live pipeline, every alert
-counted false; the crowd's truth is read off the clip; hostile inputs are one line and exit 2."""
+counted false; the crowd's truth is read off the clip; hostile inputs are one line and exit 2.
+Also the walk-past made of UTKFace people on no list, and its false alerts per group."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import numpy as np
 import pytest
 
 from evaluation.crowd import ASSUMPTION, crowd_truth
-from evaluation.walkpast_clips import DevSet, WalkerSpec, make_walkpast
+from evaluation.walkpast_clips import UTK_FOLDER, DevSet, WalkerSpec, make_walkpast, pick_utkface
+from evaluation.walkpast_groups import pass_groups
 from evaluation.walkpast_sweep import Step, Sweep
-from evaluation.walkpast_truth import TruthError
+from evaluation.walkpast_truth import FORMAT, Pass, Truth, TruthError
+from evaluation.watchlist import utk_groups
 from kernel.cli.main import main
 from tests.evaluation.test_eval_walkpast import _config, _detector
 
@@ -116,3 +119,42 @@ def test_crowd_with_an_unreadable_clip_or_empty_list_exits_2(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "holds no <identity>/<photo>" in err
     assert not (tmp_path / "o").exists()
+
+
+# --- UTKFace walkers on no list: false alerts of passes per group ---------------------------
+
+
+def test_utkface_set_walks_nobody_listed_against_lfw_people(shared_data: Path) -> None:
+    devset = pick_utkface(shared_data / UTK_FOLDER, np.random.default_rng(2), passes=6,
+                          gallery_size=8)
+    assert len(devset.gallery) == 8 and len(devset.walkers) == 6
+    assert all(p.parent.parent.name == "by_identity" for (p,) in devset.gallery.values())
+    assert not any(w.listed for w in devset.walkers)
+    for w in devset.walkers:
+        # The identity each walker gets is its photo's stem: the one that names its groups.
+        assert all(kind == f"frontal:{photo.stem}" and utk_groups(photo.name)
+                   for photo, kind in w.photos)
+
+
+def test_pass_groups_count_non_listed_utkface_passes_alerting_per_group() -> None:
+    """Three UTKFace walkers on no list (a White man, an Asian woman, an Asian man) and a
+    listed walker; at 0.95 only the Asian woman's pass alerts."""
+    def walker(identity: str, listed: bool, first: int, x: float) -> Pass:
+        return Pass(identity=identity, listed=listed, first_frame=first, last_frame=first + 9,
+                    boxes=tuple((x, 0.0, x + 10.0, 10.0) for _ in range(10)))
+
+    truth = Truth(format=FORMAT, fps=10, width=640, height=360, frames=60, passes=(
+        walker("30_0_0_1", False, 0, 0), walker("41_1_2_2", False, 10, 100),
+        walker("52_0_2_3", False, 20, 200), walker("A", True, 30, 300)))
+    steps = [Step("c", 1, 2, (0, 0, 10, 10), (("X", 0.90),)),
+             Step("c", 2, 12, (100, 0, 110, 10), (("Y", 0.96),)),
+             Step("c", 3, 22, (200, 0, 210, 10), (("Y", 0.94),)),
+             Step("c", 4, 32, (300, 0, 310, 10), (("A", 0.99),))]
+    groups = {(g.dimension, g.group): g for g in pass_groups(Sweep(steps, truth, 5.0), 0.95)}
+    asian, female = groups[("ethnicity", "Asian")], groups[("gender", "female")]
+    assert (asian.passes, asian.alerting, asian.peak_highest) == (2, 1, 0.96)
+    assert 0 < asian.low < asian.rate == 0.5 < asian.high < 1
+    assert (female.passes, female.alerting) == (1, 1)
+    assert (groups[("ethnicity", "White")].alerting, groups[("gender", "male")].passes) == (0, 2)
+    assert ("ethnicity", "Black") not in groups  # no such walker: no row
+    assert pass_groups(Sweep(steps, truth, 5.0), None) == []
