@@ -144,7 +144,8 @@ class NodeConfig(Strict, frozen=True):
     reports and candidate subjects). ``link_key_file``: the 32-byte key every node of the
     link shares (or ``PINCHPOINT_LINK_KEY``). ``queue``: candidates an edge holds in memory
     while the link is down (beyond: refused, counted). ``report_s``: how often an edge
-    reports. ``late_after_s``: a candidate captured longer ago than this is logged late."""
+    reports. ``late_after_s``: a candidate stored longer than this after its capture is marked
+    late (stored all the same)."""
 
     role: NodeRole = "all"
     id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "node"

@@ -373,7 +373,9 @@ class Runtime:
 
     def edges_view(self) -> list[EdgeView]:
         """On a console: each edge as it last reported, against the published lists."""
-        return self.publisher.edges() if self.publisher is not None else []
+        if self.publisher is None:
+            return []
+        return self.publisher.edges(None if self.ingest is None else self.ingest.late_by_node)
 
     def health(self) -> list[CameraHealth]:
         """Per-camera state, counters and drops, for the console and the CLI."""

@@ -14,7 +14,7 @@ from kernel.auth.devices import Devices
 from kernel.auth.lockout import LockoutPolicy
 from kernel.auth.passwords import PasswordPool, Passwords
 from kernel.clock import Clock
-from kernel.config import MatchingConfig
+from kernel.config import MatchingConfig, NodeConfig
 from kernel.delivery import vapid
 from kernel.delivery.broker_accounts import BrokerAccounts
 from kernel.delivery.dispatcher import SinkProgress
@@ -69,6 +69,8 @@ class ApiBackend:
     tarpit: LoginTarpit = field(default_factory=LoginTarpit)
     """Refused logins are answered late (:mod:`mobile_api.login_tarpit`)."""
     placement: PlacementWatch | None = None
+    late_after_s: float = NodeConfig().late_after_s
+    """``[node] late_after_s``: an alert stored longer than this after capture is marked late."""
     """The cameras' placement views; ``None`` without a pipeline (the route answers 503)."""
     devices: Devices = field(init=False)
     """Officers' enrolled devices (:mod:`kernel.auth.devices`), revoking their broker
@@ -118,7 +120,8 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
                        edges: EdgesProvider | None = None,
                        vapid_keys_dir: Path | None = None,
                        default_threshold: float | None = None,
-                       placement: PlacementWatch | None = None) -> ApiBackend:
+                       placement: PlacementWatch | None = None,
+                       late_after_s: float | None = None) -> ApiBackend:
     """Assemble the backend; reads (or creates) the URL-signing secret under ``data_dir``, and
     reads the Web Push public key the sink wrote in ``vapid_keys_dir`` (default
     ``<data_dir>/keys``)."""
@@ -135,6 +138,7 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
         default_threshold=(MatchingConfig().decision_threshold(None)
                            if default_threshold is None else default_threshold),
         status_provider=status, placement=placement,
+        late_after_s=NodeConfig().late_after_s if late_after_s is None else late_after_s,
         broker_accounts=await _broker_accounts(settings.mqtt, data_dir))
 
 

@@ -279,6 +279,9 @@ class AlertOut(msgspec.Struct, kw_only=True):
     outcome_by: str | None
     outcome_at: datetime | None
     hold: bool
+    late: bool
+    """It reached the store more than ``[node] late_after_s`` after capture (an edge's
+    candidate queued while its link was down): shown as late, never dropped."""
     images: AlertImagesOut
 
 

@@ -69,7 +69,8 @@ class HttpService:
                                      vapid_keys_dir=push_dirs[0] if push_dirs else None,
                                      default_threshold=context.config.matching
                                      .decision_threshold(None),
-                                     placement=context.placement)
+                                     placement=context.placement,
+                                     late_after_s=context.config.node.late_after_s)
         app = create_app(backend)
         config = uvicorn.Config(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key,
                                 log_level="warning", lifespan="on", access_log=False,

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Response
 
 from kernel.auth.accounts import Session
+from kernel.domain.lateness import arrived_late
 from kernel.domain.published import CalibrationFigure
 from kernel.domain.records import AlertRecord, DeploymentRecord
 from kernel.images.image_type import sniff
@@ -39,7 +40,7 @@ def deployment_out(d: DeploymentRecord) -> DeploymentOut:
         live_at=d.live_at, ended_at=d.ended_at)
 
 
-def alert_out(a: AlertRecord) -> AlertOut:
+def alert_out(a: AlertRecord, late_after_s: float) -> AlertOut:
     base = f"/api/alerts/{a.id}/images"
     return AlertOut(
         id=a.id, deployment_id=a.deployment_id, entry_id=a.entry_id, list=a.list,
@@ -47,6 +48,7 @@ def alert_out(a: AlertRecord) -> AlertOut:
         created_at=a.created_at, state=a.state, decided_by=a.decided_by,
         decided_at=a.decided_at, outcome=a.outcome, outcome_by=a.outcome_by,
         outcome_at=a.outcome_at, hold=a.hold,
+        late=arrived_late(a.captured_at, a.created_at, late_after_s),
         images=AlertImagesOut(face=f"{base}/face", torso=f"{base}/torso",
                               watchlist=f"{base}/watchlist"))
 

@@ -22,6 +22,7 @@ import msgspec
 
 from kernel.domain.errors import DomainError
 from kernel.domain.governance import Governance
+from kernel.domain.lateness import arrived_late
 from kernel.errors import StorageFault
 from kernel.link.cipher import LinkCipher, SealBroken
 from kernel.link.messages import (
@@ -96,6 +97,9 @@ class CandidateIngest:
         self.stored = 0
         """Messages settled by a commit (a redelivered one finds its alert: stored once)."""
         self.late = 0
+        self.late_by_node: dict[str, int] = {}
+        """node id → its candidates that arrived late (shown with the edge, GET
+        /api/health/edges); each is stored all the same."""
         self.refused = 0
         """Well-formed candidates the domain refused (the deployment ended meanwhile)."""
         self.dead = 0
@@ -133,7 +137,7 @@ class CandidateIngest:
             sealed = await self.gov.alerts.seal_candidate(
                 msg.deployment_id, payload.entry_id, payload.camera_id, payload.score,
                 msg.captured_at, payload.face_jpeg, payload.torso_jpeg, alert_id=msg.key)
-            await self.gov.alerts.store_candidate(sealed)
+            rec = await self.gov.alerts.store_candidate(sealed)
         except StorageFault:
             await delivery.retry(self.retry_s)
             return False
@@ -153,11 +157,12 @@ class CandidateIngest:
             return True
         await delivery.ack()
         self.stored += 1
-        lag = self.gov.ctx.clock.now().timestamp() - msg.captured_at
-        if lag > self.late_after_s:
+        if arrived_late(rec.captured_at, rec.created_at, self.late_after_s):
             self.late += 1
-            log.warning("candidate %s from edge %s arrived late: captured %.0f s ago",
-                        msg.key, msg.node_id, lag)
+            self.late_by_node[msg.node_id] = self.late_by_node.get(msg.node_id, 0) + 1
+            log.warning("candidate %s from edge %s arrived late (stored, marked late): "
+                        "captured %.0f s before", msg.key, msg.node_id,
+                        (rec.created_at - rec.captured_at).total_seconds())
         return True
 
     async def _dead(self, delivery: Delivery, reason: str) -> None:

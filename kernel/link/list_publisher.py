@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 import msgspec
 import numpy as np
@@ -60,6 +61,9 @@ class EdgeView(msgspec.Struct, frozen=True):
     queued: int
     published: int
     refused: int
+    late: int = 0
+    """Its candidates that reached the console's store late (``[node] late_after_s`` after
+    capture): stored and marked, never dropped."""
 
 
 class ListPublisher:
@@ -153,9 +157,10 @@ class ListPublisher:
                 log.warning("edge %s: unreadable report", node_id)
         self.reports = reports
 
-    def edges(self) -> list[EdgeView]:
+    def edges(self, late: Mapping[str, int] | None = None) -> list[EdgeView]:
         """Every edge as last read, its lists against the published versions (a list the
-        edge still holds after the console withdrew it shows ``published`` 0), from memory."""
+        edge still holds after the console withdrew it shows ``published`` 0), from memory;
+        ``late``: node id → its candidates that arrived late (the console's intake counts)."""
         out = []
         for node_id, report in sorted(self.reports.items()):
             held = {h.deployment_id: h.version for h in report.lists}
@@ -168,7 +173,8 @@ class ListPublisher:
                                       published=published, current=version == published))
             out.append(EdgeView(node_id=node_id, reported_at=report.at, lists=tuple(lists),
                                 cameras=report.cameras, queued=report.queued,
-                                published=report.published, refused=report.refused))
+                                published=report.published, refused=report.refused,
+                                late=(late or {}).get(node_id, 0)))
         return out
 
     async def run(self) -> None:

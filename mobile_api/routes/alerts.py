@@ -34,7 +34,7 @@ async def candidates(request: Request[Any, Any, Any],
     """The operator's queue: undecided watch-list candidates, oldest first (R4)."""
     backend, _ = context(request)
     recs = await backend.governance.alerts.candidates(deployment_id)
-    return Response([alert_out(a) for a in recs], headers=NO_STORE)
+    return Response([alert_out(a, backend.late_after_s) for a in recs], headers=NO_STORE)
 
 
 @post("/api/candidates/{alert_id:str}/confirm", status_code=200, tags=["candidates"])
@@ -42,7 +42,7 @@ async def confirm(alert_id: FromPath[str], request: Request[Any, Any, Any]) -> A
     """Confirm a candidate (R5): committed with its outbox row, then officers are told."""
     backend, s = context(request)
     rec = await backend.governance.alerts.confirm(alert_id, s.user)
-    return alert_out(rec)
+    return alert_out(rec, backend.late_after_s)
 
 
 @post("/api/candidates/{alert_id:str}/reject", status_code=200, tags=["candidates"])
@@ -51,7 +51,7 @@ async def reject(alert_id: FromPath[str], data: JSONBody[RejectIn],
     """Reject a candidate with a reason code (R5); nothing reaches officers."""
     backend, s = context(request)
     rec = await backend.governance.alerts.reject(alert_id, s.user, data.reason)
-    return alert_out(rec)
+    return alert_out(rec, backend.late_after_s)
 
 
 @get("/api/deployments/{deployment_id:str}/test-events", tags=["candidates"])
@@ -60,7 +60,7 @@ async def test_events(deployment_id: FromPath[str], request: Request[Any, Any, A
     """Blue-list test events of a deployment (R21)."""
     backend, _ = context(request)
     recs = await backend.governance.alerts.blue_test_events(deployment_id)
-    return Response([alert_out(a) for a in recs], headers=NO_STORE)
+    return Response([alert_out(a, backend.late_after_s) for a in recs], headers=NO_STORE)
 
 
 @get("/api/alerts", tags=["alerts"])
@@ -73,14 +73,15 @@ async def alerts(request: Request[Any, Any, Any], deployment_id: FromQuery[str |
     backend, s = context(request)
     # R5: for an officer the domain fixes the state, whatever the query string says
     recs = await backend.governance.alerts.listing_for(s.role, deployment_id, status)
-    return Response([alert_out(a) for a in recs], headers=NO_STORE)
+    return Response([alert_out(a, backend.late_after_s) for a in recs], headers=NO_STORE)
 
 
 @get("/api/alerts/{alert_id:str}", tags=["alerts"])
 async def alert(alert_id: FromPath[str], request: Request[Any, Any, Any]
                 ) -> Response[AlertOut]:
     backend, s = context(request)
-    return Response(alert_out(await _visible(backend, s, alert_id)), headers=NO_STORE)
+    rec = await _visible(backend, s, alert_id)
+    return Response(alert_out(rec, backend.late_after_s), headers=NO_STORE)
 
 
 @get("/api/alerts/{alert_id:str}/images/{kind:str}", tags=["alerts"], media_type="image/jpeg")
@@ -113,8 +114,8 @@ async def outcome(alert_id: FromPath[str], data: JSONBody[OutcomeIn],
     """Record what the officer did (R7); arrest-type outcomes put it on legal hold (R14)."""
     backend, s = context(request)
     await _visible(backend, s, alert_id)
-    return alert_out(await backend.governance.alerts.record_outcome(alert_id, data.outcome,
-                                                                    s.user))
+    rec = await backend.governance.alerts.record_outcome(alert_id, data.outcome, s.user)
+    return alert_out(rec, backend.late_after_s)
 
 
 @post("/api/alerts/{alert_id:str}/hold", status_code=200, tags=["alerts"])
@@ -122,14 +123,16 @@ async def hold(alert_id: FromPath[str], data: JSONBody[HoldIn],
                request: Request[Any, Any, Any]) -> AlertOut:
     """Place an alert on legal hold (R14)."""
     backend, s = context(request)
-    return alert_out(await backend.governance.alerts.hold(alert_id, s.user, data.reason))
+    rec = await backend.governance.alerts.hold(alert_id, s.user, data.reason)
+    return alert_out(rec, backend.late_after_s)
 
 
 @post("/api/alerts/{alert_id:str}/release", status_code=200, tags=["alerts"])
 async def release(alert_id: FromPath[str], request: Request[Any, Any, Any]) -> AlertOut:
     """Release a legal hold (R14)."""
     backend, s = context(request)
-    return alert_out(await backend.governance.alerts.release(alert_id, s.user))
+    rec = await backend.governance.alerts.release(alert_id, s.user)
+    return alert_out(rec, backend.late_after_s)
 
 
 HANDLERS = [candidates, confirm, reject, test_events, alerts, alert, alert_image, outcome,

@@ -40,6 +40,10 @@ def test_the_default_is_one_process_with_no_broker() -> None:
     ({"node": {"role": "hub"}}, "node.role"),
     ({"node": {"id": "edge 1"}}, "node.id"),
     ({"node": {"queue": 0}}, "node.queue"),
+    ({"node": {"late_after_s": 0}}, "node.late_after_s"),
+    ({"node": {"late_after_s": -5.0}}, "node.late_after_s"),
+    ({"node": {"late_after_s": 1e9}}, "node.late_after_s"),
+    ({"node": {"late_after_s": "ten"}}, "node.late_after_s"),
     ({"link": {**LINK, "max_msgs": 0}}, "link.max_msgs"),
 ])
 def test_a_role_is_refused_without_what_it_needs_or_with_what_it_has_no_use_for(

@@ -42,9 +42,10 @@ export function renderConsole(main, _params, ctx) {
     put(list, ...queue.map((c, i) => h('li', {},
       h('button', {type: 'button', 'aria-current': String(i === selected), dataset: {id: c.id},
                    'aria-label': `Candidate ${i + 1}: ${categoryLabel(c.category)}, camera ${c.camera_id}, `
-                                 + `${clock(c.captured_at)}, score ${c.score.toFixed(3)}`,
+                                 + `${clock(c.captured_at)}, score ${c.score.toFixed(3)}${c.late ? ', arrived late' : ''}`,
                    onclick: () => { selected = i; picking = false; render(); }},
         h('span', {text: `${clock(c.captured_at)} · ${c.camera_id}`}),
+        c.late ? h('span', {class: 'late', text: 'late'}) : null,
         h('span', {text: c.score.toFixed(3)})))));
   }
 
@@ -73,7 +74,10 @@ export function renderConsole(main, _params, ctx) {
         h('h2', {id: 'cand-h'}, `Candidate ${selected + 1}`,
           ofTotal = h('span', {text: ` of ${queue.length} `}), categoryBadge(c.category)),
         h('span', {class: 'score', text: `Score ${c.score.toFixed(3)}`}),
-        h('span', {text: `camera ${c.camera_id} · ${clock(c.captured_at)}`})),
+        h('span', {text: `camera ${c.camera_id} · ${clock(c.captured_at)}`}),
+        // an edge's candidate queued while its link was down: the person may have moved on
+        c.late ? h('span', {class: 'late', text: 'Arrived late: captured '
+                                                + `${clock(c.captured_at)}, received ${clock(c.created_at)}`}) : null),
       h('div', {class: 'pair'},
         shot(c.images.face, `Face seen by camera ${c.camera_id}`, `Camera ${c.camera_id}`),
         shot(c.images.watchlist, 'Watch-list photo of the candidate match', 'Watch-list photo')),

@@ -8,19 +8,21 @@ import asyncio
 import logging
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import nats
 import pytest
 
 from adapters.link.nats import NatsLink
+from kernel.domain.lateness import arrived_late
 from kernel.link.cipher import LinkCipher
 from kernel.link.console_ingest import CandidateIngest
 from kernel.link.edge_candidates import RemoteCandidates
 from kernel.link.messages import DeadLetter, SealedCandidateMessage
 from kernel.pipeline.live import CandidateEvidence
 from kernel.protocols.link import Delivery
+from mobile_api.views import alert_out
 from tests.kernel.link.conftest import Console
 from tests.nats_server import NatsServer
 from tests.waiting import until
@@ -90,6 +92,39 @@ async def test_the_edge_queue_keeps_order_and_sends_once_each(
     stored = [await console.gov.alerts.get(a) for a in await alert_ids(console)]
     assert sorted(a.camera_id for a in stored) == ["gate-1", "gate-2"]
     assert ingest.stored == 2
+
+
+async def test_a_late_candidate_is_stored_and_marked_late_never_dropped(
+    link: NatsLink, cipher: LinkCipher, console: Console,
+) -> None:
+    """Captured a minute before it reaches the console (queued while the edge's link was
+    down): stored like any other, marked late in the API's view and counted for its edge."""
+    edge_1 = RemoteCandidates(link, cipher, "edge-1")
+    edge_2 = RemoteCandidates(link, cipher, "edge-2")
+    old = msgspec.structs.replace(evidence(console, "gate-1"),
+                                  captured_at=datetime.now(UTC) - timedelta(seconds=60))
+    await edge_1.raise_candidate(old)
+    await edge_2.raise_candidate(evidence(console, "gate-2"))
+    for edge in (edge_1, edge_2):
+        ((key, data),) = list(edge._queue)
+        await link.publish_candidate(edge.node_id, key, data)
+    ingest = CandidateIngest(link, cipher, console.gov, late_after_s=10.0)
+    for _ in range(2):
+        assert await ingest.settle(await fetch_one(link))
+    assert (ingest.stored, ingest.late, ingest.late_by_node) == (2, 1, {"edge-1": 1})
+    shown = {a.camera_id: alert_out(a, 10.0).late
+             for a in await console.gov.alerts.candidates(console.deployment_id)}
+    assert shown == {"gate-1": True, "gate-2": False}  # both in the operator's queue
+    # a longer setting: the same candidate is not late (the mark follows [node] late_after_s)
+    assert not any(alert_out(a, 120.0).late
+                   for a in await console.gov.alerts.candidates(console.deployment_id))
+
+
+def test_arrived_late_is_strictly_beyond_the_setting() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    assert not arrived_late(t, t + timedelta(seconds=10), 10.0)
+    assert arrived_late(t, t + timedelta(seconds=10.5), 10.0)
+    assert not arrived_late(t, t - timedelta(seconds=5), 10.0)  # an edge's clock ahead
 
 
 async def raw_publish(server: NatsServer, key: str | None, data: bytes) -> None:
