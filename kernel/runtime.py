@@ -30,8 +30,10 @@ from kernel.executor import BoundedExecutor
 from kernel.frames import Frame
 from kernel.health import CameraHealth, SystemHealth, system_health
 from kernel.link.cipher import LinkCipher, load_link_key
+from kernel.link.console_counts import CountsIngest
 from kernel.link.console_ingest import CandidateIngest
 from kernel.link.edge_candidates import RemoteCandidates
+from kernel.link.edge_counts import EdgeCounts
 from kernel.link.edge_lists import EdgeLists
 from kernel.link.edge_report import EdgeReporter
 from kernel.link.list_publisher import EdgeView, ListPublisher
@@ -90,6 +92,8 @@ class Runtime:
         self.remote: RemoteCandidates | None = None
         self.edge_reporter: EdgeReporter | None = None
         self.ingest: CandidateIngest | None = None
+        self.counts_ingest: CountsIngest | None = None
+        self.edge_counts: EdgeCounts | None = None
         self.publisher: ListPublisher | None = None
         self._service_governance: Governance | None = None
         """Opened for the services when the runtime itself runs no governed core."""
@@ -275,7 +279,9 @@ class Runtime:
         self.ingest = CandidateIngest(link, cipher, governance, self.config.node.late_after_s)
         self.publisher = ListPublisher(link, cipher, governance, self.config.matching,
                                        self.config.matching.refresh_s)
+        self.counts_ingest = CountsIngest(link, governance)
         self.supervisor.spawn("link:ingest", self.ingest.run, self.backoff)
+        self.supervisor.spawn("link:counts", self.counts_ingest.run, self.backoff)
         self.supervisor.spawn("link:lists", self.publisher.run, self.backoff)
 
     async def _start_edge(self) -> None:
@@ -299,11 +305,16 @@ class Runtime:
         reporter = self.edge_reporter = EdgeReporter(link, node.id, self.clock, lists, remote,
                                                      self.health, node.report_s)
         lists.on_change = reporter.changed
+        counts = self.edge_counts = EdgeCounts(
+            link, node.id, self.pipeline.counts, lambda: list(lists.held), self.clock.now,
+            self.config.matching.counts_flush_s, retry_s=pipe.held_retry_s,
+            retry_max_s=pipe.held_retry_max_s)
         await lists.refresh()  # the lists before the first frame, when the link is up
         self.consumer = self.pipeline
         self.supervisor.spawn("link:candidates", remote.run, self.backoff)
         self.supervisor.spawn("link:lists", lists.run, self.backoff)
         self.supervisor.spawn("link:report", reporter.run, self.backoff)
+        self.supervisor.spawn("link:counts", counts.run, self.backoff)
 
     def _camera_body(self, section: AdapterSection) -> Callable[[], Awaitable[None]]:
         async def body() -> None:

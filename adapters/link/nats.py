@@ -6,6 +6,9 @@
   ``duplicate_window_s``; bounded by ``max_bytes``/``max_msgs`` (full: a publish is refused and
   the edge keeps queuing in memory). The console reads it with one durable pull consumer
   (explicit acks, redelivery after ``ack_wait_s``).
+- Face counts: a second file-backed work-queue stream (``counts_stream``, subjects
+  ``<counts_subject>.<node id>``) with its own durable consumer (``counts_consumer``):
+  ids and numbers only, deduplicated by the edge's key like the candidates.
 - Watch lists: a key-value bucket (``lists_bucket``, one key per deployment, history 1); the
   entry's revision is the version. A withdrawal purges the key with its history.
 - Edge reports: a key-value bucket (``edges_bucket``, one key per node).
@@ -104,6 +107,9 @@ class NatsLink:
         candidates_stream: str = "PINCHPOINT_CANDIDATES"
         deadletter_stream: str = "PINCHPOINT_DEADLETTER"
         deadletter_subject: str = "pinchpoint.deadletter"
+        counts_stream: str = "PINCHPOINT_COUNTS"
+        counts_subject: str = "pinchpoint.counts"
+        counts_consumer: str = "console-counts"
         lists_bucket: str = "pinchpoint_lists"
         edges_bucket: str = "pinchpoint_edges"
         consumer: str = "console"
@@ -123,7 +129,8 @@ class NatsLink:
         self._js: JetStreamContext | None = None
         self._lists: KeyValue | None = None
         self._edges: KeyValue | None = None
-        self._pull: JetStreamContext.PullSubscription | None = None
+        self._pulls: dict[str, JetStreamContext.PullSubscription] = {}
+        """stream name → the console's durable pull subscription on it."""
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
@@ -159,6 +166,11 @@ class NatsLink:
                 discard=api.DiscardPolicy.NEW, duplicate_window=cfg.duplicate_window_s,
                 max_bytes=cfg.max_bytes, max_msgs=cfg.max_msgs))
             await js.add_stream(api.StreamConfig(
+                name=cfg.counts_stream, subjects=[f"{cfg.counts_subject}.>"],
+                retention=api.RetentionPolicy.WORK_QUEUE, storage=api.StorageType.FILE,
+                discard=api.DiscardPolicy.NEW, duplicate_window=cfg.duplicate_window_s,
+                max_msgs=cfg.max_msgs))
+            await js.add_stream(api.StreamConfig(
                 name=cfg.deadletter_stream, subjects=[cfg.deadletter_subject],
                 storage=api.StorageType.FILE, discard=api.DiscardPolicy.OLD, max_msgs=10_000))
             self._lists = await js.create_key_value(bucket=cfg.lists_bucket, history=1)
@@ -170,7 +182,8 @@ class NatsLink:
         return js
 
     async def _reset(self) -> None:
-        nc, self._nc, self._js, self._pull = self._nc, None, None, None
+        nc, self._nc, self._js = self._nc, None, None
+        self._pulls = {}
         if nc is not None and not nc.is_closed:
             with contextlib.suppress(nats.errors.Error, OSError):
                 await nc.close()
@@ -181,9 +194,15 @@ class NatsLink:
 
     # -- edge ---------------------------------------------------------------------------
     async def publish_candidate(self, node_id: str, key: str, data: bytes) -> None:
+        await self._publish(f"{self.config.subject}.{node_id}", key, data)
+
+    async def publish_counts(self, node_id: str, key: str, data: bytes) -> None:
+        await self._publish(f"{self.config.counts_subject}.{node_id}", key, data)
+
+    async def _publish(self, subject: str, key: str, data: bytes) -> None:
         js = await self._ready()
         try:
-            await js.publish(f"{self.config.subject}.{node_id}", data, headers={MSG_ID: key})
+            await js.publish(subject, data, headers={MSG_ID: key})
         except nats.js.errors.NoStreamResponseError as exc:
             # The server came back without its JetStream store: make the streams again on
             # the next call rather than failing every publish until a restart.
@@ -214,12 +233,24 @@ class NatsLink:
 
     # -- console ------------------------------------------------------------------------
     async def fetch_candidates(self, batch: int, timeout_s: float) -> Sequence[Delivery]:
+        cfg = self.config
+        return await self._fetch(cfg.subject, cfg.consumer, cfg.candidates_stream, batch,
+                                 timeout_s)
+
+    async def fetch_counts(self, batch: int, timeout_s: float) -> Sequence[Delivery]:
+        cfg = self.config
+        return await self._fetch(cfg.counts_subject, cfg.counts_consumer, cfg.counts_stream,
+                                 batch, timeout_s)
+
+    async def _fetch(self, subject: str, durable: str, stream: str, batch: int,
+                     timeout_s: float) -> Sequence[Delivery]:
         js = await self._ready()
         cfg = self.config
-        if self._pull is None:
+        pull = self._pulls.get(stream)
+        if pull is None:
             try:
-                self._pull = await js.pull_subscribe(
-                    f"{cfg.subject}.>", durable=cfg.consumer, stream=cfg.candidates_stream,
+                pull = self._pulls[stream] = await js.pull_subscribe(
+                    f"{subject}.>", durable=durable, stream=stream,
                     config=api.ConsumerConfig(ack_policy=api.AckPolicy.EXPLICIT,
                                               ack_wait=cfg.ack_wait_s, max_deliver=-1,
                                               max_ack_pending=1024))
@@ -229,11 +260,11 @@ class NatsLink:
             except (nats.errors.Error, OSError) as exc:
                 raise _down(exc) from None
         try:
-            msgs = await self._pull.fetch(batch, timeout=timeout_s)
+            msgs = await pull.fetch(batch, timeout=timeout_s)
         except TimeoutError:  # nats' own and asyncio's (an OSError: caught before that)
             return []
         except (nats.errors.Error, OSError) as exc:
-            self._pull = None
+            self._pulls.pop(stream, None)
             raise _down(exc) from None
         return [NatsDelivery(m) for m in msgs]
 

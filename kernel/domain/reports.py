@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import zipfile
+from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
@@ -93,6 +94,23 @@ class Reports:
             await tx.statistics.add_face_counts(FaceCount(
                 deployment_id=deployment_id, camera_id=camera_id, minute=minute, seen=seen,
                 matched=matched))
+
+    async def record_edge_counts(self, counts: Sequence[FaceCount]) -> int:
+        """Add an edge's face counts (issue 13) in one transaction, so that a retry after a
+        storage fault adds all or none; a count for a deployment this store does not know
+        is left out (an edge's stale or forged message). How many were added."""
+        added = 0
+        async with self.ctx.store.transaction() as tx:
+            known: dict[str, bool] = {}
+            for c in counts:
+                if c.deployment_id not in known:
+                    known[c.deployment_id] = await tx.deployments.get(c.deployment_id) is not None
+                if not known[c.deployment_id]:
+                    continue
+                await tx.statistics.add_face_counts(msgspec.structs.replace(
+                    c, minute=c.minute.replace(second=0, microsecond=0)))
+                added += 1
+        return added
 
     async def match_report(self, deployment_id: str, actor: str) -> list[MatchRow]:
         """Every alert of the deployment and what became of it (R19); audited."""

@@ -163,9 +163,8 @@ class EdgeLists:
             self.on_change()
 
     async def run(self) -> None:
-        """Supervised loop: refresh every ``refresh_s``; face counts are drained (their
-        flow to the console is not built yet, docs/scale-out.md) so memory stays bounded."""
+        """Supervised loop: refresh every ``refresh_s`` (the face counts go to the console
+        by :mod:`kernel.link.edge_counts`)."""
         while True:
             await self.refresh()
-            self.pipeline.counts.drain(self.pipeline.clock.now())
             await asyncio.sleep(self.refresh_s)

@@ -8,6 +8,7 @@ the watch-list templates. Never anything of a face that matched nothing (R3).
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import msgspec
 
@@ -39,6 +40,32 @@ class CandidatePayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     score: float
     face_jpeg: bytes
     torso_jpeg: bytes
+
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+"""Faces (tracks) one camera saw in one minute: far beyond any real corridor, still bounded."""
+
+
+class MinuteTally(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One camera's faces of (part of) one minute: a number, nothing of any face (R3, R20)."""
+
+    camera_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    minute: float
+    """Epoch seconds of the minute (UTC, seconds zero)."""
+    seen: Count
+    matched: Count
+
+
+class FaceCountsMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An edge's face counts since its last flush, for each deployment it matched for then
+    (the lists it held). In clear: ids and numbers only. The console adds them to the
+    deployments' per-minute counts, which its report and published record sum (R20)."""
+
+    key: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16}$")]
+    node_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    deployments: Annotated[tuple[Annotated[str, msgspec.Meta(
+        pattern=r"^[A-Za-z0-9_-]{1,64}$")], ...], msgspec.Meta(max_length=256)]
+    counts: Annotated[tuple[MinuteTally, ...], msgspec.Meta(max_length=100_000)]
 
 
 class ListedTemplate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -85,6 +85,11 @@ class NodeLink(Protocol):
         Raises :class:`LinkDown`."""
         ...
 
+    async def publish_counts(self, node_id: str, key: str, data: bytes) -> None:
+        """Append one face-counts message (ids and numbers only) to its durable stream,
+        deduplicated by ``key``. Raises :class:`LinkDown`."""
+        ...
+
     async def put_report(self, node_id: str, data: bytes) -> None:
         """Replace this edge's report (what it holds, its cameras). Raises :class:`LinkDown`."""
         ...
@@ -94,6 +99,11 @@ class NodeLink(Protocol):
         """Up to ``batch`` unsettled candidates of the durable consumer, oldest first; empty
         after ``timeout_s`` without any. An unsettled one comes again after the ack wait
         (a console killed before acknowledging gets it again on restart)."""
+        ...
+
+    async def fetch_counts(self, batch: int, timeout_s: float) -> Sequence[Delivery]:
+        """As :meth:`fetch_candidates`, for the edges' face-counts messages (a durable
+        consumer of their own)."""
         ...
 
     async def put_list(self, deployment_id: str, data: bytes) -> int:
