@@ -164,13 +164,23 @@ class Mosquitto:
 
 # --- the server ------------------------------------------------------------------------------
 
-def write_config(tmp: Path, http_port: int, mqtt_port: int) -> config_module.Config:
-    pwa = tmp / "pwa"
-    pwa.mkdir()
-    (pwa / "manifest.webmanifest").write_text(json.dumps(
-        {"name": "Pinchpoint", "short_name": "Pinchpoint", "start_url": "/",
-         "display": "standalone", "icons": []}))
-    (pwa / "index.html").write_text("<!doctype html><title>Pinchpoint</title>")
+def write_config(tmp: Path, http_port: int, mqtt_port: int, *, pwa_dir: Path | None = None,
+                 sink_login: tuple[str, str] | None = None,
+                 service_extra: str = "") -> config_module.Config:
+    """The server's config. ``pwa_dir``: the PWA to serve (default: a stub of two files, all
+    the throughput rows need); ``sink_login``: the sink's broker account (username, password)
+    on a broker that wants one; ``service_extra``: more keys of the http service (e.g. its
+    ``mqtt`` table for the officers' MQTT over WebSockets, ``bench/bench_browser.py``)."""
+    pwa = pwa_dir
+    if pwa is None:
+        pwa = tmp / "pwa"
+        pwa.mkdir()
+        (pwa / "manifest.webmanifest").write_text(json.dumps(
+            {"name": "Pinchpoint", "short_name": "Pinchpoint", "start_url": "/",
+             "display": "standalone", "icons": []}))
+        (pwa / "index.html").write_text("<!doctype html><title>Pinchpoint</title>")
+    login = "" if sink_login is None else (
+        f'username = "{sink_login[0]}"\npassword = "{sink_login[1]}"\n')
     text = f"""
 data_dir = "{tmp / 'var'}"
 [logging]
@@ -188,7 +198,7 @@ type = "mqtt"
 host = "127.0.0.1"
 port = {mqtt_port}
 client_id = "bench-server"
-[[services]]
+{login}[[services]]
 type = "http"
 host = "127.0.0.1"
 port = {http_port}
@@ -197,6 +207,7 @@ pwa_dir = "{pwa}"
 argon2_time_cost = 1
 argon2_memory_kib = 8
 argon2_parallelism = 1
+{service_extra}
 """
     path = tmp / "config.toml"
     path.write_text(text)

@@ -7,6 +7,7 @@ them in turn and replaces the text between ``<!-- bench:<name> -->`` and
 
     python bench/run_all.py                 # all of them (about 25 minutes on 2 cores)
     python bench/run_all.py engine index    # some of them
+    python bench/run_all.py browser         # confirm → 50 officers' browsers (MQTT/WSS)
     python bench/run_all.py --no-run        # only refresh BENCHMARKS.md from bench/results
     python bench/run_all.py soak            # the 30-minute soak (``make soak``), only by name
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DOC = REPO / "BENCHMARKS.md"
-BENCHES = ("engine", "index", "pipeline", "tracking", "api", "store")
+BENCHES = ("engine", "index", "pipeline", "tracking", "api", "browser", "store")
 LONG = ("soak",)
 """Run only when named (``make soak``: 30 minutes), never by default."""
 
