@@ -52,7 +52,7 @@ def _cmd_make(args: argparse.Namespace) -> int:
         return [f.box for f in detector.detect(image)]
 
     rng = np.random.default_rng(args.seed)
-    devset = pick(args.source, root, rng, args.passes, args.gallery_size)
+    devset = pick(args.source, root, rng, args.passes, args.gallery_size, seed=args.seed)
     # Frames are not known before the walkers are chosen: the bar counts up to an estimate.
     estimate = int((args.passes * 0.625 * args.walk_s + args.walk_s) * args.fps)
     with _progress(estimate, "walk-past frames", not args.quiet) as advance:
@@ -115,7 +115,8 @@ def register(actions: Any, default_data: Path) -> None:
                            help="make a seeded development walk-past clip, truth and gallery")
     m.add_argument("--source", choices=("lfw150", "cfp", "utkface"), required=True,
                    help="utkface: every walker a UTKFace adult on no list (false alerts per "
-                   "group), the list 100 LFW people")
+                   "group), the list 100 LFW people; an even --seed draws from one half of "
+                   "UTKFace, an odd one from the other")
     m.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: var/eval/walkpast-SOURCE)")
     m.add_argument("--seed", type=int, default=1, metavar="N")

@@ -144,17 +144,26 @@ def pick_cfp(root: Path, rng: np.random.Generator, passes: int, gallery_size: in
     return DevSet(_interleave(rng, walkers), gallery, root)
 
 
+UTK_HALVES_SEED = 20261202
+"""Fixes the split of UTKFace into two halves (see :func:`pick_utkface`)."""
+
 UTK_FOLDER = "utkface-adults"
 """Where the ``utkface`` source's photos are, beside ``lfw150`` (whose people are the list)."""
 
 
 def pick_utkface(root: Path, rng: np.random.Generator, passes: int,
-                 gallery_size: int) -> DevSet:
+                 gallery_size: int, half: int = 0) -> DevSet:
     """Every walker a UTKFace adult on no list (``root``: the ``utkface-adults`` folder); the
     list ``gallery_size`` LFW people with ≥ 2 images (one photo each), from ``lfw150`` beside
     it. The identity recorded for a walker is its photo's file stem (``age_gender_race_…``):
-    UTKFace has no identities, and the stem is what names the walker's groups."""
-    photos = sorted((root / "images").glob("*.jpg"))
+    UTKFace has no identities, and the stem is what names the walker's groups. ``half`` (0 or
+    1) picks one of two fixed, disjoint halves of the photos (``make-walkpast`` takes the
+    seed's parity: an even seed to fit on, an odd one to report on)."""
+    every = sorted((root / "images").glob("*.jpg"))
+    # Two fixed halves of UTKFace (a seed-independent shuffle): a threshold fitted on the
+    # walk-pasts of one half is reported on the other's faces, never on its own.
+    halves = np.random.default_rng(UTK_HALVES_SEED).permutation(len(every))
+    photos = [every[i] for i in sorted(halves[half :: 2])]
     lfw = root.parent / "lfw150"
     people = lfw / "by_identity"
     multi = [n for n in _shuffled(rng, _read_names(lfw / "identities_ge2.txt"))
@@ -302,10 +311,11 @@ def _write_gallery(folder: Path, gallery: dict[str, tuple[Path, ...]]) -> None:
 
 
 def pick(source: Source, root: Path, rng: np.random.Generator, passes: int,
-         gallery_size: int) -> DevSet:
-    """The development set of ``source`` under ``root`` (the data set's own folder)."""
+         gallery_size: int, seed: int = 0) -> DevSet:
+    """The development set of ``source`` under ``root`` (the data set's own folder); for
+    ``utkface`` the seed's parity picks the half of the photos."""
     if source == "lfw150":
         return pick_lfw150(root, rng, passes, gallery_size)
     if source == "utkface":
-        return pick_utkface(root, rng, passes, gallery_size)
+        return pick_utkface(root, rng, passes, gallery_size, half=seed % 2)
     return pick_cfp(root, rng, passes, gallery_size)

@@ -134,6 +134,15 @@ def test_utkface_set_walks_nobody_listed_against_lfw_people(shared_data: Path) -
         # The identity each walker gets is its photo's stem: the one that names its groups.
         assert all(kind == f"frontal:{photo.stem}" and utk_groups(photo.name)
                    for photo, kind in w.photos)
+    # The two halves (an even seed fits, an odd one reports) never share a face, whatever
+    # the seed.
+    def faces(half: int, seed: int) -> set[Path]:
+        picked = pick_utkface(shared_data / UTK_FOLDER, np.random.default_rng(seed),
+                              passes=400, gallery_size=8, half=half)
+        return {photo for w in picked.walkers for photo, _ in w.photos}
+
+    assert len(faces(0, 1)) == 800 and not faces(0, 1) & faces(1, 1)
+    assert not faces(0, 3) & faces(1, 4)
 
 
 def test_pass_groups_count_non_listed_utkface_passes_alerting_per_group() -> None:
