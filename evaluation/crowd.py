@@ -2,7 +2,7 @@
 live pipeline against a watch list, to count the false alerts a crowd raises.
 
 A walk-past clip (:mod:`evaluation.walkpast`) says who walks past; a crowd clip (passers-by,
-e.g. ``../shared/data/video/facenet_pytorch_video.mp4``) has no truth at all. Its one
+e.g. ``video/facenet_pytorch_video.mp4`` of the evaluation data) has no truth at all. Its one
 assumption, stated in every report: **nobody in the clip is on the list** (a list of
 celebrities against a street crowd). Then every alert is false, and the figures that matter are
 how many tracks the crowd made, how many alerts each threshold raises, and the highest track

@@ -10,7 +10,7 @@ threshold`` / ``track_threshold``, ``[services.calibration] threshold``) and the
 **The floor, 0.93.** Every threshold must be a finite cosine in ``[FLOOR, 1]``. 0.93 is the
 lowest operating point any calibration of this engine documents (BENCHMARKS.md, 2026-12-01):
 non-listed walk-past passes peak at 0.930-0.939, the lowest zero-false-alert fit on a walk-past
-is 0.931, the shipped track threshold is 0.940 and the still-photo threshold 0.961 (FPIR
+is 0.931, the shipped track threshold is 0.948 and the still-photo threshold 0.961 (FPIR
 0.018 %). Below 0.93 there is no measurement of how many passers-by become candidates, only
 the certainty that it grows fast (FPIR 10 % at 0.940 on the earlier engine's full impostor
 set). Raising the floor needs no code change elsewhere; lowering it needs a new calibration
