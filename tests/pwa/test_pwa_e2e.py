@@ -14,12 +14,14 @@ import json
 import os
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from PIL import Image
 
+from demo.walkpast import DEMO_FACES
 from tests.pwa.live_runtime import PASSWORD, REPO, WATCH_REFERENCE, LiveRuntime
 
 TABLET = {"width": 1280, "height": 800}
@@ -287,6 +289,38 @@ def test_r6_push_shows_anonymous_notification_and_click_opens_alert(
 
 
 # 3: installability, offline shell, accessibility basics --------------------------------------
+def test_a_candidate_that_arrived_late_is_marked_in_the_operators_queue(
+        live: LiveRuntime, browser: Any, artifacts: Path) -> None:
+    """Issue 13: a candidate stored two minutes after its capture (an edge's, queued while its
+    link was down) is in the queue all the same, marked late with both times; a fresh one is
+    not marked."""
+    gov = live.runtime.governance
+    assert gov is not None
+    entry = next(e for e in live.call(gov.watchlists.entries(live.deployment))
+                 if e.list == "watch")
+    face = (DEMO_FACES / "obama2.jpg").read_bytes()
+    captured = gov.ctx.clock.now() - timedelta(seconds=120)
+    late = live.call(gov.alerts.create_candidate(live.deployment, entry.id, "gate-9", 0.99,
+                                                 captured, face, face))
+    fresh = live.call(gov.alerts.create_candidate(live.deployment, entry.id, "gate-9", 0.99,
+                                                  gov.ctx.clock.now(), face, face))
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    login(page, live.url, "op")
+    row = f".queue button[data-id='{late.id}']"
+    page.wait_for_selector(f"{row} .late", timeout=CANDIDATE_WAIT_MS)
+    assert "arrived late" in (page.get_attribute(row, "aria-label") or "")
+    page.wait_for_selector(f".queue button[data-id='{fresh.id}']", timeout=CANDIDATE_WAIT_MS)
+    assert page.locator(f".queue button[data-id='{fresh.id}'] .late").count() == 0
+    page.click(row)
+    page.wait_for_selector(".decide .late:has-text('Arrived late')")
+    assert_accessible(page, "operator console with a late candidate")
+    shoot(page, artifacts, "09b-late-candidate")
+    for made in (late, fresh):  # out of the other tests' queue
+        live.call(gov.alerts.reject(made.id, "op", "not_relevant"))
+    context.close()
+
+
 def test_manifest_icons_and_service_worker_headers(live: LiveRuntime) -> None:
     """The manifest is valid JSON with what an install needs; the icons are PNGs of their
     declared size; the service worker is served for the root scope."""
