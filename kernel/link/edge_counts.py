@@ -8,12 +8,13 @@ deployments whose lists the edge holds then, and is queued and published in orde
 key, resent with the same key until the broker acknowledges it (deduplicated there). Numbers
 and ids only cross the link. While the link is down the messages wait in a bounded queue
 (beyond it the oldest flush is dropped, counted and logged: counts, never a match); a stop
-loses what was counted since the last flush.
+flushes once more and tries to send for a moment, then says what it could not send.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections import deque
@@ -27,6 +28,9 @@ from kernel.pipeline.face_counts import FaceCounter
 from kernel.protocols.link import LinkDown, NodeLink
 
 log = logging.getLogger("pinchpoint.link.counts")
+
+STOP_SEND_S = 2.0
+"""How long a stopping edge tries to send its last counts (a stop must not hang on a link)."""
 
 
 class EdgeCounts:
@@ -95,7 +99,18 @@ class EdgeCounts:
                 log.info("link back: queued face counts sent")
 
     async def run(self) -> None:
-        """Flush every ``flush_s`` and send, retrying with backoff while the link is down."""
+        """Flush every ``flush_s`` and send, retrying with backoff while the link is down; on
+        stop (cancelled), one last flush and a bounded try to send it."""
+        try:
+            await self._loop()
+        finally:
+            self.flush()
+            with contextlib.suppress(LinkDown, TimeoutError, asyncio.CancelledError):
+                await asyncio.shield(asyncio.wait_for(self.send(), STOP_SEND_S))
+            if self._queue:
+                log.warning("stopping with %d face-count flush(es) not sent", len(self._queue))
+
+    async def _loop(self) -> None:
         delay = self.retry_s
         while True:
             self.flush()

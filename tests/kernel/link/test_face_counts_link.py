@@ -122,6 +122,26 @@ async def test_no_list_held_no_counts_sent_and_an_outage_keeps_them_in_order(
         await link.close()
 
 
+async def test_a_stopping_edge_sends_what_it_counted_since_its_last_flush(
+    link: NatsLink, console: Console,
+) -> None:
+    counter = FaceCounter()
+    edge = EdgeCounts(link, "edge-1", counter, lambda: [console.deployment_id],
+                      lambda: datetime.now(UTC), flush_s=3600.0)
+    counter.seen("gate-1", MINUTE, 2)
+    task = asyncio.create_task(edge.run())
+    await until(lambda: edge.sent == 1, 5, "the first round sent (then an hour's wait)")
+    counter.seen("gate-1", MINUTE, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert edge.sent == 2 and edge.queued == 0
+    ingest = CountsIngest(link, console.gov)
+    for delivery in await fetch_all(link, 2):
+        assert await ingest.settle(delivery)  # type: ignore[arg-type]
+    assert (await console.gov.reports.stats(console.deployment_id)).faces_seen == 7
+
+
 def _message(**fields: object) -> bytes:
     base: dict[str, object] = {
         "key": "a" * 16, "node_id": "edge-1", "deployments": ["d1"],
