@@ -29,6 +29,7 @@ from mobile_api.routes import (
     placement,
     push,
     pwa,
+    receipts,
     reports,
     users,
     walkpasts,
@@ -40,7 +41,7 @@ from mobile_api.security_headers import security_headers_hook
 from mobile_api.settings import ApiSettings
 
 ROUTE_MODULES = (auth, users, deployments, watchlists, walkpasts, alerts, reports,
-                 settings_routes, health, placement, push, mqtt, devices, feed, pwa)
+                 settings_routes, health, placement, push, mqtt, devices, receipts, feed, pwa)
 
 
 def _backend_from(governance: Governance, settings: ApiSettings) -> ApiBackend:

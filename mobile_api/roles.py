@@ -127,6 +127,10 @@ MATRIX: Final[dict[str, Access]] = {
     "GET /api/devices": DEVICE_ADMINS,
     "POST /api/devices/{device_id}/revoke": DEVICE_ADMINS,
     "PUT /api/devices/current": OFFICER,
+    # receipts (issue 14): an officer's enrolled device gives its own (the domain refuses a
+    # session of no device); the alert's viewers see who has it and who is responding
+    "POST /api/alerts/{alert_id}/receipts": OFFICER,
+    "GET /api/deployments/{deployment_id}/receipts": ALERT_VIEWERS,
     # live feed (R4, R5, R21)
     "GET /api/feed": FEED,
     # WebRTC cameras (R1)

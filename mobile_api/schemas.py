@@ -392,3 +392,14 @@ class DeviceReportIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     delivery: Literal["mqtt", "feed"] | None = None
     app_version: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    deployment_id: Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+                             ] | None = None
+    """The live deployment whose alerts the device takes now (its receipts are for those)."""
+
+
+class ReceiptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """This device's receipt for a confirmed alert (the device is the session's: a body
+    naming another device is refused). ``path`` with ``delivered`` only."""
+
+    kind: Literal["delivered", "opened", "responding"]
+    path: Literal["mqtt", "webpush", "feed"] | None = None

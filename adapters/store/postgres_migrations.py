@@ -325,4 +325,20 @@ MIGRATIONS: list[str] = [
     ALTER TABLE blue_walks ADD COLUMN until TIMESTAMPTZ;
     ALTER TABLE blue_walks ADD COLUMN camera_id TEXT;
     """,
+    # 4 (SQLite's 6): devices' receipts for confirmed alerts (issue 14): delivered (by which path),
+    # opened, responding; one per alert, device and kind, gone with the alert. A device
+    # takes one live deployment's alerts at a time (receipts only for those).
+    """
+    CREATE TABLE receipts (
+        alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('delivered','opened','responding')),
+        path TEXT NOT NULL CHECK (path IN ('mqtt','webpush','feed')),
+        user_name TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (alert_id, device_id, kind)
+    );
+    CREATE INDEX receipts_device ON receipts(device_id);
+    ALTER TABLE devices ADD COLUMN deployment_id TEXT;
+    """,
 ]

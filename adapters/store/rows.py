@@ -32,6 +32,7 @@ from kernel.domain.records import (
     PhotoGate,
     PhotoRecord,
     PushSubscriptionRecord,
+    ReceiptRecord,
     ReviewRecord,
     SessionRecord,
     TransitionRecord,
@@ -174,7 +175,12 @@ def device(r: Row) -> DeviceRecord:
                         enrolled_at=when(r["enrolled_at"]),
                         last_seen_at=when(r["last_seen_at"]), app_version=r["app_version"],
                         delivery=r["delivery"], revoked_at=maybe_when(r["revoked_at"]),
-                        revoked_by=r["revoked_by"])
+                        revoked_by=r["revoked_by"], deployment_id=r["deployment_id"])
+
+
+def receipt(r: Row) -> ReceiptRecord:
+    return ReceiptRecord(alert_id=r["alert_id"], device_id=r["device_id"], user=r["user_name"],
+                         kind=r["kind"], path=r["path"], at=when(r["at"]))
 
 
 def enrolment_code(r: Row) -> EnrolmentCodeRecord:

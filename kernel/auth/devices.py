@@ -31,7 +31,8 @@ from kernel.auth.lockout import LockoutPolicy, after_failure, locked_for, stale
 from kernel.clock import Clock
 from kernel.delivery.broker_accounts import BrokerAccountError, BrokerAccounts
 from kernel.domain import audit
-from kernel.domain.errors import NotFound
+from kernel.domain.deployments import load
+from kernel.domain.errors import NotFound, TransitionRefused
 from kernel.domain.records import (
     DeliveryPath,
     DeviceRecord,
@@ -220,15 +221,23 @@ class Devices:
         return device.id
 
     async def report(self, device_id: str, delivery: DeliveryPath | None,
-                     app_version: str | None) -> bool:
-        """The device says how it takes its alerts now and which app it runs (and so was
-        seen; its session's requests also move ``last_seen_at``, as
-        :meth:`~kernel.auth.accounts.Accounts.resolve` touches the session); ``False`` for an
-        unknown or revoked device."""
+                     app_version: str | None, deployment_id: str | None = None) -> bool:
+        """The device says how it takes its alerts now, which app it runs and the live
+        deployment whose alerts it takes (its receipts are accepted for those only:
+        :mod:`kernel.domain.receipts`), and so was seen; its session's requests also move
+        ``last_seen_at``, as :meth:`~kernel.auth.accounts.Accounts.resolve` touches the
+        session. ``False`` for an unknown or revoked device; :class:`NotFound` for an
+        unknown deployment, :class:`TransitionRefused` for one not live."""
         async with self.store.transaction() as tx:
             device = await tx.devices.get(device_id)
             if device is None or device.revoked_at is not None:
                 return False
+            if deployment_id is not None:
+                dep = await load(tx, deployment_id)
+                if dep.state != "live":
+                    raise TransitionRefused(f"deployment {dep.id} is {dep.state}; a device "
+                                            "takes the alerts of a live deployment")
+                device.deployment_id = dep.id
             device.last_seen_at = self.clock.now()
             if delivery is not None:
                 device.delivery = delivery

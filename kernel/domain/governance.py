@@ -16,6 +16,7 @@ from kernel.domain.crypto import KeyRing
 from kernel.domain.deployments import Deployments
 from kernel.domain.outbox import Outbox
 from kernel.domain.push import PushSubscriptions
+from kernel.domain.receipts import Receipts
 from kernel.domain.reports import Reports
 from kernel.domain.retention import Retention
 from kernel.domain.watchlists import WatchLists
@@ -27,7 +28,7 @@ from kernel.store_health import StoreFaults
 
 class Governance:
     """The services over one store: ``deployments``, ``watchlists``, ``alerts``, ``outbox``,
-    ``retention``, ``reports``, ``push``; ``events``, what they committed; plus
+    ``retention``, ``reports``, ``push``, ``receipts``; ``events``, what they committed; plus
     :meth:`verify_audit` and :meth:`log_action`."""
 
     def __init__(self, store: Store, keys: KeyRing, clock: Clock,
@@ -49,6 +50,7 @@ class Governance:
         self.retention = Retention(self.ctx, self.deployments)
         self.reports = Reports(self.ctx, self.alerts, self.watchlists)
         self.push = PushSubscriptions(self.ctx)
+        self.receipts = Receipts(self.ctx)
 
     async def verify_audit(self, anchor: audit.Anchor | None = None) -> audit.AuditReport:
         """Check the whole audit chain (R19); with ``anchor``, that its row is still there."""

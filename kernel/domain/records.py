@@ -278,6 +278,31 @@ class DeviceRecord(msgspec.Struct, kw_only=True):
     delivery: DeliveryPath = ""
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    deployment_id: str | None = None
+    """The live deployment whose alerts the device takes now (set by the server when it
+    grants the device its MQTT login or the device reports its path): receipts are accepted
+    for that deployment's alerts only."""
+
+
+ReceiptKind = Literal["delivered", "opened", "responding"]
+"""What a device says of a confirmed alert: it arrived, the officer opened it, the officer
+is responding (so the other officers see it is taken)."""
+ReceiptPath = Literal["mqtt", "webpush", "feed"]
+"""Which path brought the alert to the device (a ``delivered`` receipt's; the other kinds
+repeat the path it was delivered by)."""
+
+
+class ReceiptRecord(msgspec.Struct, kw_only=True, frozen=True):
+    """One receipt of one enrolled device for one confirmed alert (issue 14): ids, a kind, a
+    path and a time, never an image or a name of the person (R6). One per alert, device and
+    kind: a replayed receipt is the first one."""
+
+    alert_id: str
+    device_id: str
+    user: str
+    kind: ReceiptKind
+    path: ReceiptPath
+    at: datetime
 
 
 class EnrolmentCodeRecord(msgspec.Struct, kw_only=True, frozen=True):

@@ -28,8 +28,21 @@ volunteer was captured within this many seconds of the declared time (R21; a wal
 window: :mod:`kernel.domain.bluelist_scores`)."""
 
 
+class MatchReceipt(msgspec.Struct, frozen=True):
+    """One device's receipt for an alert (issue 14): what, by which path, when."""
+
+    device_id: str
+    kind: str
+    path: str
+    at: str
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.kind} {self.path} {self.at}"
+
+
 class MatchRow(msgspec.Struct, frozen=True):
-    """One alert in the match report: ids, facts and decisions, no image or name."""
+    """One alert in the match report: ids, facts and decisions, no image or name; the
+    officers' devices' receipts oldest first (in CSV one cell, ``; ``-separated)."""
 
     alert_id: str
     entry_id: str
@@ -45,6 +58,7 @@ class MatchRow(msgspec.Struct, frozen=True):
     outcome_by: str | None
     outcome_at: str | None
     hold: bool
+    receipts: tuple[MatchReceipt, ...] = ()
 
 
 class CameraStats(msgspec.Struct, frozen=True):
@@ -113,18 +127,25 @@ class Reports:
         return added
 
     async def match_report(self, deployment_id: str, actor: str) -> list[MatchRow]:
-        """Every alert of the deployment and what became of it (R19); audited."""
+        """Every alert of the deployment, what became of it and the devices' receipts
+        (R19); audited."""
         async with self.ctx.store.transaction() as tx:
             await load(tx, deployment_id)
             alerts = await tx.alerts.in_deployment(deployment_id)
+            found = await tx.devices.receipts(deployment_id)
             await audit.append(tx, self.ctx.clock, actor, "report.match",
                                {"deployment": deployment_id}, {"rows": len(alerts)})
+        receipts: dict[str, list[MatchReceipt]] = {}
+        for r in found:
+            receipts.setdefault(r.alert_id, []).append(
+                MatchReceipt(r.device_id, r.kind, r.path, r.at.isoformat()))
         return [MatchRow(alert_id=a.id, entry_id=a.entry_id, list=a.list, category=a.category,
                          camera_id=a.camera_id, score=a.score,
                          captured_at=a.captured_at.isoformat(), state=a.state,
                          decided_by=a.decided_by, decided_at=_iso(a.decided_at),
                          outcome=a.outcome, outcome_by=a.outcome_by,
-                         outcome_at=_iso(a.outcome_at), hold=a.hold) for a in alerts]
+                         outcome_at=_iso(a.outcome_at), hold=a.hold,
+                         receipts=tuple(receipts.get(a.id, ()))) for a in alerts]
 
     @staticmethod
     def to_csv(rows: list[MatchRow]) -> str:
@@ -132,7 +153,8 @@ class Reports:
         writer = csv.writer(out)
         writer.writerow(MatchRow.__struct_fields__)
         for r in rows:
-            writer.writerow(["" if v is None else v for v in msgspec.structs.astuple(r)])
+            writer.writerow(["" if v is None else "; ".join(map(str, v)) if isinstance(v, tuple)
+                             else v for v in msgspec.structs.astuple(r)])
         return out.getvalue()
 
     @staticmethod

@@ -95,11 +95,12 @@ async def revoke(device_id: DeviceId, request: Request[Any, Any, Any]) -> Respon
 @put("/api/devices/current", status_code=204, tags=["devices"])
 async def report(data: JSONBody[DeviceReportIn], request: Request[Any, Any, Any]) -> None:
     """The officer's enrolled device says how it takes its alerts now (``mqtt`` or
-    ``feed``) and its app version, for the device list. 404 when this session belongs to no
-    enrolled device."""
+    ``feed``), its app version, for the device list, and the live deployment whose alerts it
+    takes (its receipts are accepted for those). 404 when this session belongs to no enrolled
+    device or the deployment does not exist, 409 when it is not live."""
     backend, s = context(request)
-    if s.device_id is None or not await backend.devices.report(s.device_id, data.delivery,
-                                                               data.app_version):
+    if s.device_id is None or not await backend.devices.report(
+            s.device_id, data.delivery, data.app_version, data.deployment_id):
         raise HTTPException(status_code=404, detail="this session is not an enrolled device")
 
 

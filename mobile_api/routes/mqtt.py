@@ -36,6 +36,9 @@ async def credentials(data: JSONBody[MqttCredentialsIn], request: Request[Any, A
         raise HTTPException(status_code=503, headers={"Retry-After": "10"},
                             detail=f"the MQTT broker cannot make an account now: {exc}"
                             ) from None
+    if s.device_id is not None:
+        # the device takes this deployment's alerts now: its receipts are for those
+        await backend.devices.report(s.device_id, None, None, deployment.id)
     await backend.governance.log_action(s.user, "mqtt.account_granted",
                                         {"deployment": deployment.id,
                                          **({"device": s.device_id} if s.device_id else {})},

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from kernel.domain.records import DeviceRecord, EnrolmentCodeRecord
+from kernel.domain.records import DeviceRecord, EnrolmentCodeRecord, ReceiptRecord
 
 
 class DeviceRepository(Protocol):
     """``tx.devices``: one row per enrolled device (kept, marked revoked, after a revocation)
-    and the enrolment codes not yet used, keyed by their hash. Both go with their user."""
+    and the enrolment codes not yet used, keyed by their hash. Both go with their user.
+    Devices' receipts for confirmed alerts go with their alert (a wipe or the retention
+    rules deleting the alert delete them)."""
 
     async def insert(self, rec: DeviceRecord) -> None: ...
 
@@ -36,4 +38,14 @@ class DeviceRepository(Protocol):
 
     async def delete_codes_before(self, expired_at: datetime) -> int:
         """Delete codes that expired strictly before ``expired_at``."""
+        ...
+
+    async def put_receipt(self, rec: ReceiptRecord) -> bool:
+        """Store a receipt unless this device already has one of this kind for this alert:
+        ``False`` then (the first stays as it was)."""
+        ...
+
+    async def receipts(self, deployment_id: str, alert_id: str | None = None
+                       ) -> list[ReceiptRecord]:
+        """The receipts for the deployment's alerts (or one of them), oldest first."""
         ...
