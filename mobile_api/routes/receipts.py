@@ -8,13 +8,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from kernel.domain.receipts import AlertReceipts, Recorded
 from mobile_api.schemas import ReceiptIn
 from mobile_api.views import NO_STORE, context
 
-AlertId = Annotated[str, Parameter(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
+AlertId = Annotated[str, PathParameter(max_length=64, pattern=ID_PATTERN)]
+AlertIdQuery = Annotated[str | None, QueryParameter(max_length=64, pattern=ID_PATTERN)]
 
 
 @post("/api/alerts/{alert_id:str}/receipts", status_code=201, tags=["alerts"])
@@ -33,7 +35,7 @@ async def give(alert_id: AlertId, data: JSONBody[ReceiptIn], request: Request[An
 
 @get("/api/deployments/{deployment_id:str}/receipts", tags=["alerts"])
 async def listing(deployment_id: FromPath[str], request: Request[Any, Any, Any],
-                  alert_id: AlertId | None = None) -> Response[list[AlertReceipts]]:
+                  alert_id: AlertIdQuery = None) -> Response[list[AlertReceipts]]:
     """Per confirmed alert of the deployment (or the one ``alert_id``), each device's
     delivered (path), opened and responding times, and who is responding."""
     backend, _ = context(request)
