@@ -134,7 +134,7 @@ def test_issue14_receipts_per_device_once_each_seen_by_operator_and_officers(
 def test_issue14_hostile_receipts_get_a_4xx_and_record_nothing(
         live_api: LiveApi, other_deployment: tuple[str, str]) -> None:
     api, s = live_api, live_api.seed
-    other_dep, other_alert = other_deployment
+    _, other_alert = other_deployment
     mine, _ = tablet(api)
     theirs, _ = tablet(api)
     unbound, _ = tablet(api)
