@@ -12,6 +12,7 @@ const SHELL = [
   '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
   '/js/app.js', '/js/api.js', '/js/dom.js', '/js/feed.js', '/js/alert_stream.js',
   '/js/mqtt_feed.js', '/js/alarm.js', '/js/push.js', '/js/forget.js', '/js/version.js',
+  '/js/receipts.js',
   '/js/views/login.js', '/js/views/officer.js', '/js/views/alert.js', '/js/views/console.js',
   '/js/views/health.js', '/js/views/deployments.js', '/js/views/deployment.js',
   '/js/views/users.js', '/js/views/record.js', '/js/views/devices.js',

@@ -24,7 +24,7 @@ export const PATH_TEXT = {
 };
 
 /**
- * @param {{alert: Function, resync: Function, open: Function}} handlers
+ * @param {{alert: Function, resync: Function, open: Function}} handlers  alert(data, via)
  * @param {(state: string, text: string) => void} onStatus  for the status line
  * @param {() => Promise<boolean>} stillLoggedIn
  * @returns {() => void} close
@@ -39,11 +39,12 @@ export function openAlertStream(handlers, onStatus, stillLoggedIn) {
   let everUp = false;
   const seen = [];
 
-  const arrived = (data) => {
+  // `via`: the path that brought it first (the device's receipt says so)
+  const arrived = (data, via) => {
     if (typeof data?.alert_id !== 'string' || seen.includes(data.alert_id)) return;
     seen.push(data.alert_id);
     if (seen.length > SEEN_MAX) seen.shift();
-    handlers.alert(data);
+    handlers.alert(data, via);
   };
 
   const feedStatus = (state) => {
@@ -53,7 +54,8 @@ export function openAlertStream(handlers, onStatus, stillLoggedIn) {
     reason = why;
     if (closed) return;
     if (closeFeed) { onStatus('live', PATH_TEXT[reason]); return; }
-    closeFeed = openFeed({alert: arrived, resync: handlers.resync, open: handlers.open},
+    closeFeed = openFeed({alert: (d) => arrived(d, 'feed'), resync: handlers.resync,
+                          open: handlers.open},
                          feedStatus, stillLoggedIn);
   };
   const stopFeed = () => { closeFeed?.(); closeFeed = null; };
@@ -78,7 +80,7 @@ export function openAlertStream(handlers, onStatus, stillLoggedIn) {
     }
     if (closed) return;
     closeMqtt = openMqtt(lib, login, deployment.id, {
-      alert: arrived,
+      alert: (d) => arrived(d, 'mqtt'),
       up: () => {
         everUp = true;
         clearTimeout(lostTimer);

@@ -15,6 +15,7 @@ import {renderPlacement} from './views/placement.js';
 import {sound} from './alarm.js';
 import {openAlertStream, PATH_TEXT} from './alert_stream.js';
 import {forgetAlerts} from './forget.js';
+import {receipt, receiptsAfter, startReceipts} from './receipts.js';
 import {APP_VERSION} from './version.js';
 
 const ALL = ['officer', 'operator', 'technical', 'commander', 'admin'];
@@ -101,9 +102,14 @@ function dispatch(kind, data) {
 function startFeed() {
   stopFeed();
   if (state.me?.role !== 'officer') return;
+  startReceipts(state.me, () => (feed.text === PATH_TEXT.mqtt ? 'mqtt' : 'feed'));
   // MQTT over WebSockets, the live feed as the fallback; the status line says which is live
   feed.close = openAlertStream({
-    alert: (d) => dispatch('alert', d), resync: (d) => dispatch('resync', d),
+    alert: (d, via) => {
+      receipt(d.alert_id, 'delivered', via).catch(() => { /* the list retries */ });
+      dispatch('alert', d);
+    },
+    resync: (d) => dispatch('resync', d),
     open: () => dispatch('open', {}),
   }, (value, text) => {
     feed.state = value;
@@ -114,12 +120,19 @@ function startFeed() {
   watchDeployments();
 }
 
-/** An enrolled tablet tells the device list how it takes its alerts now. */
+/** An enrolled tablet tells the device list how it takes its alerts now, and the server
+ * which live deployment's alerts it takes (its receipts are accepted for those). */
 function report(delivery) {
-  if (!state.me?.device_id || feed.reported === delivery) return;
-  feed.reported = delivery;
-  api('/api/devices/current', {method: 'PUT', body: {delivery, app_version: APP_VERSION}})
-    .catch(() => { feed.reported = ''; });
+  if (!state.me?.device_id) return;
+  const sending = (async () => {
+    const deployment = (await liveDeployments())[0];
+    const key = `${delivery}:${deployment?.id || ''}`;
+    if (feed.reported === key) return;
+    feed.reported = key;
+    await api('/api/devices/current', {method: 'PUT', body: {
+      delivery, app_version: APP_VERSION, ...(deployment ? {deployment_id: deployment.id} : {})}});
+  })().catch((err) => { feed.reported = ''; throw err; });
+  receiptsAfter(sending);
 }
 
 /** Officers: when a deployment that was live is not any more (ended or wiped), its alerts
@@ -150,6 +163,7 @@ async function watchDeployments() {
 }
 
 function stopFeed() {
+  startReceipts(null);
   feed.close?.();
   feed.close = null;
   feed.state = '';
@@ -260,6 +274,10 @@ if ('serviceWorker' in navigator) {
   // a notification was tapped: the service worker asks this window to open the alert
   navigator.serviceWorker.addEventListener('message', (event) => {
     const msg = event.data || {};
+    // a Web Push woke the device: that path delivered the alert (if it came first)
+    if (msg.type === 'push' && state.me?.role === 'officer') {
+      receipt(msg.alert_id, 'delivered', 'webpush').catch(() => { /* the list retries */ });
+    }
     if (msg.type === 'open' && typeof msg.url === 'string') {
       const target = new URL(msg.url, location.origin);
       if (target.origin === location.origin) ctx.go(target.hash || '#/');

@@ -5,11 +5,15 @@ a deployment by typing its name, and the audit log verifies and holds each actio
 R23). Issue 14 in the same runtime (a runtime per module is slow on two cores): the admin
 enrols an officer's tablet from the Devices screen, and when the tablet's deployment ends its
 browser holds no alert data (Cache Storage and IndexedDB read through the DevTools protocol);
-revoked, the tablet is logged out."""
+revoked, the tablet is logged out. Receipts (issue 14, done-when 4): two enrolled tablets
+get a confirmed alert, one responds; the console, the other tablet and the match report show
+it."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,8 @@ from demo.walkpast import DEMO_FACES
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.records import AuditRecord
 from kernel.domain.watchlists import EntryInput
+from mobile_api.backend import accounts_for
+from mobile_api.settings import ApiSettings
 from tests.pwa.live_runtime import PASSWORD, LiveRuntime
 from tests.pwa.test_pwa_e2e import (
     SETTLED,
@@ -355,3 +361,124 @@ def test_issue14_enrolled_tablet_drops_an_ended_deployments_alerts_and_is_revoke
     for expected in (("adm", "device.code_issued"), ("ofc", "device.enrol"),
                      ("adm", "device.revoke"), ("cmd", "deployment.ended")):
         assert expected in new, (expected, new)
+
+
+# Issue 14, done-when 4: receipts ----------------------------------------------------------
+CANDIDATE_WAIT_MS = 45_000
+SECOND_OFFICER = "ofc2"
+
+
+
+@contextmanager
+def _api(live: LiveRuntime, user: str) -> Iterator[httpx.Client]:
+    """A client logged in as ``user`` (cookie and CSRF header)."""
+    with httpx.Client(base_url=live.url, timeout=10) as client:
+        r = client.post("/api/auth/login", json={"name": user, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        yield client
+
+
+def _enrolled_tablet(live: LiveRuntime, browser: Any, officer: str, label: str
+                     ) -> tuple[Any, Any, str]:
+    """A browser context enrolled as ``officer``'s tablet, its alert list open and live."""
+    with _api(live, "adm") as admin:
+        r = admin.post("/api/devices/codes", json={"officer": officer, "label": label})
+    assert r.status_code == 201, r.text
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    page.goto(f"{live.url}/")
+    page.fill("#enrol-code", r.json()["code"])
+    page.click("button:has-text('Enrol this device')")
+    page.wait_for_selector("#who button")
+    page.wait_for_selector("#status[data-state=live]", timeout=30_000)
+    device_id = page.evaluate("() => fetch('/api/auth/me').then((r) => r.json())"
+                              ".then((me) => me.device_id)")
+    assert isinstance(device_id, str) and device_id.startswith("dev-"), device_id
+    return context, page, device_id
+
+
+def test_issue14_receipts_two_tablets_one_responding_console_and_report(
+        live: LiveRuntime, browser: Any, artifacts: Path) -> None:
+    """Issue 14, done-when 4: two officers' tablets (two browser contexts, each enrolled
+    with a one-time code) are connected when the operator confirms a candidate on the
+    console. Both report it delivered (by the live feed, the path that is up here); one
+    officer opens it and taps "Responding"; the operator's console shows delivered (path),
+    opened and responding per device, the other officer's list shows the alert is taken, and
+    the match report lists the receipts; the audit chain verifies."""
+    gov = _gov(live)
+    accounts = accounts_for(gov, ApiSettings(argon2_time_cost=1, argon2_memory_kib=8,
+                                             argon2_parallelism=1))
+    live.call(accounts.add_user(SECOND_OFFICER, "officer", PASSWORD, "test"))
+    one_ctx, one, one_dev = _enrolled_tablet(live, browser, "ofc", "Tablet A")
+    two_ctx, two, two_dev = _enrolled_tablet(live, browser, SECOND_OFFICER, "Tablet B")
+    console_ctx = browser.new_context(viewport=TABLET)
+    console = console_ctx.new_page()
+    try:
+        login(console, live.url, "op", "#/console")
+        console.wait_for_selector("#confirm:not([disabled])", timeout=CANDIDATE_WAIT_MS)
+        before = {a.id for a in live.call(gov.alerts.listing_for(
+            "operator", live.deployment, "confirmed"))}
+        console.click("#confirm")
+        console.wait_for_selector("text=Confirmed: officers are alerted.")
+        [alert] = [a for a in live.call(gov.alerts.listing_for(
+            "operator", live.deployment, "confirmed")) if a.id not in before]
+
+        # both tablets have it (over the live feed) and say so
+        for page in (one, two):
+            page.wait_for_selector(f"li[data-id='{alert.id}']", timeout=30_000)
+        row = f"tr[data-alert='{alert.id}'][data-device='{{}}']"
+        for dev in (one_dev, two_dev):
+            console.wait_for_selector(f"{row.format(dev)} td.delivered:has-text('via live feed')",
+                                      timeout=15_000)
+
+        # officer one opens it and taps Responding
+        one.click(f"li[data-id='{alert.id}'] a.card")
+        one.wait_for_selector("#responding:not([disabled])")
+        one.click("#responding")
+        one.wait_for_selector("text=The others see you are responding.")
+        one.wait_for_selector("#taken:has-text('Taken: ofc responding')", timeout=10_000)
+
+        # the other officer sees it is taken, without touching anything
+        two.wait_for_selector(f"li[data-id='{alert.id}'] .taken:has-text('Taken: ofc responding')",
+                              timeout=15_000)
+        two.evaluate(SETTLED)
+        assert_accessible(two, "officer list (taken)")
+        shoot(two, artifacts, "24-officer-taken")
+
+        # the operator's console: per device, delivered (path), opened, responding
+        console.wait_for_function(
+            """(sel) => { const r = document.querySelector(sel);
+                 return r && r.querySelector('td.opened').textContent !== '—'
+                   && r.querySelector('td.responding').textContent !== '—'; }""",
+            arg=row.format(one_dev), timeout=15_000)
+        first = console.inner_text(row.format(one_dev))
+        second = console.inner_text(row.format(two_dev))
+        assert "ofc (Tablet A)" in first and "via live feed" in first, first
+        assert f"{SECOND_OFFICER} (Tablet B)" in second and "via live feed" in second, second
+        assert second.split("\t")[-2:] == ["—", "—"], second  # not opened, not responding
+        console.evaluate(SETTLED)
+        assert_accessible(console, "console receipts")
+        shoot(console, artifacts, "25-console-receipts")
+    finally:
+        for context in (one_ctx, two_ctx, console_ctx):
+            context.close()
+
+    # the match report lists them; the audit chain holds them and verifies
+    with _api(live, "cmd") as commander:
+        report = commander.get(f"/api/deployments/{live.deployment}/report")
+        csv = commander.get(f"/api/deployments/{live.deployment}/report",
+                            params={"format": "csv"})
+    assert report.status_code == 200, report.text
+    [listed] = [r for r in report.json() if r["alert_id"] == alert.id]
+    got = [(r["device_id"], r["kind"], r["path"]) for r in listed["receipts"]]
+    assert sorted(got) == sorted([(one_dev, "delivered", "feed"), (one_dev, "opened", "feed"),
+                                  (one_dev, "responding", "feed"),
+                                  (two_dev, "delivered", "feed")]), got
+    assert f"{one_dev} responding feed" in csv.text
+    audited = [(r.actor, r.subjects["device"], r.details["kind"]) for r in _audit(live)
+               if r.action == "alert.receipt" and r.subjects["alert"] == alert.id]
+    assert sorted(audited) == sorted([("ofc", one_dev, "delivered"), ("ofc", one_dev, "opened"),
+                                      ("ofc", one_dev, "responding"),
+                                      (SECOND_OFFICER, two_dev, "delivered")]), audited
+    assert live.call(gov.verify_audit()).ok

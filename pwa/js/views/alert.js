@@ -4,6 +4,10 @@
 
 import {api} from '../api.js';
 import {h, put, shot, categoryBadge, clock, when, OUTCOMES, outcomeLabel, message, say} from '../dom.js';
+import {receipt, receiptsOf, takenText} from '../receipts.js';
+
+// How often an officer's open alert asks who is responding.
+const TAKEN_MS = 3000;
 
 export function renderAlert(main, [id], ctx) {
   const role = ctx.me.role;
@@ -11,6 +15,7 @@ export function renderAlert(main, [id], ctx) {
   const body = h('div', {}, h('p', {text: 'Loading the alert…'}));
   main.append(h('p', {class: 'back'}, h('a', {href: back, class: 'button', text: '← Back'})), body);
 
+  let timer = 0;
   async function load() {
     let alert;
     try {
@@ -39,9 +44,48 @@ export function renderAlert(main, [id], ctx) {
         shot(alert.images.torso, `Upper-torso image from camera ${alert.camera_id}`, 'Upper torso (clothing)'),
         shot(alert.images.face, `Face seen by camera ${alert.camera_id}`, 'Face from the camera'),
         shot(alert.images.watchlist, 'Watch-list photo', 'Watch-list photo')),
+      role === 'officer' ? responding(alert) : null,
       role === 'officer' ? outcomes(alert) : null,
       h('dl', {class: 'facts panel'}, ...facts.flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {}, v)])),
       role === 'commander' ? hold(alert) : null);
+  }
+
+  /** "Responding": the other officers see the alert is taken; who is, updated live. */
+  function responding(alert) {
+    if (ctx.me.device_id) receipt(alert.id, 'opened').catch(() => {});
+    const msg = message();
+    const takenLine = h('p', {id: 'taken', class: 'taken', 'aria-live': 'polite',
+                              text: 'No one is responding yet.'});
+    const button = h('button', {type: 'button', class: 'primary', id: 'responding',
+      text: 'Responding', 'aria-pressed': 'false',
+      onclick: async () => {
+        say(msg, 'Telling the others…');
+        try {
+          await receipt(alert.id, 'responding');
+          button.setAttribute('aria-pressed', 'true');
+          say(msg, 'The others see you are responding.', 'ok');
+          await refresh();
+        } catch (err) { say(msg, `Not sent: ${err.message}`, 'error'); }
+      }});
+    if (!ctx.me.device_id) {
+      button.disabled = true;
+      say(msg, 'Only an enrolled device can say it is responding.');
+    }
+    const refresh = async () => {
+      try {
+        const view = (await receiptsOf(alert.deployment_id, alert.id)).get(alert.id);
+        takenLine.textContent = takenText(view) || 'No one is responding yet.';
+        if (view?.responding.includes(ctx.me.user)) button.setAttribute('aria-pressed', 'true');
+      } catch { /* offline: the next poll */ }
+    };
+    const poll = async () => {
+      await refresh();
+      if (takenLine.isConnected) timer = setTimeout(poll, TAKEN_MS);
+    };
+    timer = setTimeout(poll, 0);
+    return h('section', {class: 'panel', 'aria-labelledby': 'respond-h'},
+      h('h2', {id: 'respond-h', text: 'Who is responding'}), takenLine,
+      h('div', {class: 'row'}, button), msg);
   }
 
   function outcomes(alert) {
@@ -83,4 +127,5 @@ export function renderAlert(main, [id], ctx) {
   }
 
   load();
+  return () => clearTimeout(timer);
 }

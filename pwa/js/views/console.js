@@ -7,6 +7,11 @@ import {openFeed} from '../feed.js';
 import {h, put, shot, categoryBadge, categoryLabel, clock, REJECT_REASONS, message, say} from '../dom.js';
 import {sound} from '../alarm.js';
 import {healthStrip} from './health.js';
+import {receiptsOf} from '../receipts.js';
+
+// How often the console asks the devices' receipts of the confirmed alerts.
+const RECEIPTS_MS = 2000;
+const PATHS = {mqtt: 'MQTT', webpush: 'Web Push', feed: 'live feed'};
 
 export function renderConsole(main, _params, ctx) {
   let deployment = null;
@@ -21,6 +26,7 @@ export function renderConsole(main, _params, ctx) {
   const list = h('ul', {class: 'queue', 'aria-labelledby': 'queue-h'});
   const decide = h('section', {class: 'decide panel', 'aria-labelledby': 'cand-h'});
   const tests = h('ul', {class: 'results'});
+  const receiptsBody = h('tbody', {});
   const msg = message();
   const shortcuts = h('p', {class: 'shortcuts'}, 'Keys: ', h('kbd', {text: 'C'}), ' confirm · ',
     h('kbd', {text: 'R'}), ' reject · ', h('kbd', {text: '1'}), '–', h('kbd', {text: '5'}),
@@ -31,6 +37,13 @@ export function renderConsole(main, _params, ctx) {
     h('div', {class: 'console'},
       h('div', {}, count, list),
       h('div', {}, decide, msg)),
+    h('section', {class: 'panel receipts', 'aria-labelledby': 'receipts-h'},
+      h('h2', {id: 'receipts-h', text: 'Confirmed alerts on officers’ devices'}),
+      h('table', {class: 'list'},
+        h('thead', {}, h('tr', {},
+          ...['Alert', 'Officer (device)', 'Delivered', 'Opened', 'Responding'].map(
+            (t) => h('th', {scope: 'col', text: t})))),
+        receiptsBody)),
     h('section', {class: 'panel tests', 'aria-labelledby': 'tests-h'},
       h('h2', {id: 'tests-h', text: 'Blue-list test events (never sent to officers)'}), tests));
 
@@ -184,9 +197,46 @@ export function renderConsole(main, _params, ctx) {
     tests.prepend(testRow(data));
   }
 
+  /** Per confirmed alert, per officer's device: delivered (by which path), opened, responding. */
+  let receiptsTimer = 0;
+  let receiptsShown = '';
+  async function receipts() {
+    clearTimeout(receiptsTimer);
+    if (deployment) {
+      try {
+        const q = encodeURIComponent(deployment.id);
+        const [alerts, views] = await Promise.all([
+          api(`/api/alerts?deployment_id=${q}&state=confirmed`), receiptsOf(deployment.id)]);
+        alerts.sort((a, b) => b.captured_at.localeCompare(a.captured_at));
+        const stamp = (iso, extra = '') => (iso ? `${clock(iso)}${extra}` : '—');
+        const rows = alerts.flatMap((a) => {
+          const devices = views.get(a.id)?.devices || [];
+          const what = `Camera ${a.camera_id} · ${clock(a.captured_at)}`;
+          if (!devices.length) {
+            return [h('tr', {dataset: {alert: a.id}}, h('td', {text: what}),
+              h('td', {colspan: '4', text: 'No officer device takes this deployment'}))];
+          }
+          return devices.map((d) => h('tr', {dataset: {alert: a.id, device: d.device_id}},
+            h('td', {text: what}), h('td', {text: `${d.user} (${d.label || d.device_id})`}),
+            h('td', {class: 'delivered', text: stamp(d.delivered_at, d.path ? ` via ${PATHS[d.path]}` : '')}),
+            h('td', {class: 'opened', text: stamp(d.opened_at)}),
+            h('td', {class: 'responding', text: stamp(d.responding_at)})));
+        });
+        if (!rows.length) rows.push(h('tr', {}, h('td', {colspan: '5', text: 'No confirmed alerts yet.'})));
+        // redrawn only when something changed (the operator may be reading it)
+        const shown = rows.map((r) => r.textContent + (r.dataset.device || '')).join('|');
+        if (shown !== receiptsShown) { receiptsShown = shown; put(receiptsBody, ...rows); }
+      } catch { /* offline: the next round */ }
+    }
+    if (receiptsBody.isConnected) receiptsTimer = setTimeout(receipts, RECEIPTS_MS);
+  }
+
   render();
-  load();
+  load().then(receipts);
   const close = openFeed({candidate, decision, test, resync: load, open: load}, ctx.setStatus,
                          ctx.stillLoggedIn);
-  return () => { close(); stopHealth(); document.removeEventListener('keydown', onKey); };
+  return () => {
+    close(); stopHealth(); clearTimeout(receiptsTimer);
+    document.removeEventListener('keydown', onKey);
+  };
 }

@@ -7,6 +7,10 @@ import {api, liveDeployments} from '../api.js';
 import {h, put, shot, categoryBadge, categoryLabel, clock, outcomeLabel, message, say} from '../dom.js';
 import {sound} from '../alarm.js';
 import {enablePush, pushSupported} from '../push.js';
+import {receipt, receiptsOf, takenText} from '../receipts.js';
+
+// How often the list asks who is responding (another officer took an alert).
+const TAKEN_MS = 3000;
 
 export function card(alert, fresh = false) {
   const outcome = alert.outcome ? outcomeLabel(alert.outcome) : 'Outcome needed';
@@ -21,7 +25,8 @@ export function card(alert, fresh = false) {
         categoryBadge(alert.category),
         h('span', {text: `Camera ${alert.camera_id}`}),
         h('span', {class: 'time', text: clock(alert.captured_at)}),
-        h('span', {class: alert.outcome ? '' : 'outcome-needed', text: outcome}))));
+        h('span', {class: alert.outcome ? '' : 'outcome-needed', text: outcome}),
+        h('span', {class: 'taken', 'aria-live': 'polite'}))));
 }
 
 export function renderOfficer(main, _params, ctx) {
@@ -64,10 +69,13 @@ export function renderOfficer(main, _params, ctx) {
       where.textContent = `${deployment.name} — ${deployment.location}`;
       const rows = await api(`/api/alerts?deployment_id=${encodeURIComponent(deployment.id)}`);
       rows.sort((a, b) => b.captured_at.localeCompare(a.captured_at));
+      // listed on this device: it reached it (by the path that is live)
+      for (const a of rows) receipt(a.id, 'delivered').catch(() => {});
       const known = new Set([...list.children].map((li) => li.dataset.id));
       if (rows.length === known.size && rows.every((a) => known.has(a.id))) return;
       put(list, ...rows.map((a) => card(a)));
       showEmpty();
+      await taken();
     })().catch((err) => { where.textContent = `Could not load alerts: ${err.message}`; })
       .finally(() => { loading = null; });
     return loading;
@@ -107,8 +115,23 @@ export function renderOfficer(main, _params, ctx) {
     scrollBy(0, delta);
   }
 
-  load();
+  /** Mark the cards another officer (or this one) is responding to. */
+  async function taken() {
+    if (!deployment) return;
+    let views;
+    try { views = await receiptsOf(deployment.id); } catch { return; }
+    for (const li of list.children) {
+      const text = takenText(views.get(li.dataset.id));
+      const el = li.querySelector('.taken');
+      if (el && el.textContent !== text) el.textContent = text;
+      li.classList.toggle('is-taken', Boolean(text));
+    }
+  }
+  let timer = 0;
+  const poll = async () => { await taken(); timer = setTimeout(poll, TAKEN_MS); };
+
+  load().then(() => { timer = setTimeout(poll, TAKEN_MS); });
   const off = [ctx.subscribe('alert', arrived), ctx.subscribe('resync', load),
                ctx.subscribe('open', load)];
-  return () => off.forEach((f) => f());
+  return () => { clearTimeout(timer); off.forEach((f) => f()); };
 }
