@@ -5,7 +5,8 @@ It calls every method of every repository Protocol reached from a transaction
 alert whose entry belongs to another deployment is refused (R3), an unconfirmed or blue-list
 alert never enters the outbox (R5), deleting a deployment leaves none of its rows (R16),
 sessions expire strictly at their bounds (R23), a push subscription is replaced by endpoint and
-deleted only by its owner (R6), a device's sessions and subscriptions go with it (issue 14).
+deleted only by its owner (R6), a device's sessions and subscriptions go with it, its
+receipts are stored once and go with their alert (issue 14).
 ``store.sqlite`` passes it; a PostgreSQL (or any other) adapter
 must pass it unchanged.
 
@@ -43,6 +44,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast, get_type_hints
 
+import msgspec
 import pytest
 
 from kernel.auth.roles import Role
@@ -63,6 +65,7 @@ from kernel.domain.records import (
     PhotoGate,
     PhotoRecord,
     PushSubscriptionRecord,
+    ReceiptRecord,
     ReviewRecord,
     SessionRecord,
     TransitionRecord,
@@ -733,6 +736,43 @@ class StoreContract:
             assert await tx.push.delete_for_device("dev-1") == 0
             assert await tx.sessions.get("s2") is not None
             assert [s.endpoint for s in await tx.push.all()] == ["https://push/2"]
+
+    async def test_issue14_receipts_once_per_alert_device_kind_and_go_with_the_alert(
+            self, store: Store) -> None:
+        """Issue 14: a device's receipt is stored once per alert and kind (a replay is
+        refused with ``False``, the first kept), read per deployment or alert oldest first,
+        and deleted with its alert (a wipe or the retention rules); a device's deployment
+        round-trips."""
+        async with store.transaction() as tx:
+            await populate(tx, "d1")
+            await populate(tx, "d2")
+            await tx.accounts.insert(user("ann"))
+            dev = device("dev-1", "ann")
+            dev.deployment_id = "d1"
+            await tx.devices.insert(dev)
+            await tx.devices.insert(device("dev-2", "ann"))
+        first = ReceiptRecord(alert_id="d1-a", device_id="dev-1", user="ann", kind="delivered",
+                              path="mqtt", at=T0)
+        opened = ReceiptRecord(alert_id="d1-a", device_id="dev-1", user="ann", kind="opened",
+                               path="mqtt", at=T0 + MS)
+        other = ReceiptRecord(alert_id="d2-a", device_id="dev-2", user="ann", kind="delivered",
+                              path="feed", at=T0)
+        async with store.transaction() as tx:
+            assert (await tx.devices.get("dev-1")) == dev
+            assert await tx.devices.put_receipt(opened)
+            assert await tx.devices.put_receipt(first)
+            assert not await tx.devices.put_receipt(msgspec.structs.replace(
+                first, path="feed", at=T0 + 2 * MS))  # a replay: the first stays
+            assert await tx.devices.put_receipt(other)
+        async with store.transaction() as tx:
+            assert await tx.devices.receipts("d1") == [first, opened]
+            assert await tx.devices.receipts("d1", "d1-a") == [first, opened]
+            assert await tx.devices.receipts("d1", "d2-a") == []  # not of that deployment
+            assert await tx.devices.receipts("d2") == [other]
+            assert await tx.alerts.delete(["d1-a"]) == 1
+        async with store.transaction() as tx:
+            assert await tx.devices.receipts("d1") == []
+            assert await tx.devices.receipts("d2") == [other]
 
 
 # --- checking that the kit reaches every repository method -----------------------------------
