@@ -39,11 +39,13 @@ export function renderConsole(main, _params, ctx) {
       h('div', {}, decide, msg)),
     h('section', {class: 'panel receipts', 'aria-labelledby': 'receipts-h'},
       h('h2', {id: 'receipts-h', text: 'Confirmed alerts on officers’ devices'}),
-      h('table', {class: 'list'},
-        h('thead', {}, h('tr', {},
-          ...['Alert', 'Officer (device)', 'Delivered', 'Opened', 'Responding'].map(
-            (t) => h('th', {scope: 'col', text: t})))),
-        receiptsBody)),
+      // scrolls sideways on a phone rather than widening the page
+      h('div', {class: 'scroll-x', role: 'region', tabindex: '0', 'aria-labelledby': 'receipts-h'},
+        h('table', {class: 'receipts'},
+          h('thead', {}, h('tr', {},
+            ...['Alert', 'Officer (device)', 'Delivered', 'Opened', 'Responding'].map(
+              (t) => h('th', {scope: 'col', text: t})))),
+          receiptsBody))),
     h('section', {class: 'panel tests', 'aria-labelledby': 'tests-h'},
       h('h2', {id: 'tests-h', text: 'Blue-list test events (never sent to officers)'}), tests));
 
