@@ -21,6 +21,7 @@ import msgspec
 
 from kernel import registry
 from kernel.bounds import Count, Held, Port, Seconds, Size
+from kernel.domain.episodes import EpisodeSettings
 from kernel.domain.thresholds import CEILING, FLOOR, admissible, decidable, threshold_problem
 from kernel.errors import ConfigError
 from kernel.pipeline.tracker import TrackerSettings
@@ -79,13 +80,15 @@ class MatchingConfig(Strict, frozen=True):
     either, so it wants its own value fitted on non-listed passes (``eval walkpast``). See
     :meth:`decision_threshold` for which one applies.
     ``refresh_s``: how often the live deployment and its lists are re-read.
-    Tracking and fusion: see :class:`kernel.pipeline.tracker.TrackerSettings`."""
+    Tracking and fusion: see :class:`kernel.pipeline.tracker.TrackerSettings`; how repeated
+    sightings of one entry join an episode: :class:`kernel.domain.episodes.EpisodeSettings`."""
 
     threshold: Threshold = 0.961
     track_threshold: Threshold | None = None
     refresh_s: Seconds = 2.0
     counts_flush_s: Seconds = 60.0
     tracker: TrackerSettings = TrackerSettings()
+    episodes: EpisodeSettings = EpisodeSettings()
 
     def __post_init__(self) -> None:
         # The same invariants as every other threshold (kernel.domain.thresholds); msgspec's

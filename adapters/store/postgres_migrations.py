@@ -341,4 +341,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX receipts_device ON receipts(device_id);
     ALTER TABLE devices ADD COLUMN deployment_id TEXT;
     """,
+    # 5: episodes (issue 15; SQLite's 7)
+    """
+    ALTER TABLE alerts ADD COLUMN episode_id TEXT;
+    ALTER TABLE alerts ADD COLUMN seen_again BOOLEAN NOT NULL DEFAULT FALSE;
+    CREATE INDEX alerts_entry ON alerts(deployment_id, entry_id, captured_at);
+    """,
 ]

@@ -118,7 +118,8 @@ def alert(r: Row) -> AlertRecord:
         outcome=r["outcome"], outcome_by=r["outcome_by"],
         outcome_at=maybe_when(r["outcome_at"]), hold=bool(r["hold"]), hold_by=r["hold_by"],
         hold_at=maybe_when(r["hold_at"]), released_by=r["released_by"],
-        released_at=maybe_when(r["released_at"]))
+        released_at=maybe_when(r["released_at"]), episode_id=r["episode_id"],
+        seen_again=bool(r["seen_again"]))
 
 
 def notice(r: Row) -> AlertNotice:

@@ -279,4 +279,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX receipts_device ON receipts(device_id);
     ALTER TABLE devices ADD COLUMN deployment_id TEXT;
     """,
+    # 7: episodes (issue 15): repeated sightings of one watch-list entry join one episode,
+    # named by its first sighting's id; a later sighting is an update of its alert
+    """
+    ALTER TABLE alerts ADD COLUMN episode_id TEXT;
+    ALTER TABLE alerts ADD COLUMN seen_again INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX alerts_entry ON alerts(deployment_id, entry_id, captured_at);
+    """,
 ]

@@ -33,6 +33,7 @@ from kernel.auth.roles import Role
 from kernel.domain import audit
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
+from kernel.domain.episodes import EPISODE_ACTOR, Episode, EpisodeSettings, group, joined, place
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
 from kernel.domain.events import alert_event
 from kernel.domain.records import AlertRecord, AlertState, AuditRecord, BlobRecord, Outcome
@@ -81,8 +82,10 @@ async def load_alert(tx: StoreTx, alert_id: str) -> AlertRecord:
 class Alerts:
     """Creating candidates (pipeline) and deciding them (operator, officers)."""
 
-    def __init__(self, ctx: DomainContext) -> None:
+    def __init__(self, ctx: DomainContext, episodes: EpisodeSettings | None = None) -> None:
         self.ctx = ctx
+        self.episode_settings = episodes or EpisodeSettings()
+        """The window and rejected margin sightings join episodes by (issue 15)."""
 
     async def create_candidate(self, deployment_id: str, entry_id: str, camera_id: str,
                                score: float, captured_at: datetime | float,
@@ -141,13 +144,29 @@ class Alerts:
                 if entry is None or entry.deployment_id != sealed.deployment_id:
                     raise NotFound(f"entry {sealed.entry_id} is not on a list of deployment "
                                    f"{sealed.deployment_id}; nothing stored (R3)")
+                now = self.ctx.clock.now()
                 rec = AlertRecord(
                     id=sealed.id, deployment_id=sealed.deployment_id, entry_id=sealed.entry_id,
                     list=entry.list, category=entry.category, camera_id=sealed.camera_id,
-                    score=sealed.score, captured_at=sealed.captured_at,
-                    created_at=self.ctx.clock.now(),
+                    score=sealed.score, captured_at=sealed.captured_at, created_at=now,
                     state="test" if entry.list == "blue" else "candidate",
                     face_blob=sealed.face.id, torso_blob=sealed.torso.id)
+                details: dict[str, object] = {"camera": sealed.camera_id,
+                                              "score": round(sealed.score, 4)}
+                if entry.list == "watch":
+                    # issue 15: in this transaction (the stores serialise them), so two
+                    # sightings raised at once join one episode
+                    episode = joined(await tx.alerts.of_entry(sealed.deployment_id,
+                                                              sealed.entry_id),
+                                     sealed.captured_at, self.episode_settings)
+                    placed = place(rec.id, rec.score, episode, self.episode_settings)
+                    rec.episode_id, rec.seen_again = placed.episode_id, placed.seen_again
+                    details["episode"] = placed.episode_id
+                    if placed.seen_again:
+                        details["seen_again"] = True
+                    if placed.state == "rejected":  # the episode's rejection stands
+                        rec.state, rec.decided_by, rec.decided_at = "rejected", EPISODE_ACTOR, now
+                        details["rejected_with_episode"] = True
                 await tx.blobs.insert(sealed.face)
                 await tx.blobs.insert(sealed.torso)
                 await tx.alerts.insert(rec)
@@ -155,8 +174,7 @@ class Alerts:
                     tx, self.ctx.clock, "pipeline",
                     "bluelist.detect" if entry.list == "blue" else "alert.candidate",
                     {"deployment": sealed.deployment_id, "alert": rec.id,
-                     "entry": sealed.entry_id},
-                    {"camera": sealed.camera_id, "score": round(sealed.score, 4)})
+                     "entry": sealed.entry_id}, details)
                 self.ctx.events.stage(row)
         except BaseException:
             if row is not None:
@@ -184,7 +202,21 @@ class Alerts:
         states: list[str] = (["confirmed"] if role == "officer"
                              else [state] if state else list(WATCH_STATES))
         async with self.ctx.store.transaction() as tx:
-            return await tx.alerts.in_states(deployment_id, states)
+            found = await tx.alerts.in_states(deployment_id, states)
+        # an officer has one alert per person: later sightings are updates of it (issue 15)
+        return [a for a in found if not a.seen_again] if role == "officer" else found
+
+    async def sightings_for(self, role: Role, alert_id: str) -> list[AlertRecord]:
+        """The sightings of ``alert_id``'s episode as ``role`` may see them, oldest first. R5:
+        an officer gets the confirmed ones of a confirmed alert only (the alert itself and its
+        "seen again" updates); an alert without an episode is its only sighting."""
+        rec = await self.get_for(role, alert_id)
+        if rec.episode_id is None:
+            return [rec]
+        async with self.ctx.store.transaction() as tx:
+            episode = await self._episode_of(tx, rec)
+        sightings = episode.sightings if episode is not None else [rec]
+        return [s for s in sightings if role != "officer" or s.state == "confirmed"]
 
     async def get_for(self, role: Role, alert_id: str) -> AlertRecord:
         """One alert as ``role`` may see it. R5: for an officer an alert that is not a
@@ -205,7 +237,12 @@ class Alerts:
             return await tx.alerts.in_states(deployment_id, ["test"], "blue")
 
     async def confirm(self, alert_id: str, actor: str) -> AlertRecord:
-        """candidate → confirmed (R5) and queue its notice for the sinks, atomically."""
+        """candidate → confirmed (R5) and queue its notice for the sinks, atomically.
+
+        Episodes (issue 15): confirming a sighting of an open episode confirms every
+        undecided sighting of it, and only this one is queued (the episode's alert); a
+        ``seen_again`` sighting of a confirmed episode is queued as an update of that alert.
+        """
         async with self.ctx.store.transaction() as tx:
             rec = await load_alert(tx, alert_id)
             if rec.state != "candidate" or rec.list != "watch":
@@ -216,13 +253,31 @@ class Alerts:
                 raise TransitionRefused(f"deployment {dep.id} is {dep.state}; alerts are "
                                         "confirmed only while it is live")
             now = self.ctx.clock.now()
+            episode = await self._episode_of(tx, rec)
             rec.state, rec.decided_by, rec.decided_at = "confirmed", actor, now
             await tx.alerts.update(rec)
+            together = []
+            if episode is not None and not rec.seen_again:
+                # decided once: the episode's other undecided sightings are the same person,
+                # shown on the one alert, never an alert of their own
+                for other in episode.sightings:
+                    if other.id != rec.id and other.state == "candidate":
+                        other.state, other.decided_by, other.decided_at = (
+                            "confirmed", actor, now)
+                        other.seen_again = True
+                        await tx.alerts.update(other)
+                        together.append(other.id)
             # R5 is checked here, where the outbox is filled (and by the store again)
             seq = await tx.outbox.insert(rec.id, now)
+            details: dict[str, object] = {"outbox_seq": seq}
+            if rec.episode_id is not None:
+                details["episode"] = rec.episode_id
+                details["seen_again"] = rec.seen_again
+                if together:
+                    details["sightings"] = together
             row = await audit.append(tx, self.ctx.clock, actor, "alert.confirm",
                                      {"deployment": rec.deployment_id, "alert": rec.id},
-                                     {"outbox_seq": seq})
+                                     details)
             self.ctx.events.stage(row)
             crashpoints.reached("confirm.in_transaction")
         crashpoints.reached("confirm.committed")
@@ -234,16 +289,35 @@ class Alerts:
                      ) -> AlertRecord:
         """candidate → rejected (R5): nothing reaches officers. ``reason`` (a code, never
         free text about a person) is audited as ``alert.reject_reason`` in the same
-        transaction: a rejection never lacks its reason, a reason never lacks its rejection."""
+        transaction: a rejection never lacks its reason, a reason never lacks its rejection.
+
+        Rejecting a sighting of an open episode rejects its every undecided sighting (issue
+        15); a ``seen_again`` sighting is rejected alone (the confirmed alert stands)."""
         async with self.ctx.store.transaction() as tx:
             rec = await load_alert(tx, alert_id)
             if rec.state != "candidate":
                 raise TransitionRefused(f"alert {alert_id} is {rec.state}; only a candidate "
                                         "can be rejected")
-            rec.state, rec.decided_by, rec.decided_at = "rejected", actor, self.ctx.clock.now()
+            now = self.ctx.clock.now()
+            episode = await self._episode_of(tx, rec)
+            rec.state, rec.decided_by, rec.decided_at = "rejected", actor, now
             await tx.alerts.update(rec)
+            together = []
+            if episode is not None and not rec.seen_again:
+                for other in episode.sightings:
+                    if other.id != rec.id and other.state == "candidate":
+                        other.state, other.decided_by, other.decided_at = (
+                            "rejected", actor, now)
+                        await tx.alerts.update(other)
+                        together.append(other.id)
+            details: dict[str, object] = {}
+            if rec.episode_id is not None:
+                details["episode"] = rec.episode_id
+                if together:
+                    details["sightings"] = together
             row = await audit.append(tx, self.ctx.clock, actor, "alert.reject",
-                                     {"deployment": rec.deployment_id, "alert": rec.id})
+                                     {"deployment": rec.deployment_id, "alert": rec.id},
+                                     details or None)
             self.ctx.events.stage(row)
             if reason is not None:
                 await audit.append(tx, self.ctx.clock, actor, "alert.reject_reason",
@@ -251,6 +325,28 @@ class Alerts:
                                    {"reason": reason})
         self.ctx.events.publish(alert_event(row, rec))
         return rec
+
+    @staticmethod
+    async def _episode_of(tx: StoreTx, rec: AlertRecord) -> Episode | None:
+        if rec.episode_id is None:
+            return None
+        sightings = await tx.alerts.of_entry(rec.deployment_id, rec.entry_id)
+        return next((e for e in group(sightings) if e.id == rec.episode_id), None)
+
+    async def episodes(self, deployment_id: str | None = None) -> list[Episode]:
+        """The console's episodes (issue 15), oldest first, each with every sighting."""
+        async with self.ctx.store.transaction() as tx:
+            alerts = await tx.alerts.in_states(deployment_id, list(WATCH_STATES))
+        return group(alerts)
+
+    async def episode(self, episode_id: str) -> Episode:
+        """One episode by its id (its first sighting's); :class:`NotFound` if none."""
+        async with self.ctx.store.transaction() as tx:
+            head = await load_alert(tx, episode_id)
+            found = await self._episode_of(tx, head)
+        if found is None or head.list != "watch":
+            raise NotFound(f"no episode {episode_id}")
+        return found
 
     async def record_outcome(self, alert_id: str, outcome: Outcome, actor: str) -> AlertRecord:
         """An officer's outcome for a confirmed alert (R7); may be corrected, each audited."""

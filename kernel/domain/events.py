@@ -77,6 +77,12 @@ class CandidateRaised(_Event, frozen=True, kw_only=True, tag="candidate_raised")
     camera_id: str
     score: float
     captured_at: datetime
+    episode_id: str | None = None
+    """The episode the sighting joined or opened (issue 15); None for a blue-list event."""
+    seen_again: bool = False
+    """A later sighting of a confirmed episode: held for the operator's one-key confirm."""
+    rejected: bool = False
+    """Rejected with its episode (its score did not rise by the margin): nothing to decide."""
 
 
 class AlertDecided(_Event, frozen=True, kw_only=True, tag="alert_decided"):
@@ -89,6 +95,9 @@ class AlertDecided(_Event, frozen=True, kw_only=True, tag="alert_decided"):
     category: Category
     camera_id: str
     decided_at: datetime
+    episode_id: str | None = None
+    seen_again: bool = False
+    """Confirmed: an update ("seen again") of the episode's alert, not an alert of its own."""
 
 
 class OutcomeRecorded(_Event, frozen=True, kw_only=True, tag="outcome_recorded"):
@@ -154,13 +163,18 @@ def alert_event(row: AuditRecord, rec: AlertRecord) -> CandidateRaised | AlertDe
         return CandidateRaised(seq=row.seq, at=row.at, alert_id=rec.id,
                                deployment_id=rec.deployment_id, entry_id=rec.entry_id,
                                list=rec.list, category=rec.category, camera_id=rec.camera_id,
-                               score=rec.score, captured_at=rec.captured_at)
+                               score=rec.score, captured_at=rec.captured_at,
+                               episode_id=rec.episode_id,
+                               seen_again=bool(row.details.get("seen_again")),
+                               rejected=bool(row.details.get("rejected_with_episode")))
     if row.action in ("alert.confirm", "alert.reject"):
         return AlertDecided(seq=row.seq, at=row.at, alert_id=rec.id,
                             deployment_id=rec.deployment_id,
                             state="confirmed" if row.action == "alert.confirm" else "rejected",
                             actor=row.actor, category=rec.category, camera_id=rec.camera_id,
-                            decided_at=rec.decided_at or row.at)
+                            decided_at=rec.decided_at or row.at,
+                            episode_id=rec.episode_id,
+                            seen_again=bool(row.details.get("seen_again")))
     return None
 
 

@@ -14,6 +14,7 @@ from kernel.domain.alerts import Alerts
 from kernel.domain.context import DomainContext
 from kernel.domain.crypto import KeyRing
 from kernel.domain.deployments import Deployments
+from kernel.domain.episodes import EpisodeSettings
 from kernel.domain.outbox import Outbox
 from kernel.domain.push import PushSubscriptions
 from kernel.domain.receipts import Receipts
@@ -32,9 +33,10 @@ class Governance:
     :meth:`verify_audit` and :meth:`log_action`."""
 
     def __init__(self, store: Store, keys: KeyRing, clock: Clock,
-                 executor: BoundedExecutor | None = None) -> None:
+                 executor: BoundedExecutor | None = None,
+                 episodes: EpisodeSettings | None = None) -> None:
         """``executor``: where the domain's image work runs (default: a pool of its own,
-        one thread)."""
+        one thread); ``episodes``: how sightings join episodes (``[matching.episodes]``)."""
         self.ctx = (DomainContext(store=store, keys=keys, clock=clock) if executor is None else
                     DomainContext(store=store, keys=keys, clock=clock, executor=executor))
         self.store = store
@@ -46,7 +48,7 @@ class Governance:
         self.deployments = Deployments(self.ctx)
         self.watchlists = WatchLists(self.ctx)
         self.outbox = Outbox(self.ctx)
-        self.alerts = Alerts(self.ctx)
+        self.alerts = Alerts(self.ctx, episodes)
         self.retention = Retention(self.ctx, self.deployments)
         self.reports = Reports(self.ctx, self.alerts, self.watchlists)
         self.push = PushSubscriptions(self.ctx)
@@ -90,4 +92,4 @@ async def open_governance(config: Config, clock: Clock | None = None,
     await store.open()
     keys = KeyRing(data_dir, environ)
     await keys.open()
-    return Governance(store, keys, clock, executor)
+    return Governance(store, keys, clock, executor, config.matching.episodes)

@@ -131,6 +131,12 @@ class AlertRecord(msgspec.Struct, kw_only=True):
     """A candidate match and what became of it (R4, R5, R7, R14).
 
     ``state`` ``test`` marks a blue-list detection (R21): never confirmed, never delivered.
+
+    ``episode_id``: the episode this sighting belongs to (:mod:`kernel.domain.episodes`), the
+    id of its first sighting; None for a blue-list event and for alerts stored before
+    episodes. ``seen_again``: a sighting that is not the episode's alert to officers (later
+    sightings of a confirmed person, and those confirmed with the episode): once confirmed it
+    reaches officers as an update of that alert, never as an alert of its own.
     """
 
     id: str
@@ -155,6 +161,8 @@ class AlertRecord(msgspec.Struct, kw_only=True):
     hold_at: datetime | None = None
     released_by: str | None = None
     released_at: datetime | None = None
+    episode_id: str | None = None
+    seen_again: bool = False
 
 
 class AuditRecord(msgspec.Struct, kw_only=True, frozen=True):

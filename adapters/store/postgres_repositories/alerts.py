@@ -13,7 +13,7 @@ from kernel.errors import StoreError
 _COLS = ("deployment_id", "entry_id", "list", "category", "camera_id", "score", "captured_at",
          "created_at", "state", "face_blob", "torso_blob", "decided_by", "decided_at",
          "outcome", "outcome_by", "outcome_at", "hold", "hold_by", "hold_at", "released_by",
-         "released_at", "id")
+         "released_at", "episode_id", "seen_again", "id")
 _INSERT = (f"INSERT INTO alerts ({', '.join(_COLS)}) VALUES"
            f" ({', '.join(f'${i}' for i in range(1, len(_COLS) + 1))})")
 _UPDATE = (f"UPDATE alerts SET {', '.join(f'{c}=${i}' for i, c in enumerate(_COLS[:-1], 1))}"
@@ -24,7 +24,8 @@ def _params(rec: AlertRecord) -> tuple[Any, ...]:
     return (rec.deployment_id, rec.entry_id, rec.list, rec.category, rec.camera_id, rec.score,
             rec.captured_at, rec.created_at, rec.state, rec.face_blob, rec.torso_blob,
             rec.decided_by, rec.decided_at, rec.outcome, rec.outcome_by, rec.outcome_at,
-            rec.hold, rec.hold_by, rec.hold_at, rec.released_by, rec.released_at, rec.id)
+            rec.hold, rec.hold_by, rec.hold_at, rec.released_by, rec.released_at, rec.episode_id,
+            rec.seen_again, rec.id)
 
 
 class PostgresAlerts(PostgresRepository):
@@ -47,6 +48,12 @@ class PostgresAlerts(PostgresRepository):
     async def in_deployment(self, deployment_id: str) -> list[AlertRecord]:
         found = await self._all("SELECT * FROM alerts WHERE deployment_id=$1"
                                 ' ORDER BY created_at, id COLLATE "C"', (deployment_id,))
+        return [rows.alert(r) for r in found]
+
+    async def of_entry(self, deployment_id: str, entry_id: str) -> list[AlertRecord]:
+        found = await self._all("SELECT * FROM alerts WHERE deployment_id=$1 AND entry_id=$2"
+                                ' ORDER BY captured_at, created_at, id COLLATE "C"',
+                                (deployment_id, entry_id))
         return [rows.alert(r) for r in found]
 
     async def delete(self, alert_ids: list[str]) -> int:

@@ -14,7 +14,7 @@ from kernel.errors import StoreError
 _ALERT_COLS = ("deployment_id, entry_id, list, category, camera_id, score, captured_at,"
                " created_at, state, face_blob, torso_blob, decided_by, decided_at, outcome,"
                " outcome_by, outcome_at, hold, hold_by, hold_at, released_by, released_at,"
-               " id")
+               " episode_id, seen_again, id")
 
 
 def _alert_row(rec: AlertRecord) -> tuple[Any, ...]:
@@ -22,7 +22,8 @@ def _alert_row(rec: AlertRecord) -> tuple[Any, ...]:
             rec.score, ts(rec.captured_at), ts(rec.created_at), rec.state, rec.face_blob,
             rec.torso_blob, rec.decided_by, ts(rec.decided_at), rec.outcome,
             rec.outcome_by, ts(rec.outcome_at), int(rec.hold), rec.hold_by,
-            ts(rec.hold_at), rec.released_by, ts(rec.released_at), rec.id)
+            ts(rec.hold_at), rec.released_by, ts(rec.released_at), rec.episode_id,
+            int(rec.seen_again), rec.id)
 
 
 class SqliteAlerts(SqliteRepository):
@@ -31,7 +32,7 @@ class SqliteAlerts(SqliteRepository):
     async def insert(self, rec: AlertRecord) -> None:
         try:
             await self._run(f"INSERT INTO alerts ({_ALERT_COLS}) VALUES"
-                            f" ({','.join('?' * 22)})", _alert_row(rec))
+                            f" ({','.join('?' * 24)})", _alert_row(rec))
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"alert refused: entry {rec.entry_id} is not an entry of "
                              f"deployment {rec.deployment_id} ({exc})") from None
@@ -47,6 +48,12 @@ class SqliteAlerts(SqliteRepository):
     async def in_deployment(self, deployment_id: str) -> list[AlertRecord]:
         found = await self._all("SELECT * FROM alerts WHERE deployment_id=?"
                                 " ORDER BY created_at, id", (deployment_id,))
+        return [rows.alert(r) for r in found]
+
+    async def of_entry(self, deployment_id: str, entry_id: str) -> list[AlertRecord]:
+        found = await self._all("SELECT * FROM alerts WHERE deployment_id=? AND entry_id=?"
+                                " ORDER BY captured_at, created_at, id",
+                                (deployment_id, entry_id))
         return [rows.alert(r) for r in found]
 
     async def delete(self, alert_ids: list[str]) -> int:

@@ -27,6 +27,11 @@ class AlertRepository(Protocol):
         """Every alert of the deployment, whatever its state and list, oldest first."""
         ...
 
+    async def of_entry(self, deployment_id: str, entry_id: str) -> list[AlertRecord]:
+        """Every alert of one entry of the deployment (its sightings, in episodes), in the
+        order they were captured."""
+        ...
+
     async def delete(self, alert_ids: list[str]) -> int:
         """Delete by id (with their outbox rows); returns how many alerts went."""
         ...
