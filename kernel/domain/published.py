@@ -8,9 +8,15 @@ no watch-list reference, no user or officer name, no case reference, no image.
 
 Definitions (stated on the page, so a reader knows what each figure counts):
 
-- *candidates*: watch-list matches raised to the operator (blue-list test events apart, R21);
-- *alerts confirmed*: candidates the operator confirmed, so officers were told (R5);
-- *candidates rejected*: what the operator turned down before anyone was told;
+- *candidates*: watch-list matches (sightings) raised to the operator (blue-list test events
+  apart, R21);
+- *people matched*, *people alerted*, *people rejected*: the same counted by person: the
+  sightings of one watch-list entry within the episode window, on any camera, are one
+  episode (:mod:`kernel.domain.episodes`), decided once;
+- *alerts confirmed*: alerts officers were sent (R5), one per person alerted; later
+  sightings of that person reach officers as updates of it, counted with the sightings in
+  *sightings confirmed*;
+- *candidates rejected*: sightings turned down before anyone was told;
 - *false alerts*: confirmed alerts where officers stopped the person and it was not them
   (``stopped_not_the_person``, R15);
 - *engagements*: confirmed alerts where officers stopped the person, whatever came of it;
@@ -70,7 +76,11 @@ class PublishedRecord(msgspec.Struct, frozen=True, kw_only=True):
     watchlist_destroyed: bool
     faces_seen: int
     candidates: int
+    people_matched: int
+    people_alerted: int
+    people_rejected: int
     alerts_confirmed: int
+    sightings_confirmed: int
     candidates_rejected: int
     false_alerts: int
     engagements: int
@@ -98,7 +108,9 @@ def build(*, deployment_id: str, state: str, location: str, starts_at: datetime,
           confirmed: int, rejected: int, outcomes: dict[str, int], blue_declared: int,
           blue_detected: int, blue_rate: float | None, match_threshold: float | None,
           default_threshold: float, calibration: CalibrationFigure | None, audit_head: str,
-          now: datetime, blue_periods: list[PeriodRate] | None = None) -> PublishedRecord:
+          now: datetime, blue_periods: list[PeriodRate] | None = None, people: int = 0,
+          people_confirmed: int = 0, people_rejected: int = 0,
+          sightings_confirmed: int = 0) -> PublishedRecord:
     """The record from the counts (pure: no I/O, no clock)."""
     by_category: dict[str, int] = {c: sum(1 for x in categories if x == c)
                                    for c in WATCH_CATEGORIES}
@@ -119,7 +131,9 @@ def build(*, deployment_id: str, state: str, location: str, starts_at: datetime,
         watchlist_size=reviewed_entries if destroyed else len(categories),
         watchlist_by_category={} if destroyed else by_category,
         watchlist_destroyed=destroyed, faces_seen=faces_seen, candidates=candidates,
-        alerts_confirmed=confirmed, candidates_rejected=rejected,
+        people_matched=people, people_alerted=people_confirmed,
+        people_rejected=people_rejected, alerts_confirmed=confirmed,
+        sightings_confirmed=sightings_confirmed, candidates_rejected=rejected,
         false_alerts=outcomes.get("stopped_not_the_person", 0),
         engagements=sum(n for o, n in outcomes.items() if o in STOPPED),
         arrests=outcomes.get("arrested", 0), outcomes=all_outcomes,
@@ -145,8 +159,9 @@ def _periods(given: list[PeriodRate]) -> dict[str, PeriodRate]:
 CSV_COLUMNS: Final[tuple[str, ...]] = (
     "deployment_id", "state", "date", "location", "planned_from", "planned_to", "live_from",
     "live_to", "watchlist_size", *(f"watchlist_{c}" for c in WATCH_CATEGORIES),
-    "watchlist_destroyed", "faces_seen", "candidates", "alerts_confirmed",
-    "candidates_rejected", "false_alerts", "engagements", "arrests",
+    "watchlist_destroyed", "faces_seen", "candidates", "people_matched", "people_alerted",
+    "people_rejected", "alerts_confirmed", "sightings_confirmed", "candidates_rejected",
+    "false_alerts", "engagements", "arrests",
     *(f"outcome_{o}" for o in (*OUTCOMES, "no_outcome_recorded")), "blue_walks_declared",
     "blue_walks_detected", "blue_detection_rate",
     *(f"blue_{p}_{f}" for p in PERIODS for f in ("declared", "detected", "rate")),

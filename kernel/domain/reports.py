@@ -17,6 +17,7 @@ from kernel.domain.alerts import Alerts, load_alert
 from kernel.domain.bluelist_scores import LEGACY_WINDOW_S, PeriodRate, WalkScore, rates, score
 from kernel.domain.context import DomainContext
 from kernel.domain.deployments import load
+from kernel.domain.episodes import group
 from kernel.domain.published import CalibrationFigure, PublishedRecord, build
 from kernel.domain.records import FaceCount
 from kernel.domain.watchlists import WatchLists, load_entry
@@ -59,6 +60,9 @@ class MatchRow(msgspec.Struct, frozen=True):
     outcome_at: str | None
     hold: bool
     receipts: tuple[MatchReceipt, ...] = ()
+    episode_id: str | None = None
+    """The episode (person) this sighting belongs to (issue 15)."""
+    seen_again: bool = False
 
 
 class CameraStats(msgspec.Struct, frozen=True):
@@ -74,8 +78,12 @@ class DeploymentStats(msgspec.Struct, frozen=True):
     cameras: list[CameraStats]
     faces_seen: int
     candidates: int
+    """Watch-list sightings raised (each match, R4)."""
     confirmed: int
+    """Alerts officers were sent: one per confirmed episode (its later sightings are updates
+    of it, counted in ``sightings_confirmed``), plus alerts stored before episodes."""
     rejected: int
+    """Sightings rejected (by the operator, or with their rejected episode)."""
     outcomes: dict[str, int]
     blue_walks_declared: int
     blue_walks_detected: int
@@ -83,6 +91,14 @@ class DeploymentStats(msgspec.Struct, frozen=True):
     blue_periods: list[PeriodRate] = msgspec.field(default_factory=list)
     """Declared, detected and the rate before, during and after the live run
     (:mod:`kernel.domain.bluelist_scores` defines the periods)."""
+    people: int = 0
+    """Episodes (issue 15): repeated sightings of one entry within the window are one person;
+    an alert stored before episodes is one of its own."""
+    people_confirmed: int = 0
+    people_rejected: int = 0
+    sightings_confirmed: int = 0
+    """Confirmed sightings: the alerts, the sightings confirmed with them and the "seen
+    again" updates the operator confirmed."""
     audit_head: str = ""
     """The audit log's head (``SEQ:HASH``) when the report was made: published with it, it
     anchors the log (``pinchpoint audit verify --head``), so rows deleted later are caught."""
@@ -145,7 +161,8 @@ class Reports:
                          decided_by=a.decided_by, decided_at=_iso(a.decided_at),
                          outcome=a.outcome, outcome_by=a.outcome_by,
                          outcome_at=_iso(a.outcome_at), hold=a.hold,
-                         receipts=tuple(receipts.get(a.id, ()))) for a in alerts]
+                         receipts=tuple(receipts.get(a.id, ())), episode_id=a.episode_id,
+                         seen_again=a.seen_again) for a in alerts]
 
     @staticmethod
     def to_csv(rows: list[MatchRow]) -> str:
@@ -181,12 +198,20 @@ class Reports:
                 outcomes[a.outcome] = outcomes.get(a.outcome, 0) + 1
         scores = score(walks, alerts, dep.live_at, dep.ended_at)
         detected = sum(s.detected for s in scores)
+        people = group(watch)
+        alone = [a for a in watch if a.episode_id is None]
         return DeploymentStats(
             deployment_id=deployment_id,
             cameras=[CameraStats(k, v[0], v[1]) for k, v in sorted(cams.items())],
             faces_seen=sum(v[0] for v in cams.values()), candidates=len(watch),
-            confirmed=sum(a.state == "confirmed" for a in watch),
+            confirmed=sum(a.state == "confirmed" and not a.seen_again for a in watch),
             rejected=sum(a.state == "rejected" for a in watch), outcomes=outcomes,
+            people=len(people) + len(alone),
+            people_confirmed=sum(e.state == "confirmed" for e in people)
+            + sum(a.state == "confirmed" for a in alone),
+            people_rejected=sum(e.state == "rejected" for e in people)
+            + sum(a.state == "rejected" for a in alone),
+            sightings_confirmed=sum(a.state == "confirmed" for a in watch),
             blue_walks_declared=len(walks), blue_walks_detected=detected,
             blue_detection_rate=detected / len(walks) if walks else None,
             blue_periods=rates(scores),
@@ -220,6 +245,9 @@ class Reports:
             ended_at=dep.ended_at, categories=[e.category for e in entries],
             reviewed_entries=review.entries if review else 0, faces_seen=stats.faces_seen,
             candidates=stats.candidates, confirmed=stats.confirmed, rejected=stats.rejected,
+            people=stats.people, people_confirmed=stats.people_confirmed,
+            people_rejected=stats.people_rejected,
+            sightings_confirmed=stats.sightings_confirmed,
             outcomes=stats.outcomes, blue_declared=stats.blue_walks_declared,
             blue_detected=stats.blue_walks_detected, blue_rate=stats.blue_detection_rate,
             match_threshold=dep.match_threshold, default_threshold=default_threshold,

@@ -72,11 +72,22 @@ async def _drive(gov: Governance, engine: OnnxEngine, clock: ManualClock) -> str
     clock.set(START)
     await gov.deployments.go_live(dep.id, "cmd")
     face, torso = (FACES / "obama3.jpg").read_bytes(), (FACES / "obama2.jpg").read_bytes()
-    alerts = [await gov.alerts.create_candidate(dep.id, entries[i % 2], "gate-1", 0.96,
-                                                clock.now(), face, torso) for i in range(4)]
+    # four people (each its own episode: apart by more than the window) ...
+    alerts = [await gov.alerts.create_candidate(
+        dep.id, entries[i % 2], "gate-1", 0.96, clock.now() + timedelta(minutes=10 * i), face,
+        torso) for i in range(4)]
     for a in alerts[:3]:
         await gov.alerts.confirm(a.id, "op")
     await gov.alerts.reject(alerts[3].id, "op")
+    # ... and sightings: the first person seen again twice (one update confirmed, one held),
+    # the rejected one again (rejected with its episode)
+    again = [await gov.alerts.create_candidate(dep.id, entries[0], "gate-2", 0.96,
+                                               clock.now() + timedelta(seconds=s), face, torso)
+             for s in (30, 60)]
+    await gov.alerts.confirm(again[0].id, "op")
+    await gov.alerts.create_candidate(dep.id, entries[1], "gate-2", 0.96,
+                                      clock.now() + timedelta(minutes=30, seconds=20), face,
+                                      torso)
     await gov.alerts.record_outcome(alerts[0].id, "arrested", "pc")
     await gov.alerts.record_outcome(alerts[1].id, "stopped_not_the_person", "pc")
     await gov.watchlists.record_blue_walk(dep.id, entries[2], clock.now(), "tech")
@@ -123,9 +134,14 @@ async def test_issue15_r20_published_csv_equals_pinchpoint_report_and_names_no_o
     assert tuple(header) == CSV_COLUMNS
     got = dict(zip(header, row, strict=True))
     assert int(got["faces_seen"]) == stats["faces_seen"] == 200
-    assert int(got["candidates"]) == stats["candidates"] == 4
+    # people (episodes) and sightings counted apart (issue 15)
+    assert int(got["candidates"]) == stats["candidates"] == 7
+    assert int(got["people_matched"]) == stats["people"] == 4
+    assert int(got["people_alerted"]) == stats["people_confirmed"] == 3
+    assert int(got["people_rejected"]) == stats["people_rejected"] == 1
     assert int(got["alerts_confirmed"]) == stats["confirmed"] == 3
-    assert int(got["candidates_rejected"]) == stats["rejected"] == 1
+    assert int(got["sightings_confirmed"]) == stats["sightings_confirmed"] == 4
+    assert int(got["candidates_rejected"]) == stats["rejected"] == 2
     for outcome, n in stats["outcomes"].items():
         assert int(got[f"outcome_{outcome}"]) == n
     assert int(got["arrests"]) == stats["outcomes"]["arrested"] == 1
