@@ -85,10 +85,14 @@ MATRIX: Final[dict[str, Access]] = {
     "GET /api/candidates": OPERATOR,
     "POST /api/candidates/{alert_id}/confirm": OPERATOR,
     "POST /api/candidates/{alert_id}/reject": OPERATOR,
+    # episodes (issue 15): the operator's view of one person's sightings
+    "GET /api/deployments/{deployment_id}/episodes": OPERATOR,
+    "GET /api/deployments/{deployment_id}/episodes/{episode_id}": OPERATOR,
     # alerts (R5: officers see confirmed only; R6 images; R7 outcome; R14 hold)
     "GET /api/alerts": ALERT_VIEWERS,
     "GET /api/alerts/{alert_id}": ALERT_VIEWERS,
     "GET /api/alerts/{alert_id}/images/{kind}": ALERT_VIEWERS,
+    "GET /api/alerts/{alert_id}/sightings": ALERT_VIEWERS,
     "POST /api/alerts/{alert_id}/outcome": OFFICER,
     "POST /api/alerts/{alert_id}/hold": COMMANDER,
     "POST /api/alerts/{alert_id}/release": COMMANDER,

@@ -283,6 +283,26 @@ class AlertOut(msgspec.Struct, kw_only=True):
     """It reached the store more than ``[node] late_after_s`` after capture (an edge's
     candidate queued while its link was down): shown as late, never dropped."""
     images: AlertImagesOut
+    episode_id: str | None = None
+    """The episode (one person's repeated sightings, issue 15) it belongs to."""
+    seen_again: bool = False
+    """A later sighting: an update of the episode's alert, never an alert of its own."""
+
+
+class EpisodeOut(msgspec.Struct, kw_only=True):
+    """One person's episode in the console (issue 15): decided once, every sighting shown."""
+
+    id: str
+    deployment_id: str
+    entry_id: str
+    category: Category
+    state: Literal["open", "confirmed", "rejected"]
+    alert_id: str | None
+    first_at: datetime
+    last_at: datetime
+    best_score: float
+    pending: int
+    sightings: list[AlertOut]
 
 
 RejectReason = Literal["not_the_person", "poor_image", "duplicate", "not_relevant", "other"]

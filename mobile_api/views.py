@@ -7,12 +7,13 @@ from typing import Any
 from litestar import Request, Response
 
 from kernel.auth.accounts import Session
+from kernel.domain.episodes import Episode
 from kernel.domain.lateness import arrived_late
 from kernel.domain.published import CalibrationFigure
 from kernel.domain.records import AlertRecord, DeploymentRecord
 from kernel.images.image_type import sniff
 from mobile_api.backend import ApiBackend
-from mobile_api.schemas import AlertImagesOut, AlertOut, DeploymentOut
+from mobile_api.schemas import AlertImagesOut, AlertOut, DeploymentOut, EpisodeOut
 from mobile_api.security import backend_of, session_of
 from mobile_api.settings import Calibration
 
@@ -50,7 +51,15 @@ def alert_out(a: AlertRecord, late_after_s: float) -> AlertOut:
         outcome_at=a.outcome_at, hold=a.hold,
         late=arrived_late(a.captured_at, a.created_at, late_after_s),
         images=AlertImagesOut(face=f"{base}/face", torso=f"{base}/torso",
-                              watchlist=f"{base}/watchlist"))
+                              watchlist=f"{base}/watchlist"),
+        episode_id=a.episode_id, seen_again=a.seen_again)
+
+
+def episode_out(e: Episode, late_after_s: float) -> EpisodeOut:
+    return EpisodeOut(id=e.id, deployment_id=e.deployment_id, entry_id=e.entry_id,
+                      category=e.category, state=e.state, alert_id=e.alert_id,
+                      first_at=e.first_at, last_at=e.last_at, best_score=e.best_score,
+                      pending=e.pending, sightings=[alert_out(a, late_after_s) for a in e.sightings])
 
 
 def calibration_figure(c: Calibration | None) -> CalibrationFigure | None:

@@ -273,6 +273,8 @@ class Alerts:
             if rec.episode_id is not None:
                 details["episode"] = rec.episode_id
                 details["seen_again"] = rec.seen_again
+                if rec.seen_again and episode is not None and episode.alert_id:
+                    details["update_of"] = episode.alert_id
                 if together:
                     details["sightings"] = together
             row = await audit.append(tx, self.ctx.clock, actor, "alert.confirm",
@@ -339,12 +341,14 @@ class Alerts:
             alerts = await tx.alerts.in_states(deployment_id, list(WATCH_STATES))
         return group(alerts)
 
-    async def episode(self, episode_id: str) -> Episode:
-        """One episode by its id (its first sighting's); :class:`NotFound` if none."""
+    async def episode(self, episode_id: str, deployment_id: str | None = None) -> Episode:
+        """One episode by its id (its first sighting's); :class:`NotFound` if none, or if it
+        is not of ``deployment_id`` (when given: another deployment's id finds nothing)."""
         async with self.ctx.store.transaction() as tx:
-            head = await load_alert(tx, episode_id)
-            found = await self._episode_of(tx, head)
-        if found is None or head.list != "watch":
+            head = await tx.alerts.get(episode_id)
+            found = None if head is None else await self._episode_of(tx, head)
+        if (found is None or found.id != episode_id or head is None or head.list != "watch"
+                or (deployment_id is not None and found.deployment_id != deployment_id)):
             raise NotFound(f"no episode {episode_id}")
         return found
 

@@ -77,8 +77,8 @@ class CandidateRaised(_Event, frozen=True, kw_only=True, tag="candidate_raised")
     camera_id: str
     score: float
     captured_at: datetime
-    episode_id: str | None = None
-    """The episode the sighting joined or opened (issue 15); None for a blue-list event."""
+    episode_id: str = ""
+    """The episode the sighting joined or opened (issue 15); empty for a blue-list event."""
     seen_again: bool = False
     """A later sighting of a confirmed episode: held for the operator's one-key confirm."""
     rejected: bool = False
@@ -95,9 +95,11 @@ class AlertDecided(_Event, frozen=True, kw_only=True, tag="alert_decided"):
     category: Category
     camera_id: str
     decided_at: datetime
-    episode_id: str | None = None
+    episode_id: str = ""
     seen_again: bool = False
     """Confirmed: an update ("seen again") of the episode's alert, not an alert of its own."""
+    update_of: str = ""
+    """The alert (id) a confirmed ``seen_again`` sighting updates; else empty."""
 
 
 class OutcomeRecorded(_Event, frozen=True, kw_only=True, tag="outcome_recorded"):
@@ -164,7 +166,7 @@ def alert_event(row: AuditRecord, rec: AlertRecord) -> CandidateRaised | AlertDe
                                deployment_id=rec.deployment_id, entry_id=rec.entry_id,
                                list=rec.list, category=rec.category, camera_id=rec.camera_id,
                                score=rec.score, captured_at=rec.captured_at,
-                               episode_id=rec.episode_id,
+                               episode_id=rec.episode_id or "",
                                seen_again=bool(row.details.get("seen_again")),
                                rejected=bool(row.details.get("rejected_with_episode")))
     if row.action in ("alert.confirm", "alert.reject"):
@@ -173,8 +175,9 @@ def alert_event(row: AuditRecord, rec: AlertRecord) -> CandidateRaised | AlertDe
                             state="confirmed" if row.action == "alert.confirm" else "rejected",
                             actor=row.actor, category=rec.category, camera_id=rec.camera_id,
                             decided_at=rec.decided_at or row.at,
-                            episode_id=rec.episode_id,
-                            seen_again=bool(row.details.get("seen_again")))
+                            episode_id=rec.episode_id or "",
+                            seen_again=bool(row.details.get("seen_again")),
+                            update_of=str(row.details.get("update_of") or ""))
     return None
 
 

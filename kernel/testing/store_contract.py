@@ -443,6 +443,31 @@ class StoreContract:
             assert await tx.alerts.in_states("d1", []) == []
             assert await tx.alerts.in_states("nope", ["confirmed"]) == []
 
+    async def test_alerts_of_entry_in_capture_order_with_episode_fields(
+            self, store: Store) -> None:
+        """Issue 15: an entry's sightings, in the order they were captured (not stored), of
+        that deployment only; ``episode_id`` and ``seen_again`` round-trip."""
+        async with store.transaction() as tx:
+            for dep in ("d1", "d2"):
+                await tx.deployments.insert(deployment(dep))
+                await tx.watchlists.insert_entry(entry(f"{dep}-e", dep))
+            await tx.watchlists.insert_entry(entry("d1-f", "d1"))
+            for i, late in enumerate((3, 1, 2)):
+                rec = alert(f"s{i}", "d1-e")
+                rec.captured_at = T0 + late * MS
+                rec.episode_id, rec.seen_again = "s1", i == 0
+                await tx.alerts.insert(rec)
+            await tx.alerts.insert(alert("other-entry", "d1-f"))
+            await tx.alerts.insert(alert("other-dep", "d2-e", "d2"))
+        async with store.transaction() as tx:
+            found = await tx.alerts.of_entry("d1", "d1-e")
+            assert [a.id for a in found] == ["s1", "s2", "s0"]
+            assert [(a.episode_id, a.seen_again) for a in found] == [
+                ("s1", False), ("s1", False), ("s1", True)]
+            assert await tx.alerts.of_entry("d2", "d1-e") == []
+            assert (await tx.alerts.get("other-dep")) is not None
+            assert (await tx.alerts.get("other-dep")).episode_id is None  # type: ignore[union-attr]
+
     # --- outbox (R5, R6) ------------------------------------------------------------------
 
     async def test_r5_outbox_refuses_unconfirmed(self, store: Store) -> None:

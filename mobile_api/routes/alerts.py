@@ -16,8 +16,8 @@ from kernel.delivery import signed_urls
 from kernel.domain.errors import NotFound
 from kernel.domain.records import AlertRecord
 from mobile_api.backend import ApiBackend
-from mobile_api.schemas import AlertOut, HoldIn, OutcomeIn, RejectIn
-from mobile_api.views import NO_STORE, alert_out, context, image_response
+from mobile_api.schemas import AlertOut, EpisodeOut, HoldIn, OutcomeIn, RejectIn
+from mobile_api.views import NO_STORE, alert_out, context, episode_out, image_response
 
 ImageKind = Literal["face", "torso", "watchlist"]
 
@@ -54,6 +54,26 @@ async def reject(alert_id: FromPath[str], data: JSONBody[RejectIn],
     return alert_out(rec, backend.late_after_s)
 
 
+@get("/api/deployments/{deployment_id:str}/episodes", tags=["candidates"])
+async def episodes(deployment_id: FromPath[str], request: Request[Any, Any, Any]
+                   ) -> Response[list[EpisodeOut]]:
+    """The console's episodes (issue 15): one per person, each with every sighting (camera,
+    time, crop link), oldest first. Deciding one is one key on any of its sightings
+    (``/api/candidates/{id}/confirm``)."""
+    backend, _ = context(request)
+    found = await backend.governance.alerts.episodes(deployment_id)
+    return Response([episode_out(e, backend.late_after_s) for e in found], headers=NO_STORE)
+
+
+@get("/api/deployments/{deployment_id:str}/episodes/{episode_id:str}", tags=["candidates"])
+async def episode(deployment_id: FromPath[str], episode_id: FromPath[str],
+                  request: Request[Any, Any, Any]) -> Response[EpisodeOut]:
+    """One episode of the deployment; another deployment's episode id answers 404."""
+    backend, _ = context(request)
+    found = await backend.governance.alerts.episode(episode_id, deployment_id)
+    return Response(episode_out(found, backend.late_after_s), headers=NO_STORE)
+
+
 @get("/api/deployments/{deployment_id:str}/test-events", tags=["candidates"])
 async def test_events(deployment_id: FromPath[str], request: Request[Any, Any, Any]
                       ) -> Response[list[AlertOut]]:
@@ -82,6 +102,17 @@ async def alert(alert_id: FromPath[str], request: Request[Any, Any, Any]
     backend, s = context(request)
     rec = await _visible(backend, s, alert_id)
     return Response(alert_out(rec, backend.late_after_s), headers=NO_STORE)
+
+
+@get("/api/alerts/{alert_id:str}/sightings", tags=["alerts"])
+async def sightings(alert_id: FromPath[str], request: Request[Any, Any, Any]
+                    ) -> Response[list[AlertOut]]:
+    """Where the person of an alert was seen (issue 15), oldest first. R5: an officer gets
+    the confirmed sightings of a confirmed alert only (its "seen again" updates once the
+    operator confirmed each); an unconfirmed alert does not exist for them (404)."""
+    backend, s = context(request)
+    recs = await backend.governance.alerts.sightings_for(s.role, alert_id)
+    return Response([alert_out(a, backend.late_after_s) for a in recs], headers=NO_STORE)
 
 
 @get("/api/alerts/{alert_id:str}/images/{kind:str}", tags=["alerts"], media_type="image/jpeg")
@@ -135,5 +166,5 @@ async def release(alert_id: FromPath[str], request: Request[Any, Any, Any]) -> A
     return alert_out(rec, backend.late_after_s)
 
 
-HANDLERS = [candidates, confirm, reject, test_events, alerts, alert, alert_image, outcome,
-            hold, release]
+HANDLERS = [candidates, confirm, reject, episodes, episode, test_events, alerts, alert,
+            sightings, alert_image, outcome, hold, release]

@@ -182,8 +182,11 @@ async def seed(api: LiveApi) -> Seed:
     await gov.deployments.go_live(dep.id, "commander")
     s.face, s.torso = (FACES / "obama2.jpg").read_bytes(), (FACES / "obama3.jpg").read_bytes()
     ids = []
-    for _ in range(3):
-        a = await gov.alerts.create_candidate(dep.id, s.entry, "gate-1", 0.91, clock.now(),
+    for i in range(3):
+        # captured hours apart and before now: three people's alerts, not one episode's
+        # sightings (issue 15), and none a later candidate at now would join
+        a = await gov.alerts.create_candidate(dep.id, s.entry, "gate-1", 0.91,
+                                              clock.now() - timedelta(minutes=50 - 20 * i),
                                               s.face, s.torso)
         ids.append(a.id)
     s.confirmed, s.rejected, s.candidate = ids

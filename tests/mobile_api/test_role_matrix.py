@@ -32,7 +32,8 @@ def path_of(api: LiveApi, template: str) -> str:
     s = api.seed
     values = {"deployment_id": s.deployment, "alert_id": s.confirmed, "entry_id": s.entry,
               "kind": "face", "index": "1", "camera_id": "no-such-camera", "resource_id": "r1",
-              "path": "index.html", "name": TARGET, "device_id": "dev-none"}
+              "path": "index.html", "name": TARGET, "device_id": "dev-none",
+              "episode_id": s.confirmed}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
@@ -216,8 +216,9 @@ async def test_commits_of_another_process_are_followed_once_each(
             assert gov.events._follower is not None  # one poll for both
             mine = await gov.alerts.create_candidate(dep, ids["b"], "cam", 0.91, clock.now(),
                                                      b"f", b"t")
-            theirs = await other.alerts.create_candidate(dep, ids["a"], "cam-2", 0.95,
-                                                         clock.now(), b"f", b"t")
+            # captured after the episode window: an alert of its own (issue 15)
+            theirs = await other.alerts.create_candidate(
+                dep, ids["a"], "cam-2", 0.95, clock.now() + timedelta(minutes=10), b"f", b"t")
             await other.alerts.confirm(theirs.id, "cli")
             await other.alerts.reject(before.id, "cli", "poor_image")
             await until(lambda: len(heard) >= 4, what="the other process's three events")

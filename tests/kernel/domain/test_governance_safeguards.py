@@ -366,6 +366,7 @@ async def test_r5_officer_listing_never_shows_unconfirmed(gov: Governance,
     other_id, other_ids = await _live(gov, clock)
 
     async def candidate(dep: str, entry: str) -> str:
+        clock.advance(timedelta(minutes=10))  # apart by more than the episode window
         rec = await gov.alerts.create_candidate(dep, entry, "cam", 0.9, clock.now(),
                                                 b"f", b"t")
         return rec.id
@@ -428,7 +429,7 @@ async def test_r5_reject_with_reason_is_one_transaction(gov: Governance, clock: 
     rec = await gov.alerts.reject(alert.id, "op", "not_the_person")
     assert rec.state == "rejected"
     after = await _audit_actions(gov)
-    assert after[len(before):] == [("alert.reject", {}),
+    assert after[len(before):] == [("alert.reject", {"episode": alert.id}),
                                    ("alert.reject_reason", {"reason": "not_the_person"})]
     # hostile: rejecting it again (or a confirmed alert) is refused with no reason row
     confirmed = await gov.alerts.create_candidate(dep_id, ids["b"], "cam", 0.9, clock.now(),
