@@ -65,9 +65,11 @@ async def _recorded_deployment(live: LiveRuntime) -> str:
     await gov.watchlists.review(dep.id, "cmd")
     await gov.deployments.go_live(dep.id, "cmd")
     face = (DEMO_FACES / "obama2.jpg").read_bytes()
+    # three people (captured apart by more than the episode window, issue 15)
     made = [await gov.alerts.create_candidate(dep.id, res.entry_id, "gate-1", 0.96,
-                                              gov.ctx.clock.now(), face, face)
-            for _ in range(3)]
+                                              gov.ctx.clock.now() + timedelta(minutes=10 * i),
+                                              face, face)
+            for i in range(3)]
     await gov.alerts.confirm(made[0].id, "op")
     await gov.alerts.confirm(made[1].id, "op")
     await gov.alerts.reject(made[2].id, "op")

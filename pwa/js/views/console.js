@@ -59,7 +59,7 @@ export function renderConsole(main, _params, ctx) {
                    'aria-label': `Candidate ${i + 1}: ${categoryLabel(c.category)}, camera ${c.camera_id}, `
                                  + `${clock(c.captured_at)}, score ${c.score.toFixed(3)}${c.late ? ', arrived late' : ''}`,
                    onclick: () => { selected = i; picking = false; render(); }},
-        h('span', {text: `${clock(c.captured_at)} · ${c.camera_id}`}),
+        h('span', {text: `${clock(c.captured_at)} · ${c.camera_id}${c.seen_again ? ' · seen again' : ''}`}),
         c.late ? h('span', {class: 'late', text: 'late'}) : null,
         h('span', {text: c.score.toFixed(3)})))));
   }
@@ -92,7 +92,9 @@ export function renderConsole(main, _params, ctx) {
         h('span', {text: `camera ${c.camera_id} · ${clock(c.captured_at)}`}),
         // an edge's candidate queued while its link was down: the person may have moved on
         c.late ? h('span', {class: 'late', text: 'Arrived late: captured '
-                                                + `${clock(c.captured_at)}, received ${clock(c.created_at)}`}) : null),
+                                                + `${clock(c.captured_at)}, received ${clock(c.created_at)}`}) : null,
+        c.seen_again ? h('span', {class: 'seen-again', text: 'Seen again: the person is already '
+          + 'alerted; Confirm sends officers an update of that alert'}) : null),
       h('div', {class: 'pair'},
         shot(c.images.face, `Face seen by camera ${c.camera_id}`, `Camera ${c.camera_id}`),
         shot(c.images.watchlist, 'Watch-list photo of the candidate match', 'Watch-list photo')),
@@ -111,6 +113,8 @@ export function renderConsole(main, _params, ctx) {
       await api(`/api/candidates/${encodeURIComponent(c.id)}/${path}`, {method: 'POST', body});
       say(msg, done, 'ok');
       drop(c.id);
+      // the episode's other sightings were decided with it (issue 15): the queue is refetched
+      if (c.episode_id && !c.seen_again) load();
     } catch (err) {
       say(msg, `Not saved: ${err.message}`, 'error');
       if (err.status === 409 || err.status === 404) drop(c.id);  // decided elsewhere
@@ -187,7 +191,9 @@ export function renderConsole(main, _params, ctx) {
   }
 
   function decision(data) {
-    if (!queue.some((c) => c.id === data.alert_id)) return;
+    const decided = queue.find((c) => c.id === data.alert_id);
+    if (!decided) return;
+    if (decided.episode_id && !decided.seen_again) { load(); return; }  // decided with its episode
     const shown = current()?.id;
     drop(data.alert_id);
     if (current()?.id === shown) renderQueue(); else render();

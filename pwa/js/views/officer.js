@@ -87,10 +87,36 @@ export function renderOfficer(main, _params, ctx) {
     let alert;
     try { alert = await api(`/api/alerts/${encodeURIComponent(data.alert_id)}`); } catch { return; }
     if (list.querySelector(`[data-id="${CSS.escape(alert.id)}"]`)) return;
+    if (alert.seen_again) { await seenAgain(alert); return; }
     insertSteady(card(alert, true));
     showEmpty();
     banner.textContent = `New confirmed alert: ${categoryLabel(alert.category)}, camera `
       + `${alert.camera_id} at ${clock(alert.captured_at)}`;
+    banner.classList.add('fresh');
+    sound();
+  }
+
+  /** A later sighting of a person already alerted, confirmed by the operator (issue 15): an
+   * update of that alert's card, never a card of its own. Whether it came over the feed or
+   * MQTT (whose payload has ids only), the sightings route names the alert it updates. */
+  async function seenAgain(sighting) {
+    let seen;
+    try { seen = await api(`/api/alerts/${encodeURIComponent(sighting.id)}/sightings`); } catch { return; }
+    const lead = seen.find((x) => !x.seen_again);
+    const li = lead && list.querySelector(`[data-id="${CSS.escape(lead.id)}"]`);
+    const text = `Seen again at camera ${sighting.camera_id}, ${clock(sighting.captured_at)}`;
+    if (li) {
+      let line = li.querySelector('.seen-again');
+      if (!line) {
+        line = h('span', {class: 'seen-again'});
+        li.querySelector('.meta').append(line);
+      }
+      line.textContent = text;
+      li.dataset.sightings = String(seen.length);
+    } else {
+      await load();
+    }
+    banner.textContent = `${categoryLabel(sighting.category)}: ${text}`;
     banner.classList.add('fresh');
     sound();
   }
