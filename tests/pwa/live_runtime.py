@@ -47,10 +47,16 @@ def make_clip(path: Path, engine: Any, walkers: Sequence[str]) -> Path:
 
 
 def write_config(tmp: Path, models: Path, clip: Path, port: int, service: str = "",
-                 extra: str = "", argon2: tuple[int, int] = (1, 8)) -> config_module.Config:
+                 extra: str = "", argon2: tuple[int, int] = (1, 8),
+                 episode_window_s: float | None = 1.0) -> config_module.Config:
     """``service``: more keys of the http service; ``extra``: more tables (sinks);
     ``argon2``: (time cost, memory KiB) of login hashing (cheap unless a test needs the
-    shipped cost)."""
+    shipped cost); ``episode_window_s``: ``[matching.episodes] window_s`` (issue 15). One
+    second by default: the looping clip's passes of the listed person are then alerts of
+    their own, as the tests written before episodes want; ``None``: the shipped window, in
+    which every pass joins one episode."""
+    episodes = ("" if episode_window_s is None
+                else f"[matching.episodes]\nwindow_s = {episode_window_s}\n")
     text = f"""
 data_dir = "{tmp / 'var'}"
 [server]
@@ -89,7 +95,7 @@ type = "sqlite"
 refresh_s = 0.2
 [matching.tracker]
 repeat_s = 1.5   # the clip loops every ~6 s: let each pass of the listed person raise again
-[retention]
+{episodes}[retention]
 enabled = false
 {extra}
 """
@@ -103,9 +109,11 @@ class LiveRuntime:
 
     def __init__(self, tmp: Path, models: Path, service: str = "", extra: str = "",
                  argon2: tuple[int, int] = (1, 8),
-                 more_cameras: Sequence[tuple[str, Sequence[str], int]] = ()) -> None:
-        """``service``/``extra``/``argon2``: see :func:`write_config`. ``more_cameras``: (id,
-        walkers, fps) of more file cameras, each looping a clip of its own walkers."""
+                 more_cameras: Sequence[tuple[str, Sequence[str], int]] = (),
+                 episode_window_s: float | None = 1.0) -> None:
+        """``service``/``extra``/``argon2``/``episode_window_s``: see :func:`write_config`.
+        ``more_cameras``: (id, walkers, fps) of more file cameras, each looping a clip of its
+        own walkers."""
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         probe = write_config(tmp, models, tmp / "none.mp4", port)
@@ -117,7 +125,8 @@ class LiveRuntime:
             walkpast_clip(more, engine, walkers, gap_s=1.0, walk_s=2.6, fps=fps)
             extra += (f'\n[[cameras]]\nid = "{camera_id}"\ntype = "file"\npath = "{more}"\n'
                       "loop = true\nrealtime = true\n")
-        self.config = write_config(tmp, models, clip, port, service, extra, argon2)
+        self.config = write_config(tmp, models, clip, port, service, extra, argon2,
+                                   episode_window_s)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()

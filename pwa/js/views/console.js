@@ -1,4 +1,6 @@
-// The operator's console (R4, R5, R21): the candidate queue, both faces large side by side,
+// The operator's console (R4, R5, R21): the candidate queue (one item per person: repeated
+// sightings of one watch-list entry are one episode, decided once, issue 15; its sightings
+// listed under the faces), both faces large side by side,
 // one-tap Confirm / Reject with a reason code, keyboard shortcuts, the camera-health strip and
 // the blue-list test events kept apart (they never reach officers).
 
@@ -50,6 +52,7 @@ export function renderConsole(main, _params, ctx) {
       h('h2', {id: 'tests-h', text: 'Blue-list test events (never sent to officers)'}), tests));
 
   const current = () => queue[selected] || null;
+  const sightingsEl = h('section', {class: 'episode', 'aria-live': 'polite'});
 
   function renderQueue() {
     count.textContent = `Queue (${queue.length})`;
@@ -59,7 +62,8 @@ export function renderConsole(main, _params, ctx) {
                    'aria-label': `Candidate ${i + 1}: ${categoryLabel(c.category)}, camera ${c.camera_id}, `
                                  + `${clock(c.captured_at)}, score ${c.score.toFixed(3)}${c.late ? ', arrived late' : ''}`,
                    onclick: () => { selected = i; picking = false; render(); }},
-        h('span', {text: `${clock(c.captured_at)} · ${c.camera_id}${c.seen_again ? ' · seen again' : ''}`}),
+        h('span', {text: `${clock(c.captured_at)} · ${c.camera_id}${c.seen_again ? ' · seen again' : ''}`
+                         + (c.waiting > 1 ? ` · ${c.waiting} sightings` : '')}),
         c.late ? h('span', {class: 'late', text: 'late'}) : null,
         h('span', {text: c.score.toFixed(3)})))));
   }
@@ -98,8 +102,10 @@ export function renderConsole(main, _params, ctx) {
       h('div', {class: 'pair'},
         shot(c.images.face, `Face seen by camera ${c.camera_id}`, `Camera ${c.camera_id}`),
         shot(c.images.watchlist, 'Watch-list photo of the candidate match', 'Watch-list photo')),
-      h('div', {class: 'actions'}, confirmBtn, rejectBtn), reasons, shortcuts);
+      h('div', {class: 'actions'}, confirmBtn, rejectBtn), reasons, shortcuts, sightingsEl);
     if (picking) reasons.querySelector('button').focus();
+    if (sightingsEl.dataset.for !== c.id) { sightingsEl.replaceChildren(); sightingsEl.dataset.for = c.id; }
+    fillSightings(c, sightingsEl);
   }
 
   function render() { renderQueue(); renderDecision(); }
@@ -165,7 +171,7 @@ export function renderConsole(main, _params, ctx) {
       where.textContent = `${deployment.name} — ${deployment.location}`;
       const q = encodeURIComponent(deployment.id);
       const keep = current()?.id;
-      queue = await api(`/api/candidates?deployment_id=${q}`);
+      queue = collapse(await api(`/api/candidates?deployment_id=${q}`));
       selected = Math.max(0, queue.findIndex((c) => c.id === keep));
       render();
       const events = await api(`/api/deployments/${q}/test-events`);
@@ -174,6 +180,34 @@ export function renderConsole(main, _params, ctx) {
     } catch (err) {
       where.textContent = `Could not load the queue: ${err.message}`;
     }
+  }
+
+  /** One queue item per undecided episode (its first waiting sighting stands for it: deciding
+   * it decides them all), each seen-again sighting of a confirmed one on its own (issue 15). */
+  function collapse(candidates) {
+    const out = [];
+    for (const c of candidates) {
+      const same = !c.seen_again && c.episode_id
+        && out.find((x) => !x.seen_again && x.episode_id === c.episode_id);
+      if (same) same.waiting = (same.waiting || 1) + 1; else out.push(c);
+    }
+    return out;
+  }
+
+  /** Every sighting of the shown candidate's episode: camera, time, crop. */
+  async function fillSightings(c, el) {
+    if (!c.episode_id || !deployment) return;
+    let ep;
+    try {
+      ep = await api(`/api/deployments/${encodeURIComponent(deployment.id)}/episodes/${encodeURIComponent(c.episode_id)}`);
+    } catch { return; }
+    if (current()?.id !== c.id) return;
+    put(el, h('h3', {id: 'sightings-h', text: `Episode: ${ep.sightings.length} sighting${ep.sightings.length === 1 ? '' : 's'}`
+        + (ep.state === 'confirmed' ? ' (officers alerted)' : '')}),
+      h('ol', {class: 'sightings', 'aria-labelledby': 'sightings-h'}, ...ep.sightings.map((x) =>
+        h('li', {dataset: {id: x.id, state: x.state}},
+          shot(x.images.face, `Face seen by camera ${x.camera_id} at ${clock(x.captured_at)}`),
+          h('span', {text: `camera ${x.camera_id} · ${clock(x.captured_at)} · ${x.state}`})))));
   }
 
   const testRow = (t) => h('li', {class: 'ok', dataset: {id: t.alert_id || t.id}},
@@ -185,6 +219,13 @@ export function renderConsole(main, _params, ctx) {
     let c;
     try { c = await api(`/api/alerts/${encodeURIComponent(data.alert_id)}`); } catch { return; }
     if (c.state !== 'candidate' || queue.some((x) => x.id === c.id)) return;
+    const same = !c.seen_again && c.episode_id
+      && queue.find((x) => !x.seen_again && x.episode_id === c.episode_id);
+    if (same) {  // the same person again: one more sighting of the episode already queued
+      same.waiting = (same.waiting || 1) + 1;
+      if (current() === same) renderDecision(); else renderQueue();
+      return;
+    }
     queue.push(c);  // appended: the one on screen stays where it is
     if (queue.length === 1) render(); else renderQueue();
     sound();
