@@ -158,8 +158,17 @@ class StoreView:
             "OR torso_blob NOT IN (SELECT id FROM blobs)")
         assert orphans == [] and missing == [], (orphans, missing)
         outbox = collections.Counter(a for _, a in self.outbox())
+        # issue 15: sightings confirmed with their episode are named in its confirm row and
+        # have no outbox row of their own (officers get the one alert)
+        with_episode = collections.Counter(str(a) for (a,) in self._rows(
+            "SELECT j.value FROM audit, json_each(audit.details, '$.sightings') j "
+            "WHERE audit.action = 'alert.confirm'"))
         for alert, state in alerts.items():
             assert audit[("alert.candidate", alert)] == 1, (alert, audit)
+            if with_episode[alert]:
+                assert state == "confirmed" and with_episode[alert] == 1, (alert, state)
+                assert audit[("alert.confirm", alert)] == 0 and outbox[alert] == 0, alert
+                continue
             confirmed = int(state == "confirmed")
             assert audit[("alert.confirm", alert)] == confirmed, (alert, state, audit)
             assert outbox[alert] == confirmed, (alert, state, outbox)

@@ -132,7 +132,7 @@ def test_r5_confirmed_alert_reaches_officer_rejected_never(live: LiveRuntime, br
     login(op, live.url, "op")
     assert op.url.endswith("#/console")
     op.wait_for_selector(".queue button[data-id]", timeout=CANDIDATE_WAIT_MS)
-    wait_images(op, ".decide img", 2)
+    wait_images(op, ".decide .pair img", 2)
     op.wait_for_selector(".health .cam[data-camera=gate-1]")
     op.wait_for_selector(".tests li[data-id]", timeout=CANDIDATE_WAIT_MS)  # R21, kept apart
     shoot(op, artifacts, "04-operator-console", "operator-console.png")

@@ -202,6 +202,7 @@ export function renderConsole(main, _params, ctx) {
       ep = await api(`/api/deployments/${encodeURIComponent(deployment.id)}/episodes/${encodeURIComponent(c.episode_id)}`);
     } catch { return; }
     if (current()?.id !== c.id) return;
+    if (ep.sightings.length < 2) { el.replaceChildren(); return; }  // the faces above say it all
     put(el, h('h3', {id: 'sightings-h', text: `Episode: ${ep.sightings.length} sighting${ep.sightings.length === 1 ? '' : 's'}`
         + (ep.state === 'confirmed' ? ' (officers alerted)' : '')}),
       h('ol', {class: 'sightings', 'aria-labelledby': 'sightings-h'}, ...ep.sightings.map((x) =>
