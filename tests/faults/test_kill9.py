@@ -116,6 +116,10 @@ models_dir = "{models}"
 refresh_s = 0.2
 [matching.tracker]
 repeat_s = 1.0
+# each pass of the clip's person an alert of its own (issue 15's episodes would join them):
+# the kill points are walked with two separate candidates
+[matching.episodes]
+window_s = 1.0
 """
     paths = tmp / "full.toml", tmp / "api.toml", tmp / "sinks.toml"
     for path, text in zip(paths, (sinks + api + pipeline, sinks + api, sinks), strict=True):

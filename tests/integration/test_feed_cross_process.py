@@ -111,7 +111,9 @@ feed_poll_s = 0.2
                                                   jpeg((200, 60, 60)), jpeg((60, 60, 200)))
         await until(lambda: any(other.id in e.data for e in operator.events), 10)
         assert [e.event for e in officer.events] == ["alert"]
-        assert [(e.event, rec.id in e.data) for e in operator.events] == [
+        # (by alert_id: the later candidate names rec's episode too, issue 15)
+        assert [(e.event, json.loads(e.data)["alert_id"] == rec.id)
+                for e in operator.events] == [
             ("candidate", True), ("decision", True), ("candidate", False)]
     finally:
         for r in readers:
