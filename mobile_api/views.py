@@ -59,7 +59,8 @@ def episode_out(e: Episode, late_after_s: float) -> EpisodeOut:
     return EpisodeOut(id=e.id, deployment_id=e.deployment_id, entry_id=e.entry_id,
                       category=e.category, state=e.state, alert_id=e.alert_id,
                       first_at=e.first_at, last_at=e.last_at, best_score=e.best_score,
-                      pending=e.pending, sightings=[alert_out(a, late_after_s) for a in e.sightings])
+                      pending=e.pending,
+                      sightings=[alert_out(a, late_after_s) for a in e.sightings])
 
 
 def calibration_figure(c: Calibration | None) -> CalibrationFigure | None:
