@@ -299,7 +299,11 @@ def test_a_candidate_that_arrived_late_is_marked_in_the_operators_queue(
     entry = next(e for e in live.call(gov.watchlists.entries(live.deployment))
                  if e.list == "watch")
     face = (DEMO_FACES / "obama2.jpg").read_bytes()
-    captured = gov.ctx.clock.now() - timedelta(seconds=120)
+    # Captured an hour ago: before any sighting the looping clip raised, so it joins none of
+    # their episodes (issue 15; window 1 s here) and heads its own queue item. The fresh one
+    # is captured now, when it may join an episode of the clip's own sightings: it is checked
+    # through the alert view the queue is drawn from, not as a queue item of its own.
+    captured = gov.ctx.clock.now() - timedelta(hours=1)
     late = live.call(gov.alerts.create_candidate(live.deployment, entry.id, "gate-9", 0.99,
                                                  captured, face, face))
     fresh = live.call(gov.alerts.create_candidate(live.deployment, entry.id, "gate-9", 0.99,
@@ -310,8 +314,9 @@ def test_a_candidate_that_arrived_late_is_marked_in_the_operators_queue(
     row = f".queue button[data-id='{late.id}']"
     page.wait_for_selector(f"{row} .late", timeout=CANDIDATE_WAIT_MS)
     assert "arrived late" in (page.get_attribute(row, "aria-label") or "")
-    page.wait_for_selector(f".queue button[data-id='{fresh.id}']", timeout=CANDIDATE_WAIT_MS)
-    assert page.locator(f".queue button[data-id='{fresh.id}'] .late").count() == 0
+    views = page.evaluate("""async (ids) => Promise.all(ids.map(async (id) =>
+        (await fetch('/api/alerts/' + encodeURIComponent(id))).json()))""", [late.id, fresh.id])
+    assert [v["late"] for v in views] == [True, False]
     page.click(row)
     page.wait_for_selector(".decide .late:has-text('Arrived late')")
     assert_accessible(page, "operator console with a late candidate")

@@ -53,7 +53,7 @@ def test_one_episode_three_sightings_one_alert_then_seen_again_after_confirm(
     assert "sightings" in op.inner_text(".queue button[aria-current=true]")
     lead = op.get_attribute(".queue button[aria-current=true]", "data-id")
     assert lead
-    shoot(op, artifacts, "15-console-episode")
+    shoot(op, artifacts, "15-console-episode", "console-episode.png")
     # R5: nothing of it on the officer's page or API before the operator decides
     assert ofc.locator("ol.alerts > li").count() == 0
     assert status_of(ofc, f"/api/alerts/{lead}") == 404
