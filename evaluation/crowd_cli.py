@@ -4,8 +4,6 @@ one line and exit code 2."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,27 +14,16 @@ from kernel.cli.common import add_config_option, load_config
 
 
 def _cmd_crowd(args: argparse.Namespace) -> int:
-    from evaluation import crowd, crowd_report, walkpast
-    from evaluation.walkpast_cli import _progress
+    from evaluation import crowd, crowd_report
+    from evaluation.walkpast_cli import play
     from evaluation.walkpast_truth import gallery_photos
 
     truth = crowd.crowd_truth(args.clip)
     photos = gallery_photos(args.gallery)
     base = load_config(args)
-    if args.baseline:
-        from evaluation.baseline import face_recognition_available
-
-        if not face_recognition_available():
-            print("error: --baseline: the face_recognition library is not installed "
-                  "(scripts/setup.sh test)", file=sys.stderr)
-            return 2
-    results = []
-    with _progress(truth.frames, "live pipeline", not args.quiet) as advance:
-        results.append(asyncio.run(walkpast.run_live(args.clip, truth, photos, base, advance)))
-    if args.baseline:
-        with _progress(truth.frames, "face_recognition", not args.quiet) as advance:
-            results.append(walkpast.run_baseline(args.clip, truth, photos,
-                                                 base.matching.tracker, advance))
+    results = play(args, truth, photos, base)
+    if results is None:
+        return 2
     rep = crowd.report(args.clip, args.gallery, str(base.source or ""), truth, results)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

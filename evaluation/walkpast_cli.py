@@ -10,12 +10,17 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
 
 from kernel.cli.common import DATA_HELP, add_config_option, load_config
+from kernel.config import Config
+
+if TYPE_CHECKING:
+    from evaluation.walkpast import PipelineResult
+    from evaluation.walkpast_truth import Truth
 
 DEFAULT_MODELS_DIR = Path("var/models")
 
@@ -69,20 +74,19 @@ def _cmd_make(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_walkpast(args: argparse.Namespace) -> int:
-    from evaluation import walkpast, walkpast_report
-    from evaluation.walkpast_truth import load_truth
+def play(args: argparse.Namespace, truth: Truth, photos: dict[str, list[Path]],
+         base: Config) -> list[PipelineResult] | None:
+    """``args.clip`` through the live pipeline, then (``args.baseline``) the library on the
+    same frames; None, having said why on stderr, when the library is wanted but missing."""
+    from evaluation import walkpast
 
-    truth = load_truth(args.truth)
-    photos = walkpast.check_inputs(args.clip, truth, args.gallery)
-    base = load_config(args)
     if args.baseline:
         from evaluation.baseline import face_recognition_available
 
         if not face_recognition_available():
             print("error: --baseline: the face_recognition library is not installed "
                   "(scripts/setup.sh test)", file=sys.stderr)
-            return 2
+            return None
     results = []
     with _progress(truth.frames, "live pipeline", not args.quiet) as advance:
         results.append(asyncio.run(walkpast.run_live(args.clip, truth, photos, base, advance)))
@@ -90,6 +94,19 @@ def _cmd_walkpast(args: argparse.Namespace) -> int:
         with _progress(truth.frames, "face_recognition", not args.quiet) as advance:
             results.append(walkpast.run_baseline(args.clip, truth, photos,
                                                  base.matching.tracker, advance))
+    return results
+
+
+def _cmd_walkpast(args: argparse.Namespace) -> int:
+    from evaluation import walkpast, walkpast_report
+    from evaluation.walkpast_truth import load_truth
+
+    truth = load_truth(args.truth)
+    photos = walkpast.check_inputs(args.clip, truth, args.gallery)
+    base = load_config(args)
+    results = play(args, truth, photos, base)
+    if results is None:
+        return 2
     rep = walkpast.report(args.clip, args.truth, args.gallery, truth, base, results)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
