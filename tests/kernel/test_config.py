@@ -10,6 +10,7 @@ import pytest
 
 from kernel import config
 from kernel.errors import ConfigError
+from tests.cli_inprocess import pinchpoint
 
 MINIMAL = """
 data_dir = "var"
@@ -87,9 +88,6 @@ def test_cli_exit_code_2_and_message(tmp_path: Path) -> None:
 
 
 def test_cli_config_check_succeeds_on_default(repo_root: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "kernel.cli.main", "config", "check", "config.toml"],
-        capture_output=True, text=True, check=False, cwd=repo_root,
-    )
+    done = pinchpoint(["config", "check", "config.toml"], repo_root)  # tests/cli_inprocess.py
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stdout

@@ -4,16 +4,13 @@ by its key instead of the process failing — or crash-looping — when it is fi
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import msgspec.inspect as mi
 import pytest
 
 from kernel import config, registry
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli_inprocess import pinchpoint
 
 PENDING: set[str] = set()
 """Config Structs left out of this check (none: service.http's settings got their ranges with
@@ -87,8 +84,7 @@ def test_out_of_range_settings_fail_config_check_naming_the_key(
         tmp_path: Path, toml: str, key: str) -> None:
     path = tmp_path / "c.toml"
     path.write_text(f'data_dir = "{tmp_path / "var"}"\n{toml}')
-    checked = subprocess.run([sys.executable, "-m", "kernel.cli.main", "config", "check",
-                              str(path)], capture_output=True, text=True, cwd=tmp_path,
-                             timeout=60, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin"})
+    # in this process (tests/cli_inprocess.py says why: ~3.6 s saved on each of these cases)
+    checked = pinchpoint(["config", "check", str(path)], tmp_path)
     assert checked.returncode == 2, (checked.stdout, checked.stderr)
     assert key in checked.stderr and "Traceback" not in checked.stderr, checked.stderr

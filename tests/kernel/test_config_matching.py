@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from kernel import config
 from kernel.errors import ConfigError
+from tests.cli_inprocess import pinchpoint
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -53,10 +52,7 @@ def test_environment_cannot_smuggle_a_nan_threshold(tmp_path: Path) -> None:
 
 def test_config_check_names_the_bad_key(tmp_path: Path) -> None:
     path = write(tmp_path, "[matching]\ntrack_threshold = nan\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "kernel.cli.main", "config", "check", str(path)],
-        capture_output=True, text=True, check=False,
-    )
+    done = pinchpoint(["config", "check", str(path)], tmp_path)  # tests/cli_inprocess.py
     assert done.returncode == 2
     assert "matching.track_threshold" in done.stderr and "Traceback" not in done.stderr
 

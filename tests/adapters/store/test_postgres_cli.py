@@ -2,8 +2,8 @@
 authorises a deployment, ``audit verify`` checks the chain on PostgreSQL; with the server down
 the CLI prints one clear line and exits 4 (the store errors' code), never a traceback.
 
-The CLI runs in a child process as in tests/kernel/cli/; it registers ``store.postgres``
-itself until the venv's entry points are reinstalled with it."""
+The governance calls run in this process (tests/cli_inprocess.py says why); the server-down
+call runs in a child process, whose exit code and stderr are what is asserted."""
 
 from __future__ import annotations
 
@@ -15,18 +15,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests import postgres_server as pg
-
-_BOOT = ("import sys; from kernel import registry; "
-         "from adapters.store.postgres import PostgresStore; "
-         "'store.postgres' in registry.available('store') or "
-         "registry.register('store', 'postgres', PostgresStore); "
-         "from kernel.cli.main import main; sys.exit(main(sys.argv[1:]))")
+from tests.cli_inprocess import Completed, pinchpoint
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", _BOOT, *args[:2], "--config", str(config),
-                           *args[2:]], capture_output=True, text=True, check=False,
+def process(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``pinchpoint GROUP ACTION --config CONFIG ARGS…`` in a child process."""
+    return subprocess.run([sys.executable, "-m", "kernel.cli.main", *args[:2], "--config",
+                           str(config), *args[2:]], capture_output=True, text=True, check=False,
                           cwd=config.parent, env=os.environ | dict(pg.ENVIRON), timeout=120)
+
+
+def cli(config: Path, *args: str) -> Completed:
+    """The same in this process, with the test server's password in the environment."""
+    missing = {k: v for k, v in pg.ENVIRON.items() if k not in os.environ}
+    os.environ.update(missing)
+    try:
+        return pinchpoint([*args[:2], "--config", str(config), *args[2:]], config.parent)
+    finally:
+        for key in missing:
+            del os.environ[key]
 
 
 def _config(tmp_path: Path, schema: str, port: int = pg.PORT) -> Path:
@@ -60,7 +67,7 @@ def test_issue13_cli_with_the_server_down_exits_4_with_one_clear_line(tmp_path: 
     with socket.socket() as sock:  # a port that was just free: nothing listens on it
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    done = cli(_config(tmp_path, "unused_schema", port), "audit", "verify")
+    done = process(_config(tmp_path, "unused_schema", port), "audit", "verify")
     assert done.returncode == 4, done.stderr
     assert "Traceback" not in done.stderr
     assert f"cannot connect to postgresql://pinchpoint_test@127.0.0.1:{port}" in done.stderr

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 from adapters.store.sqlite import SqliteStore
@@ -17,14 +15,14 @@ from kernel.clock import SystemClock
 from kernel.domain.records import AuditRecord
 from kernel.executor import BoundedExecutor
 from kernel.protocols.adapter import AdapterContext
+from tests.cli_inprocess import Completed, pinchpoint
 
 PASSWORD = "correct horse battery staple"
 
 
-def _cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kernel.cli.main", "user", *args, "--config",
-                           str(config)], input=stdin, capture_output=True, text=True,
-                          check=False, cwd=config.parent, timeout=120)
+def _cli(config: Path, *args: str, stdin: str = "") -> Completed:
+    """``pinchpoint user ARGS…`` in this process (tests/cli_inprocess.py says why)."""
+    return pinchpoint(["user", *args, "--config", str(config)], config.parent, stdin)
 
 
 async def _sessions_and_audit(data_dir: Path, make: bool) -> tuple[int, list[AuditRecord]]:

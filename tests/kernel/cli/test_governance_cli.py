@@ -8,14 +8,23 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.cli_inprocess import Completed, pinchpoint
+
 DEMO_FACES = Path(__file__).resolve().parents[3] / "demo" / "faces"
 
 
-def cli(config: Path, group: str, action: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """``pinchpoint GROUP ACTION --config CONFIG ARGS…``"""
+def process(config: Path, group: str, action: str,
+            *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m kernel.cli.main GROUP ACTION --config CONFIG ARGS…`` in a process of its own."""
     return subprocess.run(
         [sys.executable, "-m", "kernel.cli.main", group, action, "--config", str(config), *args],
         capture_output=True, text=True, check=False, cwd=config.parent)
+
+
+def cli(config: Path, group: str, action: str, *args: str) -> Completed:
+    """``pinchpoint GROUP ACTION --config CONFIG ARGS…`` in this process (tests/cli_inprocess.py
+    says why)."""
+    return pinchpoint([group, action, "--config", str(config), *args], config.parent)
 
 
 def flat(text: str) -> str:
@@ -45,12 +54,12 @@ def test_deployment_life_through_the_cli(tmp_path: Path, models_dir: Path) -> No
                    "--reference", "R-1", "--source", "test", "--reason", "test")
     assert "face.jpg: enrolled" in enrolled.stdout
     assert "notes.jpg: The file is not a readable JPEG, PNG or WebP image." in enrolled.stdout
-    early = cli(config, "deployment", "live", dep)
+    early = process(config, "deployment", "live", dep)  # exit code and stderr of a real process
     assert early.returncode != 0 and "has not been reviewed (R9)" in early.stderr
     assert "Traceback" not in early.stderr
     assert cli(config, "watchlist", "review", dep).returncode == 0
     assert cli(config, "deployment", "live", dep).returncode == 0
-    verified = cli(config, "audit", "verify")
+    verified = process(config, "audit", "verify")
     assert verified.returncode == 0 and "intact" in verified.stdout
 
 

@@ -11,8 +11,6 @@ import csv
 import io
 import json
 import logging
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +26,7 @@ from kernel.domain.published import CSV_COLUMNS, CalibrationFigure, PublishedRec
 from kernel.domain.watchlists import EntryInput
 from kernel.executor import BoundedExecutor
 from kernel.protocols.adapter import AdapterContext
+from tests.cli_inprocess import pinchpoint
 
 REPO = Path(__file__).resolve().parents[3]
 FACES = REPO / "demo" / "faces"
@@ -108,9 +107,8 @@ def _cli(data_dir: Path, *args: str) -> str:
                       '[[services]]\ntype = "http"\n'
                       'calibration = {threshold = 0.95, fpir = 0.0008, faces = 5000, '
                       'source = "test set"}\n')
-    done = subprocess.run([sys.executable, "-m", "kernel.cli.main", "report", *args,
-                           "--config", str(config)], capture_output=True, text=True,
-                          check=False, cwd=REPO, timeout=120)
+    # in this process: tests/cli_inprocess.py says why
+    done = pinchpoint(["report", *args, "--config", str(config)], REPO)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
