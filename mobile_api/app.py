@@ -24,6 +24,7 @@ from mobile_api.routes import (
     deployments,
     devices,
     feed,
+    force,
     health,
     mqtt,
     placement,
@@ -40,7 +41,7 @@ from mobile_api.security import authorize
 from mobile_api.security_headers import security_headers_hook
 from mobile_api.settings import ApiSettings
 
-ROUTE_MODULES = (auth, users, deployments, watchlists, walkpasts, alerts, reports,
+ROUTE_MODULES = (auth, users, deployments, watchlists, walkpasts, alerts, reports, force,
                  settings_routes, health, placement, push, mqtt, devices, receipts, feed, pwa)
 
 

@@ -104,6 +104,9 @@ MATRIX: Final[dict[str, Access]] = {
     "GET /api/alerts/{alert_id}/export": COMMANDER,
     "GET /api/watchlist/entries/{entry_id}/export": COMMANDER,
     "GET /api/audit/verify": AUDITORS,
+    # the force-wide view (issue 13): every deployment's state and counts, no personal data,
+    # to whoever reads statistics and retention status (the admin too, who sees no content)
+    "GET /api/force": STATS,
     # settings (R22)
     "GET /api/deployments/{deployment_id}/settings": WATCHLIST,
     # the technical lead tunes; on a LIVE deployment only the commander may (the domain

@@ -15,6 +15,7 @@ from kernel.domain.context import DomainContext
 from kernel.domain.crypto import KeyRing
 from kernel.domain.deployments import Deployments
 from kernel.domain.episodes import EpisodeSettings
+from kernel.domain.force_view import ForceView
 from kernel.domain.outbox import Outbox
 from kernel.domain.push import PushSubscriptions
 from kernel.domain.receipts import Receipts
@@ -29,7 +30,8 @@ from kernel.store_health import StoreFaults
 
 class Governance:
     """The services over one store: ``deployments``, ``watchlists``, ``alerts``, ``outbox``,
-    ``retention``, ``reports``, ``push``, ``receipts``; ``events``, what they committed; plus
+    ``retention``, ``reports``, ``push``, ``receipts``, ``force`` (the force-wide view);
+    ``events``, what they committed; plus
     :meth:`verify_audit` and :meth:`log_action`."""
 
     def __init__(self, store: Store, keys: KeyRing, clock: Clock,
@@ -53,6 +55,7 @@ class Governance:
         self.reports = Reports(self.ctx, self.alerts, self.watchlists)
         self.push = PushSubscriptions(self.ctx)
         self.receipts = Receipts(self.ctx)
+        self.force = ForceView(self.ctx)
 
     async def verify_audit(self, anchor: audit.Anchor | None = None) -> audit.AuditReport:
         """Check the whole audit chain (R19); with ``anchor``, that its row is still there."""

@@ -200,6 +200,28 @@ class FaceCount(msgspec.Struct, kw_only=True, frozen=True):
     matched: int
 
 
+class DeploymentTally(msgspec.Struct, kw_only=True, frozen=True):
+    """One deployment's counts for the force-wide view (issue 13), added up by the store:
+    ids and numbers only, never an image, an entry or a name. Watch-list alerts only (the
+    blue list's test events are not candidates)."""
+
+    deployment_id: str
+    cameras: tuple[str, ...]
+    """Every camera that counted a face or raised an alert for it, sorted."""
+    faces_seen: int
+    candidates: int
+    """Watch-list sightings raised (each stored candidate, whatever became of it)."""
+    pending: int
+    """Of those, still undecided."""
+    confirmed: int
+    """Confirmed alerts, one per person (a confirmed seen-again sighting is not counted)."""
+    rejected: int
+    outcomes: dict[str, int]
+    """Recorded outcomes by kind (R7); absent kinds are left out."""
+    held: int
+    """Alerts on legal hold (R14): kept past the retention date."""
+
+
 class BlueWalk(msgspec.Struct, kw_only=True, frozen=True):
     """A declared walk-past of a blue-list volunteer (R21): "walking past camera N now".
 

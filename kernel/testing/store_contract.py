@@ -55,6 +55,7 @@ from kernel.domain.records import (
     BlobRecord,
     BlueWalk,
     DeploymentRecord,
+    DeploymentTally,
     DeviceRecord,
     DisposalRecord,
     EnrolmentCodeRecord,
@@ -62,6 +63,7 @@ from kernel.domain.records import (
     FaceCount,
     ListKind,
     LoginFailures,
+    Outcome,
     PhotoGate,
     PhotoRecord,
     PushSubscriptionRecord,
@@ -567,6 +569,55 @@ class StoreContract:
             assert [(c.camera_id, c.minute, c.seen, c.matched) for c in counts] == [
                 ("c1", T0, 6, 2), ("c1", T0 + timedelta(minutes=1), 3, 1), ("c2", T0, 3, 1)]
             assert await tx.statistics.face_counts("nope") == []
+
+    async def test_issue13_tallies_count_every_deployment_in_the_store(
+            self, store: Store) -> None:
+        """Issue 13, the force-wide view: every deployment, oldest first, with its watch-list
+        sightings (pending, confirmed once per person, rejected), outcomes by kind, holds,
+        faces seen and cameras added up by the store; blue-list test events are no candidates;
+        a deployment with nothing has zeros; a wiped one is gone."""
+        async with store.transaction() as tx:
+            assert await tx.statistics.tallies() == []
+            for dep_id in ("d1", "d2", "d3"):
+                await tx.deployments.insert(deployment(dep_id))
+                await tx.watchlists.insert_entry(entry(f"{dep_id}-e", dep_id))
+                await tx.watchlists.insert_entry(entry(f"{dep_id}-b", dep_id, "blue"))
+            d3 = deployment("d3")
+            d3.created_at = T0 - MS  # oldest first
+            await tx.deployments.update(d3)
+            sightings: tuple[tuple[AlertState, Outcome | None, bool, bool, str], ...] = (
+                    ("candidate", None, False, False, "c1"),
+                    ("confirmed", "arrested", True, False, "c2"),
+                    ("confirmed", None, False, True, "c2"),      # seen again: same person
+                    ("confirmed", "not_stopped", False, False, "c1"),
+                    ("rejected", None, False, False, "c1"))
+            for i, (state, outcome, hold, again, camera) in enumerate(sightings):
+                rec = alert(f"a{i}", "d1-e")
+                rec.state, rec.outcome, rec.hold, rec.seen_again = state, outcome, hold, again
+                rec.camera_id = camera
+                await tx.alerts.insert(rec)
+            test = alert("t", "d1-b")
+            test.list, test.category, test.state, test.camera_id = "blue", "blue", "test", "c9"
+            await tx.alerts.insert(test)
+            for camera, minute, seen in (("c1", T0, 5), ("c3", T0, 2), ("c1", T0 + MS, 1)):
+                await tx.statistics.add_face_counts(FaceCount(
+                    deployment_id="d1", camera_id=camera, minute=minute, seen=seen, matched=0))
+            await tx.alerts.insert(alert("x", "d2-e", "d2"))
+        async with store.transaction() as tx:
+            found = await tx.statistics.tallies()
+        zero = DeploymentTally(deployment_id="d3", cameras=(), faces_seen=0, candidates=0,
+                               pending=0, confirmed=0, rejected=0, outcomes={}, held=0)
+        assert found == [
+            zero,
+            DeploymentTally(deployment_id="d1", cameras=("c1", "c2", "c3", "c9"),
+                            faces_seen=8, candidates=5, pending=1, confirmed=2, rejected=1,
+                            outcomes={"arrested": 1, "not_stopped": 1}, held=1),
+            DeploymentTally(deployment_id="d2", cameras=("c",), faces_seen=0, candidates=1,
+                            pending=1, confirmed=0, rejected=0, outcomes={}, held=0)]
+        async with store.transaction() as tx:
+            await tx.deployments.delete("d1")
+        async with store.transaction() as tx:
+            assert [t.deployment_id for t in await tx.statistics.tallies()] == ["d3", "d2"]
 
     # --- accounts, sessions, push subscriptions (R6, R23) ---------------------------------
 

@@ -1,10 +1,11 @@
-"""``tx.statistics`` on PostgreSQL: table ``face_counts``."""
+"""``tx.statistics`` on PostgreSQL: table ``face_counts``; the force-wide view's tallies
+(:mod:`adapters.store.tallies`)."""
 
 from __future__ import annotations
 
-from adapters.store import rows
+from adapters.store import rows, tallies
 from adapters.store.postgres_repositories.base import PostgresRepository
-from kernel.domain.records import FaceCount
+from kernel.domain.records import DeploymentTally, FaceCount
 
 
 class PostgresStatistics(PostgresRepository):
@@ -21,3 +22,8 @@ class PostgresStatistics(PostgresRepository):
         found = await self._all("SELECT * FROM face_counts WHERE deployment_id=$1"
                                 ' ORDER BY camera_id COLLATE "C", minute', (deployment_id,))
         return [rows.face_count(r) for r in found]
+
+    async def tallies(self) -> list[DeploymentTally]:
+        deployments = await self._all(tallies.DEPLOYMENTS_POSTGRES)
+        found = [await self._all(sql) for sql in tallies.STATEMENTS]
+        return tallies.merge(deployments, *found)

@@ -1,10 +1,11 @@
-"""``tx.statistics`` on SQLite: table ``face_counts``."""
+"""``tx.statistics`` on SQLite: table ``face_counts``; the force-wide view's tallies
+(:mod:`adapters.store.tallies`)."""
 
 from __future__ import annotations
 
-from adapters.store import rows
+from adapters.store import rows, tallies
 from adapters.store.sqlite_repositories.base import SqliteRepository, ts
-from kernel.domain.records import FaceCount
+from kernel.domain.records import DeploymentTally, FaceCount
 
 
 class SqliteStatistics(SqliteRepository):
@@ -22,3 +23,8 @@ class SqliteStatistics(SqliteRepository):
         found = await self._all("SELECT * FROM face_counts WHERE deployment_id=?"
                                 " ORDER BY camera_id, minute", (deployment_id,))
         return [rows.face_count(r) for r in found]
+
+    async def tallies(self) -> list[DeploymentTally]:
+        deployments = await self._all(tallies.DEPLOYMENTS_SQLITE)
+        found = [await self._all(sql) for sql in tallies.STATEMENTS]
+        return tallies.merge(deployments, *found)

@@ -1,11 +1,11 @@
 """Face statistics (R3, R20): per camera and minute, the only trace of faces that matched
-nothing."""
+nothing; and every deployment's counts for the force-wide view (issue 13)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from kernel.domain.records import FaceCount
+from kernel.domain.records import DeploymentTally, FaceCount
 
 
 class StatisticsRepository(Protocol):
@@ -17,4 +17,10 @@ class StatisticsRepository(Protocol):
 
     async def face_counts(self, deployment_id: str) -> list[FaceCount]:
         """The deployment's rows ordered by camera, then minute."""
+        ...
+
+    async def tallies(self) -> list[DeploymentTally]:
+        """Every deployment of the store, oldest first (``created_at``, then ``id``), with
+        its counts added up in the database (one pass per table, not a row per alert): a
+        deployment with no alert or face count has zeros and no cameras."""
         ...
