@@ -7,16 +7,16 @@
 // The vendored MQTT.js bundle (/vendor/…) is not in the shell and so never cached: it is
 // fetched from the server with the page, so it can never outlive the app's version (MQTT
 // needs the network anyway; offline, the app says so and waits).
-const VERSION = 'pinchpoint-shell-v8';  // and pwa/js/version.js
+const VERSION = 'pinchpoint-shell-v9';  // and pwa/js/version.js
 const SHELL = [
   '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
   '/js/app.js', '/js/api.js', '/js/dom.js', '/js/feed.js', '/js/alert_stream.js',
   '/js/mqtt_feed.js', '/js/alarm.js', '/js/push.js', '/js/forget.js', '/js/version.js',
-  '/js/receipts.js',
+  '/js/receipts.js', '/js/pick.js',
   '/js/views/login.js', '/js/views/officer.js', '/js/views/alert.js', '/js/views/console.js',
   '/js/views/health.js', '/js/views/deployments.js', '/js/views/deployment.js',
   '/js/views/users.js', '/js/views/record.js', '/js/views/devices.js',
-  '/js/views/walkpasts.js', '/js/views/placement.js',
+  '/js/views/walkpasts.js', '/js/views/placement.js', '/js/views/force.js',
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png',
 ];
 const SHELL_PATHS = new Set(SHELL);

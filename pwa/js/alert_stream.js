@@ -6,7 +6,8 @@
 // on this server, client bundle missing, no live deployment, broker unreachable), and after
 // LOST_MS when an MQTT connection that was up is lost; it is closed again when MQTT is back.
 
-import {api, ApiError, liveDeployments} from './api.js';
+import {api, ApiError} from './api.js';
+import {followed} from './pick.js';
 import {openFeed} from './feed.js';
 import {loadMqtt, openMqtt} from './mqtt_feed.js';
 
@@ -67,7 +68,7 @@ export function openAlertStream(handlers, onStatus, stillLoggedIn) {
     let deployment;
     let login;
     try {
-      deployment = (await liveDeployments())[0];
+      ({deployment} = await followed());  // the one picked on this device (pick.js)
       if (!deployment) { useFeed('unconfigured'); return; }
       login = await api('/api/mqtt/credentials', {method: 'POST',
                                                    body: {deployment_id: deployment.id}});

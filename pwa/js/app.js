@@ -1,6 +1,7 @@
 // Pinchpoint PWA: boot, session, role-based home and the hash router.
 
 import {api, ApiError, liveDeployments, setCsrf, whenUnauthorised} from './api.js';
+import {followed, keep, onPick, pickedId} from './pick.js';
 import {h, put} from './dom.js';
 import {renderLogin} from './views/login.js';
 import {renderOfficer} from './views/officer.js';
@@ -12,6 +13,7 @@ import {renderRecord} from './views/record.js';
 import {renderUsers} from './views/users.js';
 import {renderDevices} from './views/devices.js';
 import {renderPlacement} from './views/placement.js';
+import {renderForce} from './views/force.js';
 import {sound} from './alarm.js';
 import {openAlertStream, PATH_TEXT} from './alert_stream.js';
 import {forgetAlerts} from './forget.js';
@@ -32,13 +34,14 @@ const ROUTES = [
   [/^#\/users$/, renderUsers, ['admin'], 'Users'],
   [/^#\/devices$/, renderDevices, ['technical', 'admin'], 'Devices'],
   [/^#\/placement$/, renderPlacement, ['technical', 'admin'], 'Camera placement'],
+  [/^#\/force$/, renderForce, ['technical', 'commander', 'admin'], 'Force-wide view'],
 ];
 const NAV = {
   officer: [['#/alerts', 'Alerts']],
   operator: [['#/console', 'Console'], ['#/deployments', 'Deployments']],
-  technical: [['#/deployments', 'Deployments'], ['#/devices', 'Devices'], ['#/placement', 'Camera placement']],
-  commander: [['#/deployments', 'Deployments'], ['#/deployments/new', 'New deployment']],
-  admin: [['#/users', 'Users'], ['#/devices', 'Devices'], ['#/deployments', 'Deployments'], ['#/placement', 'Camera placement']],
+  technical: [['#/deployments', 'Deployments'], ['#/force', 'Force'], ['#/devices', 'Devices'], ['#/placement', 'Camera placement']],
+  commander: [['#/deployments', 'Deployments'], ['#/force', 'Force'], ['#/deployments/new', 'New deployment']],
+  admin: [['#/users', 'Users'], ['#/devices', 'Devices'], ['#/deployments', 'Deployments'], ['#/force', 'Force'], ['#/placement', 'Camera placement']],
 };
 const HOME = {officer: '#/alerts', operator: '#/console', technical: '#/deployments',
               commander: '#/deployments', admin: '#/users'};
@@ -49,7 +52,7 @@ const flash = document.getElementById('flash');
 const state = {me: null, next: null, cleanup: null};
 // Officers keep one live feed for the whole session, so an alert is heard on every screen;
 // the alert list subscribes to it, other screens show the "New alert" link in the top bar.
-const feed = {close: null, state: '', text: '', reported: '',
+const feed = {close: null, state: '', text: '', reported: '', deployment: null,
               handlers: {alert: new Set(), resync: new Set(), open: new Set()}};
 // How often an officer's app checks which deployments are live: one that ended or was wiped
 // takes its alerts off the device (forget.js) within this long, whichever path brings alerts.
@@ -103,9 +106,14 @@ function startFeed() {
   stopFeed();
   if (state.me?.role !== 'officer') return;
   startReceipts(state.me, () => (feed.text === PATH_TEXT.mqtt ? 'mqtt' : 'feed'));
+  // the deployment picked on this device (pick.js) when several are live: the live feed
+  // carries every live deployment's alerts, MQTT the followed one's only
+  followed().then(({deployment}) => { feed.deployment = deployment?.id || null; })
+    .catch(() => { /* offline: the watch comes back */ });
   // MQTT over WebSockets, the live feed as the fallback; the status line says which is live
   feed.close = openAlertStream({
     alert: (d, via) => {
+      if (feed.deployment && d.deployment_id && d.deployment_id !== feed.deployment) return;
       receipt(d.alert_id, 'delivered', via).catch(() => { /* the list retries */ });
       dispatch('alert', d);
     },
@@ -125,7 +133,7 @@ function startFeed() {
 function report(delivery) {
   if (!state.me?.device_id) return;
   const sending = (async () => {
-    const deployment = (await liveDeployments())[0];
+    const {deployment} = await followed();
     const key = `${delivery}:${deployment?.id || ''}`;
     if (feed.reported === key) return;
     feed.reported = key;
@@ -150,7 +158,9 @@ async function watchDeployments() {
     const began = watch.live && live.some((id) => !watch.live.includes(id));
     watch.live = live;
     if (ended) {
+      const picked = pickedId();
       await forgetAlerts();
+      keep(picked, live);  // web storage went with the alerts; a pick still live stays
       if (location.hash.startsWith('#/alerts/')) ctx.go('#/alerts');
     }
     if (ended || began) {
@@ -168,6 +178,7 @@ function stopFeed() {
   feed.close = null;
   feed.state = '';
   feed.text = '';
+  feed.deployment = null;
   flash.classList.add('hidden');
   clearTimeout(watch.timer);
 }
@@ -183,6 +194,13 @@ function loggedOut() {
   ctx.go('#/login');
 }
 whenUnauthorised(loggedOut);
+// An officer picked another live deployment: its alerts, by MQTT or the feed, from now on.
+onPick(() => {
+  if (state.me?.role !== 'officer') return;
+  feed.reported = '';
+  startFeed();
+  dispatch('resync', {});
+});
 
 function renderChrome() {
   const nav = document.getElementById('nav');

@@ -2,9 +2,11 @@
 // sightings of one watch-list entry are one episode, decided once, issue 15; its sightings
 // listed under the faces), both faces large side by side,
 // one-tap Confirm / Reject with a reason code, keyboard shortcuts, the camera-health strip and
-// the blue-list test events kept apart (they never reach officers).
+// the blue-list test events kept apart (they never reach officers). When several deployments
+// are live the operator picks the one to work (pick.js): its queue, receipts and test events.
 
-import {api, liveDeployments} from '../api.js';
+import {api} from '../api.js';
+import {followed, onPick, picker} from '../pick.js';
 import {openFeed} from '../feed.js';
 import {h, put, shot, categoryBadge, categoryLabel, clock, REJECT_REASONS, message, say} from '../dom.js';
 import {sound} from '../alarm.js';
@@ -24,6 +26,7 @@ export function renderConsole(main, _params, ctx) {
   let ofTotal = null;      // the "of N" of the heading, updated without redrawing the faces
   const [strip, stopHealth] = healthStrip();
   const where = h('p', {class: 'where', text: 'Looking for the live deployment…'});
+  const choice = picker();
   const count = h('h2', {id: 'queue-h', text: 'Queue'});
   const list = h('ul', {class: 'queue', 'aria-labelledby': 'queue-h'});
   const decide = h('section', {class: 'decide panel', 'aria-labelledby': 'cand-h'});
@@ -35,7 +38,7 @@ export function renderConsole(main, _params, ctx) {
     ' reason · ', h('kbd', {text: 'J'}), '/', h('kbd', {text: 'K'}), ' next/previous · ',
     h('kbd', {text: 'Esc'}), ' cancel');
   main.append(
-    h('div', {class: 'head'}, h('h1', {text: 'Operator console'}), where, strip),
+    h('div', {class: 'head'}, h('h1', {text: 'Operator console'}), where, choice.el, strip),
     h('div', {class: 'console'},
       h('div', {}, count, list),
       h('div', {}, decide, msg)),
@@ -160,8 +163,10 @@ export function renderConsole(main, _params, ctx) {
 
   async function load() {
     try {
-      const live = await liveDeployments();
-      deployment = live[0] || null;
+      const {live, deployment: followedNow} = await followed();
+      choice.update(live, followedNow);
+      if (followedNow?.id !== deployment?.id) { queue = []; selected = 0; receiptsShown = ''; }
+      deployment = followedNow;
       if (!deployment) {
         where.textContent = 'No deployment is live.';
         queue = [];
@@ -214,7 +219,12 @@ export function renderConsole(main, _params, ctx) {
   const testRow = (t) => h('li', {class: 'ok', dataset: {id: t.alert_id || t.id}},
     `${clock(t.captured_at)} · camera ${t.camera_id} · score ${Number(t.score).toFixed(3)} · blue-list volunteer detected`);
 
+  // another live deployment's events: not this console's (its picker shows it)
+  const elsewhere = (data) => deployment && data.deployment_id
+    && data.deployment_id !== deployment.id && choice.has(data.deployment_id);
+
   async function candidate(data) {
+    if (elsewhere(data)) return;
     if (!deployment || data.deployment_id !== deployment.id) { await load(); return; }
     if (queue.some((c) => c.id === data.alert_id)) return;
     let c;
@@ -242,6 +252,7 @@ export function renderConsole(main, _params, ctx) {
   }
 
   function test(data) {
+    if (elsewhere(data)) return;
     if (tests.querySelector(`[data-id="${CSS.escape(data.alert_id)}"]`)) return;
     if (!tests.querySelector('[data-id]')) tests.replaceChildren();
     tests.prepend(testRow(data));
@@ -283,10 +294,11 @@ export function renderConsole(main, _params, ctx) {
 
   render();
   load().then(receipts);
+  const offPick = onPick(() => { load().then(receipts); });
   const close = openFeed({candidate, decision, test, resync: load, open: load}, ctx.setStatus,
                          ctx.stillLoggedIn);
   return () => {
-    close(); stopHealth(); clearTimeout(receiptsTimer);
+    close(); stopHealth(); clearTimeout(receiptsTimer); offPick();
     document.removeEventListener('keydown', onKey);
   };
 }

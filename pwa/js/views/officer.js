@@ -1,9 +1,11 @@
-// Officers' view (R5, R6): the confirmed alerts of the live deployment, newest first, live
+// Officers' view (R5, R6): the confirmed alerts of the live deployment (the one picked on
+// this device when several are live, pick.js; app.js follows a new pick), newest first, live
 // over the SSE feed, with sound and vibration on arrival. New cards go in at the top; the
 // banner's space is always reserved and every card has a fixed height, so nothing under the
 // officer's finger moves except by the browser's scroll anchoring.
 
-import {api, liveDeployments} from '../api.js';
+import {api} from '../api.js';
+import {followed, picker} from '../pick.js';
 import {h, put, shot, categoryBadge, categoryLabel, clock, outcomeLabel, message, say} from '../dom.js';
 import {sound} from '../alarm.js';
 import {enablePush, pushSupported} from '../push.js';
@@ -34,6 +36,7 @@ export function renderOfficer(main, _params, ctx) {
   let loading = null;
   const title = h('h1', {id: 'alerts-h', text: 'Confirmed alerts'});
   const where = h('p', {class: 'where', text: 'Looking for the live deployment…'});
+  const choice = picker();
   const banner = h('div', {class: 'banner', role: 'status', 'aria-live': 'assertive',
                            text: 'Waiting for alerts. New ones appear at the top.'});
   const list = h('ol', {class: 'alerts', 'aria-labelledby': 'alerts-h'});
@@ -46,7 +49,7 @@ export function renderOfficer(main, _params, ctx) {
       say(pushMsg, await enablePush(deployment?.id));
     }});
   if (!pushSupported()) pushButton.classList.add('hidden');
-  main.append(h('section', {'aria-labelledby': 'alerts-h'}, title, where,
+  main.append(h('section', {'aria-labelledby': 'alerts-h'}, title, where, choice.el,
     h('div', {class: 'row'}, pushButton, pushMsg), banner, empty, list));
   if (pushSupported() && Notification.permission === 'granted') {
     pushButton.classList.add('hidden');
@@ -58,8 +61,10 @@ export function renderOfficer(main, _params, ctx) {
   async function load() {
     if (loading) return loading;
     loading = (async () => {
-      const live = await liveDeployments();
-      deployment = live[0] || null;
+      const {live, deployment: followedNow} = await followed();
+      choice.update(live, followedNow);
+      if (followedNow?.id !== deployment?.id) list.replaceChildren();  // another one picked
+      deployment = followedNow;
       if (!deployment) {
         where.textContent = 'No deployment is live.';
         list.replaceChildren();

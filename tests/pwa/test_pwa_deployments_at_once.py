@@ -1,0 +1,215 @@
+"""Issue 13 in a real browser (Debian's Chromium) against a real ``pinchpoint run`` with two
+live deployments: the officer's alert list and the operator's console offer a deployment
+picker, follow the pick (the list, the queue) and remember it on the device across a reload;
+the command team's force-wide view shows both deployments' counts; the operator's health
+strip shows every camera of every edge the console holds a report of."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from demo.walkpast import DEMO_FACES
+from kernel.domain.deployments import DeploymentDraft
+from kernel.domain.watchlists import EntryInput
+from kernel.link.cipher import LinkCipher
+from kernel.link.list_publisher import ListPublisher
+from kernel.link.messages import CameraReport, EdgeReport, HeldList
+from tests.pwa.live_runtime import PASSWORD, WATCH_REFERENCE, LiveRuntime
+from tests.pwa.test_pwa_e2e import TABLET, assert_accessible, login, shoot
+
+SECOND_REFERENCE = "WL-SQ-0007"
+
+
+def _gov(live: LiveRuntime) -> Any:
+    gov = live.runtime.governance
+    assert gov is not None
+    return gov
+
+
+async def _second_live(live: LiveRuntime) -> tuple[str, str]:
+    """A second live deployment beside the runtime's, with a watch entry: (its id, the
+    entry's)."""
+    gov, engine = _gov(live), live.runtime.engine
+    assert engine is not None
+    now = gov.ctx.clock.now()
+    dep = await gov.deployments.create(DeploymentDraft(
+        name="Square watch", authorising_officer="Supt. Hale", location="Market square",
+        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=2),
+        objectives="second deployment", case_reference="INT-SQ-2", command_team=["Gold"],
+        match_threshold=0.93), "cmd")
+    res = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / "obama.jpg").read_bytes(),
+                                     actor="tech", entry=EntryInput(
+                                         reference=SECOND_REFERENCE, category="wanted",
+                                         source="PNC", reason="warrant"))
+    assert res.ok and res.entry_id
+    await gov.deployments.authorise(dep.id, "cmd")
+    await gov.watchlists.review(dep.id, "cmd")
+    await gov.deployments.go_live(dep.id, "cmd")
+    return str(dep.id), str(res.entry_id)
+
+
+async def _alerts(live: LiveRuntime, dep_id: str, entry_id: str) -> tuple[str, str]:
+    """(an open candidate, a confirmed alert) of ``dep_id``, captured an hour ago: before
+    anything the looping clip raised, so they head the queue and join no episode of it."""
+    gov = _gov(live)
+    face = (DEMO_FACES / "obama2.jpg").read_bytes()
+    at = gov.ctx.clock.now() - timedelta(hours=1)
+    confirmed = await gov.alerts.create_candidate(dep_id, entry_id, "gate-1", 0.99, at, face,
+                                                  face)
+    await gov.alerts.confirm(confirmed.id, "op")
+    candidate = await gov.alerts.create_candidate(dep_id, entry_id, "gate-1", 0.99,
+                                                  at + timedelta(minutes=5), face, face)
+    return str(candidate.id), str(confirmed.id)
+
+
+@pytest.fixture(scope="module")
+def two(models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[tuple[LiveRuntime, dict[str, str]]]:
+    live = LiveRuntime(tmp_path_factory.mktemp("pwa-two"), models_dir)
+    try:
+        gov = _gov(live)
+        first_entry = next(e for e in live.call(gov.watchlists.entries(live.deployment))
+                           if e.list == "watch").id
+        second, second_entry = live.call(_second_live(live))
+        ids = {"first": live.deployment, "second": second}
+        ids["first_candidate"], ids["first_confirmed"] = live.call(
+            _alerts(live, live.deployment, first_entry))
+        ids["second_candidate"], ids["second_confirmed"] = live.call(
+            _alerts(live, second, second_entry))
+        yield live, ids
+    finally:
+        live.close()
+
+
+def _pick(page: Any, deployment_id: str) -> None:
+    page.select_option("#deployment-pick", deployment_id)
+
+
+def test_issue13_operator_picks_the_deployment_and_the_queue_follows(
+        two: tuple[LiveRuntime, dict[str, str]], browser: Any, artifacts: Path) -> None:
+    live, ids = two
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    login(page, live.url, "op")
+    page.wait_for_selector("#deployment-pick")
+    options = page.eval_on_selector_all("#deployment-pick option", "os => os.map(o => o.value)")
+    assert sorted(options) == sorted([ids["first"], ids["second"]])
+    # nothing picked yet: the newest live one
+    page.wait_for_selector(f".queue button[data-id='{ids['second_candidate']}']")
+    assert page.query_selector(f".queue button[data-id='{ids['first_candidate']}']") is None
+    _pick(page, ids["first"])
+    page.wait_for_selector(f".queue button[data-id='{ids['first_candidate']}']")
+    assert page.query_selector(f".queue button[data-id='{ids['second_candidate']}']") is None
+    assert "North gate" in page.inner_text(".head .where")
+    page.wait_for_selector(f".receipts tr[data-alert='{ids['first_confirmed']}']")
+    assert page.query_selector(f".receipts tr[data-alert='{ids['second_confirmed']}']") is None
+    assert_accessible(page, "operator console with the deployment picker")
+    shoot(page, artifacts, "13a-operator-picker")
+    # remembered on this device: a reload follows the same pick
+    page.reload()
+    page.wait_for_selector(f".queue button[data-id='{ids['first_candidate']}']")
+    assert page.eval_on_selector("#deployment-pick", "s => s.value") == ids["first"]
+    context.close()
+
+
+def test_issue13_officer_picks_the_deployment_and_the_alerts_follow(
+        two: tuple[LiveRuntime, dict[str, str]], browser: Any, artifacts: Path) -> None:
+    live, ids = two
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    login(page, live.url, "ofc")
+    page.wait_for_selector("#deployment-pick")
+    page.wait_for_selector(f"ol.alerts li[data-id='{ids['second_confirmed']}']")
+    assert page.query_selector(f"ol.alerts li[data-id='{ids['first_confirmed']}']") is None
+    _pick(page, ids["first"])
+    page.wait_for_selector(f"ol.alerts li[data-id='{ids['first_confirmed']}']")
+    page.wait_for_selector(f"ol.alerts li[data-id='{ids['second_confirmed']}']",
+                           state="detached")
+    assert "North gate" in page.inner_text(".where")
+    text = page.inner_text("main")
+    assert WATCH_REFERENCE not in text and SECOND_REFERENCE not in text
+    assert_accessible(page, "officer's alerts with the deployment picker")
+    shoot(page, artifacts, "13b-officer-picker")
+    page.reload()
+    page.wait_for_selector(f"ol.alerts li[data-id='{ids['first_confirmed']}']")
+    assert page.eval_on_selector("#deployment-pick", "s => s.value") == ids["first"]
+    # the server still decides what an officer may see: another deployment's candidate is
+    # not an alert for them whatever the device asks
+    status = page.evaluate("(id) => fetch('/api/alerts/' + id).then((r) => r.status)",
+                           ids["second_candidate"])
+    assert status == 404
+    context.close()
+
+
+def test_issue13_force_view_shows_both_deployments(
+        two: tuple[LiveRuntime, dict[str, str]], browser: Any, artifacts: Path) -> None:
+    live, ids = two
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    login(page, live.url, "cmd", "#/force")
+    for dep in (ids["first"], ids["second"]):
+        page.wait_for_selector(f"table.force tr[data-deployment='{dep}']")
+    with httpx.Client(base_url=live.url) as c:
+        assert c.post("/api/auth/login", json={"name": "cmd", "password": PASSWORD}
+                      ).status_code in (200, 201)
+        served = {d["deployment_id"]: d for d in c.get("/api/force").json()}
+    row = f"table.force tr[data-deployment='{ids['second']}']"
+    # the second deployment's figures move only by what this test made (its clip matches
+    # may add more: the page is checked against the API it was drawn from)
+    page.wait_for_function(
+        """([row, n]) => document.querySelector(row + " [data-field=confirmed]")
+             ?.textContent === String(n)""", arg=[row, served[ids["second"]]["confirmed"]])
+    assert served[ids["second"]]["confirmed"] >= 1 and served[ids["first"]]["confirmed"] >= 1
+    text = page.inner_text("main")
+    assert "Square watch" in text and "Gate watch" in text
+    for secret in (WATCH_REFERENCE, SECOND_REFERENCE, "INT-SQ-2", "INT-2026-17", "Hale"):
+        assert secret not in text, secret
+    assert page.query_selector("table.force img") is None
+    assert_accessible(page, "force-wide view")
+    shoot(page, artifacts, "13c-force-view")
+    context.close()
+
+
+def test_issue13_health_strip_shows_every_camera_of_every_edge(
+        two: tuple[LiveRuntime, dict[str, str]], browser: Any, artifacts: Path) -> None:
+    """The console's edge reports as its list publisher holds them after a refresh (what
+    ``GET /api/health/edges`` serves): the strip shows each edge and each of its cameras."""
+    live, ids = two
+    gov = _gov(live)
+    assert live.runtime.publisher is None and live.runtime.matching is not None
+    publisher = ListPublisher(link=None, cipher=LinkCipher(b"k" * 32),  # type: ignore[arg-type]
+                              governance=gov, matching=live.config.matching, refresh_s=1.0)
+    now = time.time()
+    publisher.reports = {
+        "edge-a": EdgeReport(node_id="edge-a", at=now, lists=(HeldList(ids["first"], 1, 1),),
+                             cameras=(CameraReport("stand-1", "running", 120, 0),
+                                      CameraReport("stand-2", "running", 118, 2)),
+                             queued=0, published=4, refused=0),
+        "edge-b": EdgeReport(node_id="edge-b", at=now, lists=(HeldList(ids["second"], 1, 1),),
+                             cameras=(CameraReport("gate-7", "failed", 3, 0),),
+                             queued=2, published=1, refused=0)}
+    live.runtime.publisher = publisher
+    try:
+        context = browser.new_context(viewport=TABLET)
+        page = context.new_page()
+        login(page, live.url, "op")
+        for edge, camera in (("edge-a", "stand-1"), ("edge-a", "stand-2"),
+                             ("edge-b", "gate-7")):
+            page.wait_for_selector(
+                f".health .cam[data-edge='{edge}'][data-camera='{camera}']")
+        page.wait_for_selector(".health .cam[data-camera='gate-1']:not([data-edge])")
+        assert "down" in (page.get_attribute(".health .cam[data-camera='gate-7']", "class")
+                          or "")
+        assert "2 queued" in page.inner_text(".health .cam.edge[data-edge='edge-b']")
+        assert_accessible(page, "operator console with edges")
+        shoot(page, artifacts, "13d-edge-health")
+        context.close()
+    finally:
+        live.runtime.publisher = None
