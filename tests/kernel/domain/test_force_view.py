@@ -1,0 +1,91 @@
+"""The force-wide view in the domain (issue 13): two consoles on one PostgreSQL schema (each
+its own store pool and key ring, as two processes have) see every deployment of the force,
+with the counts the store added up; the cameras of the edges holding a deployment's list are
+its cameras too, each named with its edge."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from kernel.clock import ManualClock
+from kernel.domain.deployments import DeploymentDraft
+from kernel.domain.force_view import EdgeCameras, ForceCamera
+from kernel.domain.governance import Governance
+from kernel.testing.store_contract import alert, entry
+from tests import postgres_server as pg
+from tests.kernel.domain.conftest import open_governance_at
+
+
+async def _deployment(gov: Governance, name: str) -> str:
+    now = gov.ctx.clock.now()
+    dep = await gov.deployments.create(DeploymentDraft(
+        name=name, authorising_officer="Supt", location=f"{name} square", starts_at=now,
+        ends_at=now + timedelta(hours=2), objectives="o", case_reference="CR-9",
+        command_team=["Gold"]), "cmd")
+    return dep.id
+
+
+async def test_issue13_two_consoles_on_one_postgres_see_the_whole_force(
+        tmp_path: Path, clock: ManualClock) -> None:
+    async with pg.fresh_schema() as schema:
+        a_dir, b_dir = tmp_path / "console-a", tmp_path / "console-b"
+        a_dir.mkdir()
+        b_dir.mkdir()
+        pg.SCHEMAS[a_dir] = pg.SCHEMAS[b_dir] = schema
+        try:
+            a = await open_governance_at(a_dir, clock)
+            b = await open_governance_at(b_dir, clock)
+            try:
+                van_a = await _deployment(a, "Van A")
+                clock.advance(timedelta(seconds=1))
+                van_b = await _deployment(b, "Van B")
+                await b.deployments.authorise(van_b, "cmd")
+                await b.reports.record_face_counts(van_b, "b-cam", clock.now(), 12, 1)
+                async with b.store.transaction() as tx:  # candidates as the pipeline stores
+                    await tx.watchlists.insert_entry(entry("e-b", van_b))
+                    for i in range(3):
+                        rec = alert(f"b{i}", "e-b", van_b)
+                        rec.camera_id = "b-cam"
+                        rec.state = "confirmed" if i else "candidate"
+                        await tx.alerts.insert(rec)
+                await b.deployments.end(van_b, "cmd")
+                edges = [EdgeCameras("edge-a1", ("a-cam-1", "a-cam-2"), (van_a,))]
+                seen_by_a = await a.force.overview(edges)
+                seen_by_b = await b.force.overview()
+            finally:
+                await a.close()
+                await b.close()
+        finally:
+            del pg.SCHEMAS[a_dir], pg.SCHEMAS[b_dir]
+    assert [d.deployment_id for d in seen_by_a] == [van_a, van_b]  # oldest first
+    first, second = seen_by_a
+    assert first.state == "draft" and first.edges == ("edge-a1",)
+    assert first.cameras == (ForceCamera("a-cam-1", "edge-a1"), ForceCamera("a-cam-2", "edge-a1"))
+    assert (first.candidates, first.faces_seen, first.retention_due) == (0, 0, None)
+    # console B's deployment, on console A: counted by the shared store, no edge of A's
+    assert second.name == "Van B" and second.state == "ended"
+    assert second.cameras == (ForceCamera("b-cam", None),) and second.edges == ()
+    assert (second.faces_seen, second.candidates, second.pending, second.confirmed) == (
+        12, 3, 1, 2)
+    assert second.ended_at is not None
+    assert second.retention_due == second.ended_at + timedelta(days=30)
+    # B sees the same force, without A's edges (it holds no report of them)
+    assert [d.deployment_id for d in seen_by_b] == [van_a, van_b]
+    assert seen_by_b[0].cameras == () and seen_by_b[1] == second
+
+
+async def test_issue13_overview_filters_by_state_and_an_edge_camera_names_one_edge(
+        gov: Governance, clock: ManualClock) -> None:
+    draft = await _deployment(gov, "Draft")
+    clock.advance(timedelta(seconds=1))
+    ended = await _deployment(gov, "Ended")
+    await gov.deployments.authorise(ended, "cmd")
+    await gov.deployments.end(ended, "cmd")
+    assert [d.deployment_id for d in await gov.force.overview(state="ended")] == [ended]
+    assert [d.deployment_id for d in await gov.force.overview(state="live")] == []
+    # one camera reported by two edges (a misconfigured id): named with the first by id, not
+    # listed twice
+    edges = [EdgeCameras("edge-z", ("cam",), (draft,)), EdgeCameras("edge-m", ("cam",), ())]
+    (view,) = await gov.force.overview(edges, state="draft")
+    assert view.cameras == (ForceCamera("cam", "edge-m"),) and view.edges == ("edge-z",)
