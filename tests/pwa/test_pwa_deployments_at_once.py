@@ -2,10 +2,12 @@
 live deployments: the officer's alert list and the operator's console offer a deployment
 picker, follow the pick (the list, the queue) and remember it on the device across a reload;
 the command team's force-wide view shows both deployments' counts; the operator's health
-strip shows every camera of every edge the console holds a report of."""
+strip shows every camera of every edge whose report the console read off a real
+nats-server."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,14 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
+from adapters.link.nats import NatsLink
 from demo.walkpast import DEMO_FACES
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.watchlists import EntryInput
 from kernel.link.cipher import LinkCipher
 from kernel.link.list_publisher import ListPublisher
 from kernel.link.messages import CameraReport, EdgeReport, HeldList
+from kernel.testing.camera_contract import make_context
+from tests.nats_server import NatsServer
 from tests.pwa.live_runtime import PASSWORD, WATCH_REFERENCE, LiveRuntime
 from tests.pwa.test_pwa_e2e import TABLET, assert_accessible, login, shoot
 
@@ -178,25 +184,42 @@ def test_issue13_force_view_shows_both_deployments(
 
 
 def test_issue13_health_strip_shows_every_camera_of_every_edge(
-        two: tuple[LiveRuntime, dict[str, str]], browser: Any, artifacts: Path) -> None:
-    """The console's edge reports as its list publisher holds them after a refresh (what
-    ``GET /api/health/edges`` serves): the strip shows each edge and each of its cameras."""
+        two: tuple[LiveRuntime, dict[str, str]], browser: Any, artifacts: Path,
+        tmp_path: Path) -> None:
+    """The console's path over a real nats-server: its list publisher publishes the live
+    lists, two edges put their reports (as :class:`EdgeReporter` encodes them) in the
+    reports bucket, the publisher reads them; the operator's strip then shows each edge and
+    each of its cameras, and the force-wide view names each camera's edge."""
     live, ids = two
     gov = _gov(live)
-    assert live.runtime.publisher is None and live.runtime.matching is not None
-    publisher = ListPublisher(link=None, cipher=LinkCipher(b"k" * 32),  # type: ignore[arg-type]
-                              governance=gov, matching=live.config.matching, refresh_s=1.0)
-    now = time.time()
-    publisher.reports = {
-        "edge-a": EdgeReport(node_id="edge-a", at=now, lists=(HeldList(ids["first"], 1, 1),),
-                             cameras=(CameraReport("stand-1", "running", 120, 0),
-                                      CameraReport("stand-2", "running", 118, 2)),
-                             queued=0, published=4, refused=0),
-        "edge-b": EdgeReport(node_id="edge-b", at=now, lists=(HeldList(ids["second"], 1, 1),),
-                             cameras=(CameraReport("gate-7", "failed", 3, 0),),
-                             queued=2, published=1, refused=0)}
-    live.runtime.publisher = publisher
+    assert live.runtime.publisher is None
+    server = NatsServer(tmp_path / "nats")
+    live.call(server.start())
+    link = NatsLink(NatsLink.Config(url=server.url), make_context("link", tmp_path))
+    edge_link = NatsLink(NatsLink.Config(url=server.url), make_context("link", tmp_path))
     try:
+        live.call(link.open())
+        live.call(edge_link.open())
+        publisher = ListPublisher(link, LinkCipher(secrets.token_bytes(32)), gov,
+                                  live.config.matching, refresh_s=1.0)
+        live.call(publisher.refresh())
+        version = {dep: v for dep, (_, v) in publisher.published.items()}
+        assert set(version) == {ids["first"], ids["second"]}
+        now = time.time()
+        for report in (
+            EdgeReport(node_id="edge-a", at=now,
+                       lists=(HeldList(ids["first"], version[ids["first"]], 1),
+                              HeldList(ids["second"], version[ids["second"]], 1)),
+                       cameras=(CameraReport("stand-1", "running", 120, 0),
+                                CameraReport("stand-2", "running", 118, 2)),
+                       queued=0, published=4, refused=0),
+            EdgeReport(node_id="edge-b", at=now,
+                       lists=(HeldList(ids["second"], version[ids["second"]], 1),),
+                       cameras=(CameraReport("gate-7", "failed", 3, 0),),
+                       queued=2, published=1, refused=0)):
+            live.call(edge_link.put_report(report.node_id, msgspec.msgpack.encode(report)))
+        live.call(publisher.read_reports())
+        live.runtime.publisher = publisher
         context = browser.new_context(viewport=TABLET)
         page = context.new_page()
         login(page, live.url, "op")
@@ -207,9 +230,28 @@ def test_issue13_health_strip_shows_every_camera_of_every_edge(
         page.wait_for_selector(".health .cam[data-camera='gate-1']:not([data-edge])")
         assert "down" in (page.get_attribute(".health .cam[data-camera='gate-7']", "class")
                           or "")
-        assert "2 queued" in page.inner_text(".health .cam.edge[data-edge='edge-b']")
+        b_text = page.inner_text(".health .cam.edge[data-edge='edge-b']")
+        # edge-b lacks the first list (it has not fetched it yet): not current, shown down
+        assert "2 queued" in b_text and "1 of 2 lists current" in b_text
+        assert "down" in (page.get_attribute(".health .cam.edge[data-edge='edge-b']", "class")
+                          or "")
+        a_chip = ".health .cam.edge[data-edge='edge-a']"
+        assert "2 of 2 lists current" in page.inner_text(a_chip)
+        assert "down" not in (page.get_attribute(a_chip, "class") or "")
         assert_accessible(page, "operator console with edges")
         shoot(page, artifacts, "13d-edge-health")
         context.close()
+        with httpx.Client(base_url=live.url) as c:
+            assert c.post("/api/auth/login", json={"name": "tech", "password": PASSWORD}
+                          ).status_code in (200, 201)
+            force = {d["deployment_id"]: d for d in c.get("/api/force").json()}
+        first = {c["camera_id"]: c["edge"] for c in force[ids["first"]]["cameras"]}
+        assert first["stand-1"] == "edge-a" and first["stand-2"] == "edge-a"
+        assert force[ids["first"]]["edges"] == ["edge-a"]
+        assert force[ids["second"]]["edges"] == ["edge-a", "edge-b"]
+        assert {"camera_id": "gate-7", "edge": "edge-b"} in force[ids["second"]]["cameras"]
     finally:
         live.runtime.publisher = None
+        live.call(edge_link.close())
+        live.call(link.close())
+        server.stop()

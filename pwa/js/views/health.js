@@ -20,9 +20,11 @@ function ownCamera(c) {
 function edgeChips(e, nowS) {
   const age = Math.max(0, Math.round(nowS - e.reported_at));
   const silent = age > SILENT_S;
+  // every live deployment's list is published to every edge: one it lacks, or holds at an
+  // older version, is not current (a withdrawn one it still holds, neither)
   const stale = e.lists.filter((l) => !l.current).length;
-  const lists = e.lists.length === 0 ? 'no list' : stale ? `${stale} list${stale === 1 ? '' : 's'} not current`
-    : `${e.lists.length} list${e.lists.length === 1 ? '' : 's'} current`;
+  const lists = e.lists.length === 0 ? 'no list published'
+    : `${e.lists.length - stale} of ${e.lists.length} list${e.lists.length === 1 ? '' : 's'} current`;
   const head = h('div', {class: `cam edge${silent || stale ? ' down' : ''}`, dataset: {edge: e.node_id}},
     h('strong', {text: `Edge ${e.node_id}`}),
     ` · ${silent ? `silent ${age} s` : 'reporting'} · ${lists} · ${e.queued} queued · `
