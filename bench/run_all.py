@@ -5,9 +5,10 @@ Each ``bench/bench_<name>.py`` writes ``bench/results/<name>.json`` holding at l
 them in turn and replaces the text between ``<!-- bench:<name> -->`` and
 ``<!-- /bench:<name> -->`` in BENCHMARKS.md, keeping the hand-written notes around them.
 
-    python bench/run_all.py                 # all of them (about 25 minutes on 2 cores)
+    python bench/run_all.py                 # all of them (about 28 minutes on 2 cores)
     python bench/run_all.py engine index    # some of them
     python bench/run_all.py browser         # confirm → 50 officers' browsers (MQTT/WSS)
+    python bench/run_all.py scale           # edges → console over NATS, ingest capacity (3 min)
     python bench/run_all.py --no-run        # only refresh BENCHMARKS.md from bench/results
     python bench/run_all.py soak            # the 30-minute soak (``make soak``), only by name
 """

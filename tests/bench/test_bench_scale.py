@@ -1,0 +1,54 @@
+"""Issue 13, done-when 4: the scale-out bench's code runs end to end, shrunk to seconds.
+
+``bench/bench_scale.py`` with a handful of candidates per part: the edges' process over a
+nats-server of its own into a console (SQLite, and PostgreSQL when the test server is
+reachable), the single-process baseline, one capacity step, and the report. Counts only:
+the figures themselves are the bench's (BENCHMARKS.md), never asserted here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import postgres_server as pg
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+
+import bench_scale  # noqa: E402
+
+TINY = dict(latency_rate=40.0, latency_block=4, latency_rounds=1, deployments=2, entries=1,
+            rates=(40.0,), step_s=0.25, drain_s=5.0, store_budget_s=0.0)
+"""About 6 s on the shared 2 cores: 4 candidates a path, one step of 10 per store."""
+
+
+async def test_issue13_scale_bench_measures_every_path_and_writes_its_report(
+    tmp_path: Path,
+) -> None:
+    if shutil.which("nats-server") is None and not Path("/usr/sbin/nats-server").exists():
+        pytest.skip("nats-server not installed (scripts/setup.sh test installs it)")
+    reachable = await pg._check() == ""  # without the test server: SQLite only, not a skip
+    params = bench_scale.Params(**TINY, postgres=reachable)  # type: ignore[arg-type]
+    results = await bench_scale.run(params, workdir=tmp_path)
+
+    lat = results["latency"]
+    # every candidate of both paths reached its operator feed, none twice, no resync
+    for path in ("nats", "all"):
+        assert lat[path]["n"] == lat[path]["sent"] == 4, lat
+        assert lat[path]["resyncs"] == 0
+    stores = ["sqlite", "postgres"] if reachable else ["sqlite"]
+    assert sorted(results["capacity"]) == sorted(stores)
+    for store in stores:
+        (step,) = [s for s in results["capacity"][store]["steps"] if not s.get("repeated")]
+        assert step["sent"] == step["arrived"] == 10 and step["refused_at_edge"] == 0, step
+    env = {"nproc": 2, "cpu": "test", "memory": "1 GB", "python": "3", "nats": "v",
+           "postgres": "v", "date": "today", "seconds": 1.0, "uptime_before": "load 0",
+           "uptime_after": "load 0", "load_before": 0.0, "load_after": 0.0, "face_kB": 1.0,
+           "torso_kB": 1.0}
+    text = bench_scale.markdown(results, env)
+    assert "× single process p50" in text and "| sqlite |" in text
+    assert list(tmp_path.iterdir()) == []  # its brokers, stores and specs are gone with it
