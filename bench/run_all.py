@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DOC = REPO / "BENCHMARKS.md"
-BENCHES = ("engine", "index", "pipeline", "tracking", "api", "browser", "store")
+BENCHES = ("engine", "index", "pipeline", "tracking", "api", "browser", "store", "scale")
 LONG = ("soak",)
 """Run only when named (``make soak``: 30 minutes), never by default."""
 
