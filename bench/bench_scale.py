@@ -232,6 +232,64 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Broker(msgspec.Struct, frozen=True):
+    url: str
+    pid: int
+
+    def cpu_s(self) -> float:
+        """CPU seconds the server has used (user + system)."""
+        return _proc_cpu_s(self.pid) or 0.0
+
+
+def _proc_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of a process, from /proc; None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _local_ports_to(port: int) -> list[int]:
+    """The local ports of this process's TCP connections to ``port`` (its sockets' inodes
+    looked up in /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = str(fd.readlink())
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                f = line.split()
+                if f[9] in inodes and int(f[2].rsplit(":", 1)[1], 16) == port:
+                    ports.append(int(f[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+class PgBackends:
+    """The CPU the console's own PostgreSQL backends use: the server processes serving this
+    process's connections (matched by client port in ``pg_stat_activity``), so that the
+    PostgreSQL console's CPU a candidate counts the database's work as SQLite's does (SQLite
+    works inside the console's process)."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.seen: dict[int, float] = {}
+
+    async def cpu_s(self) -> float:
+        ports = await asyncio.to_thread(_local_ports_to, PG_PORT)
+        rows = await self.con.fetch("SELECT pid FROM pg_stat_activity WHERE client_port ="
+                                    " ANY($1::int[]) AND pid <> pg_backend_pid()", ports)
+        for row in rows:
+            cpu = await asyncio.to_thread(_proc_cpu_s, int(row["pid"]))
+            if cpu is not None:
+                self.seen[int(row["pid"])] = cpu
+        return sum(self.seen.values())
+
+
 def _spawn_nats(root: Path) -> tuple[subprocess.Popen[bytes], int]:
     binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
     if not Path(binary).exists():
@@ -244,7 +302,7 @@ def _spawn_nats(root: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 
 @asynccontextmanager
-async def nats_server(root: Path) -> AsyncIterator[str]:
+async def nats_server(root: Path) -> AsyncIterator[Broker]:
     """A ``nats-server -js`` of the bench's own on a free port (its store under ``root``)."""
     proc, port = await asyncio.to_thread(_spawn_nats, root)
     try:
@@ -262,7 +320,7 @@ async def nats_server(root: Path) -> AsyncIterator[str]:
                 await writer.wait_closed()
                 if greeting.startswith(b"INFO"):
                     break
-        yield f"nats://127.0.0.1:{port}"
+        yield Broker(f"nats://127.0.0.1:{port}", proc.pid)
     finally:
         proc.terminate()
         try:
@@ -329,8 +387,9 @@ def _pct(samples: list[float]) -> dict[str, float]:
 async def latency(tmp: Path, key: str, p: Params) -> dict[str, Any]:
     """Edge → console over NATS against one process, taking turns block by block."""
     face, torso = real_crops()
-    async with (nats_server(tmp / "nats-latency") as url,
-                runtime(tmp / "console", "console", "sqlite", url, tmp / "link.key") as console,
+    async with (nats_server(tmp / "nats-latency") as broker,
+                runtime(tmp / "console", "console", "sqlite", broker.url,
+                        tmp / "link.key") as console,
                 runtime(tmp / "single", "all", "sqlite") as single):
         assert console.governance is not None and single.governance is not None
         (remote_dep,) = await live_deployments(console.governance, 1, 1, face)
@@ -338,7 +397,7 @@ async def latency(tmp: Path, key: str, p: Params) -> dict[str, Any]:
         recorder = CandidateRecorder(single.governance)
         held = asyncio.create_task(recorder.run())
         feeds = {"nats": Feed(console), "all": Feed(single)}
-        spec = Spec(url=url, link_key=key, edges=(remote_dep,), cameras=p.cameras)
+        spec = Spec(url=broker.url, link_key=key, edges=(remote_dep,), cameras=p.cameras)
         sent = {"nats": 0, "all": 0}
         try:
             async with edges(tmp, spec) as edge:
@@ -380,8 +439,10 @@ async def _local_block(recorder: CandidateRecorder, dep: EdgeSpec, rate: float, 
 class Stepper:
     """One console's steps: each waits for the previous backlog, sends, and collects."""
 
-    def __init__(self, edge: EdgeProcess, feed: Feed, store: str, p: Params) -> None:
-        self.edge, self.feed, self.store, self.p = edge, feed, store, p
+    def __init__(self, edge: EdgeProcess, feed: Feed, broker: Broker, store: str,
+                 p: Params, database: PgBackends | None = None) -> None:
+        self.edge, self.feed, self.broker, self.store, self.p = edge, feed, broker, store, p
+        self.database = database
         self.sent = 0
         self.steps: list[dict[str, Any]] = []
 
@@ -395,15 +456,25 @@ class Stepper:
         await feed.until(self.sent, 3 * p.drain_s)
         count = min(p.step_max, max(10, round(rate * p.step_s)))
         mark, begun = self.sent, time.monotonic()
+        # CPU per candidate does not depend on what else the machine runs, as latency does:
+        # the console's (this process: loop, store thread, executor) and the broker's
+        db0 = await self.database.cpu_s() if self.database else 0.0
+        cpu0, broker0 = time.process_time(), self.broker.cpu_s()
         done = await self.edge.step(rate, count)
         self.sent += done.sent
         drained = await feed.until(mark + done.sent, p.drain_s)
+        cpu = {"console": time.process_time() - cpu0, "broker": self.broker.cpu_s() - broker0,
+               "edges": done.cpu_s}
+        if self.database:
+            cpu["database"] = await self.database.cpu_s() - db0
         got = feed.latencies_ms[mark:mark + done.sent]
         span = (feed.arrived[mark + len(got) - 1] - begun) if got else 0.0
         row = {"rate": rate, "sent": done.sent, "arrived": len(got),
                "refused_at_edge": done.refused, "edge_behind_ms": done.behind_ms,
                "ingested_per_s": round(len(got) / span, 1) if span else 0.0,
-               "drained": drained} | _pct(got)
+               "drained": drained,
+               "cpu_ms_per_candidate": {k: round(v * 1e3 / max(1, len(got)), 2)
+                                        for k, v in cpu.items()}} | _pct(got)
         self.steps.append(row)
         log.warning("capacity %s: %s", self.store, row)
         return row
@@ -444,7 +515,16 @@ class Stepper:
                 "capacity_per_s": best["rate"] if best else 0.0,
                 "sustained_per_s": best["ingested_per_s"] if best else 0.0,
                 "at_capacity": {k: best[k] for k in ("p50", "p95", "max")} if best else {},
+                "cpu_ms_per_candidate": {
+                    part: round(statistics.median(s["cpu_ms_per_candidate"][part]
+                                                  for s in self.steps), 2)
+                    for part in self.steps[0]["cpu_ms_per_candidate"]} if self.steps else {},
                 "exceeded_at": failed, "resyncs": self.feed.resyncs}
+
+
+async def _pg_admin() -> Any:
+    return await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_NAME, database=PG_NAME,
+                                 password=os.environ[PG_PASSWORD_ENV], timeout=10)
 
 
 async def capacity(tmp: Path, key: str, store: str, p: Params) -> dict[str, Any]:
@@ -453,27 +533,31 @@ async def capacity(tmp: Path, key: str, store: str, p: Params) -> dict[str, Any]
     face, _ = real_crops()
     root = tmp / f"capacity-{store}"
     try:
-        async with (nats_server(root / "nats") as url,
-                    runtime(root / "console", "console", store, url, tmp / "link.key",
+        async with (nats_server(root / "nats") as broker,
+                    runtime(root / "console", "console", store, broker.url, tmp / "link.key",
                             schema) as console):
             assert console.governance is not None
             deps = await live_deployments(console.governance, p.deployments, p.entries, face)
             feed = Feed(console)
-            spec = Spec(url=url, link_key=key, edges=tuple(deps), cameras=p.cameras)
+            spec = Spec(url=broker.url, link_key=key, edges=tuple(deps), cameras=p.cameras)
             try:
-                async with edges(tmp, spec) as edge:
+                async with contextlib.AsyncExitStack() as closing, edges(tmp, spec) as edge:
                     # warm-up: every edge's connection and the console's statements
                     warm = await edge.step(p.rates[0], 2 * p.deployments)
                     await feed.until(warm.sent, 30)
-                    stepper = Stepper(edge, feed, store, p)
+                    database = None
+                    if store == "postgres":
+                        admin = await _pg_admin()
+                        closing.push_async_callback(admin.close)
+                        database = PgBackends(admin)
+                    stepper = Stepper(edge, feed, broker, store, p, database)
                     stepper.sent = len(feed.latencies_ms)
                     return await stepper.search()
             finally:
                 await feed.close()
     finally:
         if store == "postgres":
-            con = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_NAME,
-                                        database=PG_NAME, password=os.environ[PG_PASSWORD_ENV])
+            con = await _pg_admin()
             try:
                 await con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             finally:
@@ -556,8 +640,10 @@ def markdown(results: dict[str, Any], env: dict[str, Any]) -> str:
         f"{p['drain_s']:.0f} s):",
         "",
         "| store | capacity at p95 ≤ 250 ms (candidates/s) | ingested/s at that step | "
-        "first step over | steps: rate → p50 / p95 ms (arrived of sent) |",
-        "|---|---|---|---|---|",
+        "first step over | CPU ms a candidate: console (+ its PostgreSQL backends) / broker / "
+        "edges, median of steps | CPU ceiling on one free core (1000 ÷ console ms) | "
+        "steps: rate → p50 / p95 ms |",
+        "|---|---|---|---|---|---|---|",
     ]
     for store, c in results["capacity"].items():
         steps = "; ".join(("again " if s.get("repeated") else "")
@@ -566,8 +652,13 @@ def markdown(results: dict[str, Any], env: dict[str, Any]) -> str:
                              f" ({s['arrived']} of {s['sent']})") for s in c["steps"])
         over = "none (bench's top rate met)" if c["exceeded_at"] is None else \
             f"{c['exceeded_at']:.0f}/s"
+        cpu = c["cpu_ms_per_candidate"]
+        console_ms = cpu.get("console", 0.0) + cpu.get("database", 0.0)
+        core = f"{1000 / console_ms:.0f}/s" if console_ms else "—"
+        db = f" (+ {cpu['database']:.2f})" if "database" in cpu else ""
         lines.append(f"| {store} | **{c['capacity_per_s']:.0f}** | {c['sustained_per_s']:.0f} | "
-                     f"{over} | {steps} |")
+                     f"{over} | {cpu.get('console', 0):.2f}{db} / {cpu.get('broker', 0):.2f} / "
+                     f"{cpu.get('edges', 0):.2f} | {core} | {steps} |")
     caps = results["capacity"]
     if "postgres" in caps and caps["sqlite"]["capacity_per_s"]:
         ratio = caps["postgres"]["capacity_per_s"] / caps["sqlite"]["capacity_per_s"]

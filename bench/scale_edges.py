@@ -76,6 +76,8 @@ class StepDone(msgspec.Struct, frozen=True):
     refused: int
     behind_ms: float
     """How far behind its schedule the latest candidate was made (the generator's own lag)."""
+    cpu_s: float = 0.0
+    """CPU time this process spent on the step (every edge: evidence, seal, publish)."""
 
 
 def real_crops(photo: Path = PHOTO) -> tuple[bytes, bytes]:
@@ -137,7 +139,7 @@ class Edges:
 
     async def step(self, rate: float, count: int) -> StepDone:
         """``count`` candidates at ``rate``/s; returns once the broker acknowledged them."""
-        started = time.monotonic()
+        started, cpu0 = time.monotonic(), time.process_time()
         refused0 = sum(r.refused for r in self.remotes)
         published0 = sum(r.published for r in self.remotes)
         behind = 0.0
@@ -156,7 +158,8 @@ class Edges:
         while sum(r.published for r in self.remotes) - published0 < count - refused:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         return StepDone(sent=count - refused, seconds=round(time.monotonic() - started, 3),
-                        refused=refused, behind_ms=round(behind * 1e3, 1))
+                        refused=refused, behind_ms=round(behind * 1e3, 1),
+                        cpu_s=round(time.process_time() - cpu0, 4))
 
 
 async def serve(spec: Spec) -> None:
