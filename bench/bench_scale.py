@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import asyncpg  # noqa: E402
 import msgspec  # noqa: E402
 import numpy as np  # noqa: E402
-from bench_pipeline import machine  # noqa: E402
+from bench_pipeline import machine, thread_cpu  # noqa: E402
 from scale_edges import EdgeSpec, Spec, StepDone, real_crops  # noqa: E402
 
 from kernel import registry  # noqa: E402
@@ -460,11 +460,15 @@ class Stepper:
         # the console's (this process: loop, store thread, executor) and the broker's
         db0 = await self.database.cpu_s() if self.database else 0.0
         cpu0, broker0 = time.process_time(), self.broker.cpu_s()
+        # runnable but waiting for a CPU (schedstat): how much the machine's other work took
+        waited0 = sum(thread_cpu(1).values())
         done = await self.edge.step(rate, count)
         self.sent += done.sent
         drained = await feed.until(mark + done.sent, p.drain_s)
         cpu = {"console": time.process_time() - cpu0, "broker": self.broker.cpu_s() - broker0,
                "edges": done.cpu_s}
+        waited = sum(thread_cpu(1).values()) - waited0
+        wall = time.monotonic() - begun
         if self.database:
             cpu["database"] = await self.database.cpu_s() - db0
         got = feed.latencies_ms[mark:mark + done.sent]
@@ -473,6 +477,7 @@ class Stepper:
                "refused_at_edge": done.refused, "edge_behind_ms": done.behind_ms,
                "ingested_per_s": round(len(got) / span, 1) if span else 0.0,
                "drained": drained,
+               "console_waited_s_per_s": round(waited / wall, 2) if wall else 0.0,
                "cpu_ms_per_candidate": {k: round(v * 1e3 / max(1, len(got)), 2)
                                         for k, v in cpu.items()}} | _pct(got)
         self.steps.append(row)
@@ -643,12 +648,13 @@ def markdown(results: dict[str, Any], env: dict[str, Any]) -> str:
         "| store | capacity at p95 ≤ 250 ms (candidates/s) | ingested/s at that step | "
         "first step over | CPU ms a candidate at that step: console (+ its PostgreSQL "
         "backends) / broker / edges | CPU ceiling on one free core (1000 ÷ console ms) | "
-        "steps: rate → p50 / p95 ms |",
+        "steps: rate → p50 / p95 ms, w: the console's threads waiting for a CPU (s a s) |",
         "|---|---|---|---|---|---|---|",
     ]
     for store, c in results["capacity"].items():
         steps = "; ".join(("again " if s.get("repeated") else "")
                           + f"{s['rate']:.0f} → {s['p50']:.0f} / {s['p95']:.0f}"
+                          + f" w {s.get('console_waited_s_per_s', 0):.2f}"
                           + ("" if s["arrived"] == s["sent"] else
                              f" ({s['arrived']} of {s['sent']})") for s in c["steps"])
         over = "none (bench's top rate met)" if c["exceeded_at"] is None else \
