@@ -29,6 +29,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 import numpy as np
@@ -49,24 +50,31 @@ from kernel.protocols.adapter import AdapterContext  # noqa: E402
 PHOTO = REPO / "demo" / "faces" / "obama.jpg"
 
 
-class EdgeSpec(msgspec.Struct, frozen=True):
-    node_id: str
-    deployment_id: str
-    entry_ids: tuple[str, ...]
+_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
-class Spec(msgspec.Struct, frozen=True):
-    url: str
-    link_key: str
+class EdgeSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    node_id: Annotated[str, msgspec.Meta(pattern=_ID)]
+    deployment_id: Annotated[str, msgspec.Meta(pattern=_ID)]
+    entry_ids: Annotated[tuple[Annotated[str, msgspec.Meta(pattern=_ID)], ...],
+                         msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    url: Annotated[str, msgspec.Meta(pattern=r"^nats://")]
+    link_key: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
     """64 hex digits: the link key every node shares."""
-    edges: tuple[EdgeSpec, ...]
-    cameras: int = 8
+    edges: Annotated[tuple[EdgeSpec, ...], msgspec.Meta(min_length=1, max_length=1000)]
+    cameras: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 8
     """Cameras per edge (``cam-1`` … ``cam-N``)."""
 
 
-class Step(msgspec.Struct, frozen=True, omit_defaults=True):
-    rate: float = 0.0
-    count: int = 0
+class Step(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One command; a rate of 0 (the schedule divides by it) or an unbounded count is refused
+    when it is read, before anything is sent."""
+
+    rate: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 1.0
+    count: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 0
     quit: bool = False
 
 

@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
 import bench_scale  # noqa: E402
+import msgspec  # noqa: E402
+import scale_edges  # noqa: E402
 
 TINY = dict(latency_rate=40.0, latency_block=4, latency_rounds=1, deployments=2, entries=1,
             rates=(40.0,), step_s=0.25, drain_s=5.0, store_budget_s=0.0)
@@ -52,3 +54,34 @@ async def test_issue13_scale_bench_measures_every_path_and_writes_its_report(
     text = bench_scale.markdown(results, env)
     assert "× single process p50" in text and "| sqlite |" in text
     assert list(tmp_path.iterdir()) == []  # its brokers, stores and specs are gone with it
+
+
+@pytest.mark.parametrize("line", [
+    b'{"rate": 0, "count": 5}',  # the schedule divides by the rate
+    b'{"rate": -3, "count": 5}',
+    b'{"rate": 10, "count": 100000000}',  # unbounded
+    b'{"rate": 10, "count": -1}',
+    b'{"rate": "fast", "count": 5}',
+    b'{"rate": 10, "count": 5, "extra": 1}',
+    b'not json',
+])
+def test_issue13_scale_bench_edges_refuse_a_hostile_step_before_sending(line: bytes) -> None:
+    with pytest.raises(msgspec.DecodeError):  # ValidationError is one
+        msgspec.json.decode(line, type=scale_edges.Step)
+
+
+@pytest.mark.parametrize("change", [
+    {"link_key": "00" * 31},  # 31 bytes
+    {"link_key": "zz" * 32},
+    {"url": "http://127.0.0.1:4222"},
+    {"edges": []},
+    {"cameras": 0},
+    {"edges": [{"node_id": "edge 1; rm", "deployment_id": "d", "entry_ids": ["e"]}]},
+    {"edges": [{"node_id": "edge-1", "deployment_id": "d", "entry_ids": []}]},
+])
+def test_issue13_scale_bench_edges_refuse_a_hostile_spec(change: dict[str, object]) -> None:
+    spec = {"url": "nats://127.0.0.1:4222", "link_key": "ab" * 32, "cameras": 8,
+            "edges": [{"node_id": "edge-1", "deployment_id": "d", "entry_ids": ["e"]}]}
+    msgspec.json.decode(msgspec.json.encode(spec), type=scale_edges.Spec)  # the honest one
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.json.decode(msgspec.json.encode(spec | change), type=scale_edges.Spec)
