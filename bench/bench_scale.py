@@ -301,33 +301,42 @@ def _spawn_nats(root: Path) -> tuple[subprocess.Popen[bytes], int]:
                                  str(root / "js")], stdout=out, stderr=subprocess.STDOUT), port
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def _ready(proc: subprocess.Popen[bytes], log: Path) -> bool:
+    """True once the server says it is ready; False when it exited first (its port was taken
+    meanwhile: the machine is shared, and a free port is free only when it was looked at)."""
+    async with asyncio.timeout(20):
+        while proc.poll() is None:
+            text = await asyncio.to_thread(log.read_text, errors="replace")
+            if "Server is ready" in text:
+                return True
+            await asyncio.sleep(0.05)
+    return False
+
+
 @asynccontextmanager
 async def nats_server(root: Path) -> AsyncIterator[Broker]:
-    """A ``nats-server -js`` of the bench's own on a free port (its store under ``root``)."""
-    proc, port = await asyncio.to_thread(_spawn_nats, root)
+    """A ``nats-server -js`` of the bench's own on a free port (its store under ``root``),
+    never another process's server on that port: ready means its own log says so."""
+    for _attempt in range(3):
+        proc, port = await asyncio.to_thread(_spawn_nats, root)
+        if await _ready(proc, root / "nats.log"):
+            break
+        await asyncio.to_thread(_stop, proc)
+    else:
+        raise RuntimeError(f"nats-server did not start: {root / 'nats.log'}")
     try:
-        async with asyncio.timeout(20):
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"nats-server exited {proc.returncode}")
-                try:
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                except OSError:
-                    await asyncio.sleep(0.05)
-                    continue
-                greeting = await reader.readline()
-                writer.close()
-                await writer.wait_closed()
-                if greeting.startswith(b"INFO"):
-                    break
         yield Broker(f"nats://127.0.0.1:{port}", proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        await asyncio.to_thread(_stop, proc)
 
 
 class EdgeProcess:
