@@ -14,8 +14,11 @@ ingest capacity on SQLite and on PostgreSQL, and the store's two operations on b
 2. **Console ingest capacity.** The same generator as 20 edges (one deployment each, 8 cameras
    each, 4 watch-list entries each, candidates spread over all of them) sends at a rate that
    steps up until the feed's p95 latency exceeds 250 ms (or the console falls behind: not every
-   candidate of the step reached the feed within ``--drain`` s); the capacity is the highest
-   step met. On SQLite and on PostgreSQL, each with a fresh console, store and nats-server.
+   candidate of the step reached the feed within ``Params.drain_s``); a step that misses is run
+   again once, then one step half-way back; the capacity is the highest step met. Each step
+   also records CPU ms a candidate (the console, its own PostgreSQL backends, nats-server, the
+   edges) and how long the console's threads waited for a CPU. On SQLite and on PostgreSQL,
+   each with a fresh console, store and nats-server.
 3. **PostgreSQL against SQLite** for the officer alert list and the candidate commit:
    ``bench/bench_store.py``'s measurement, run here (``--store-budget`` s).
 
@@ -23,7 +26,8 @@ The console's deployments are created, enrolled, reviewed and put live through t
 core; their templates come from a stand-in for the engine's enrolment (the console ingests
 evidence, it never embeds; loading the models would only lengthen the run).
 
-    python bench/bench_scale.py [--out bench/results/scale.json] [--budget 150]
+    python bench/bench_scale.py [--out bench/results/scale.json] [--no-postgres]
+                                [--store-budget 20]     # about 100 s in all
 """
 
 from __future__ import annotations
