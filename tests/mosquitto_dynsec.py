@@ -1,12 +1,18 @@
 """A private Mosquitto with the dynamic-security plugin, on free ports (plain MQTT for the
-server and the plugin's admin, plain WebSockets for browsers, both on loopback), as the
-officers' MQTT-over-WebSockets tests need it: no anonymous access; the server account may only
-publish ``pinchpoint/+/alerts``; officers' accounts are made by the API
-(:mod:`mobile_api.mosquitto_accounts`)."""
+server and the plugin's admin, WebSockets for browsers, both on loopback), as the officers'
+MQTT-over-WebSockets tests need it: no anonymous access; the server account may only publish
+``pinchpoint/+/alerts``; officers' accounts are made by the API
+(:mod:`mobile_api.mosquitto_accounts`).
+
+Given the files of ``pinchpoint tls init`` (:func:`kernel.tls.init_tls`), the WebSockets
+listener speaks TLS with that server certificate (``wss://``), as deploy/mosquitto does on a
+site; :func:`spki_sha256` is what a test browser is told to trust."""
 
 from __future__ import annotations
 
+import base64
 import getpass
+import hashlib
 import socket
 import subprocess
 import time
@@ -14,6 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from kernel.tls import TlsFiles
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 MOSQUITTO_CTRL = Path("/usr/bin/mosquitto_ctrl")
@@ -35,8 +45,10 @@ def free_port() -> int:
 class DynsecBroker:
     """``start``/``stop`` may be called again (the dynsec file keeps the accounts)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, tls: TlsFiles | None = None) -> None:
+        """``tls``: serve the WebSockets listener over TLS with its server certificate."""
         self.dir = workdir
+        self.tls = tls
         self.port = free_port()
         self.ws_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -54,12 +66,15 @@ class DynsecBroker:
             f"persistence true\npersistence_location {workdir}/\n"
             f"log_dest file {workdir / 'mosquitto.log'}\nlog_type all\n"
             f"listener {self.port} 127.0.0.1\nprotocol mqtt\n"
-            f"listener {self.ws_port} 127.0.0.1\nprotocol websockets\n")
+            f"listener {self.ws_port} 127.0.0.1\nprotocol websockets\n"
+            + ("" if tls is None else
+               f"certfile {tls.server_cert}\nkeyfile {tls.server_key}\n"))
         self._server_made = False
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}/mqtt"
+        scheme = "ws" if self.tls is None else "wss"
+        return f"{scheme}://127.0.0.1:{self.ws_port}/mqtt"
 
     def start(self) -> None:
         self.proc = subprocess.Popen([str(MOSQUITTO), "-c", str(self.conf)],
@@ -104,14 +119,24 @@ def _accepts(port: int, tries: int = 200) -> bool:
     return False
 
 
-def started_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynsecBroker]:
+def spki_sha256(cert_pem: Path) -> str:
+    """Base64 of the SHA-256 of the first certificate's SubjectPublicKeyInfo in ``cert_pem``:
+    the form Chromium's ``--ignore-certificate-errors-spki-list`` takes."""
+    cert = x509.load_pem_x509_certificate(cert_pem.read_bytes())
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def started_broker(tmp_path_factory: pytest.TempPathFactory, tls: TlsFiles | None = None
+                   ) -> Iterator[DynsecBroker]:
     """The body of a test module's ``broker`` fixture (``yield from`` it): a started
-    :class:`DynsecBroker`, stopped afterwards; skips with the reason when Mosquitto or its
-    plugin is missing."""
+    :class:`DynsecBroker` (``tls``: its WebSockets over TLS), stopped afterwards; skips with
+    the reason when Mosquitto or its plugin is missing."""
     if not available():
         pytest.skip("mosquitto with its dynamic-security plugin is not installed "
                     "(apt-get install -y mosquitto mosquitto-clients)")
-    b = DynsecBroker(tmp_path_factory.mktemp("dynsec"))
+    b = DynsecBroker(tmp_path_factory.mktemp("dynsec"), tls)
     b.start()
     try:
         yield b

@@ -4,7 +4,7 @@ driven by Playwright (never a downloaded browser)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,20 +54,28 @@ class CspWatchedBrowser:
         return getattr(self._browser, name)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[CspWatchedBrowser]:
-    """Chromium from Debian with a fresh profile per context (``launch`` uses a temp dir),
-    watched for CSP violations (:class:`CspWatchedBrowser`; checked after each test)."""
+def launched_chromium(extra_args: Sequence[str] = ()) -> Iterator[CspWatchedBrowser]:
+    """The body of a ``browser`` fixture (``yield from`` it): Debian's Chromium with
+    :data:`CHROMIUM_ARGS` and ``extra_args``, watched for CSP violations; skips when Playwright
+    or the browser is missing."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
         pytest.skip("no /usr/bin/chromium (apt-get install -y chromium); "
                     "the tests never download a browser")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                              args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield CspWatchedBrowser(b)
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[CspWatchedBrowser]:
+    """Chromium from Debian with a fresh profile per context (``launch`` uses a temp dir),
+    watched for CSP violations (:class:`CspWatchedBrowser`; checked after each test)."""
+    yield from launched_chromium()
 
 
 @pytest.fixture(autouse=True)

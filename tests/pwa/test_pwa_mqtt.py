@@ -1,8 +1,21 @@
 """Issue 14, done-when 1: in real Chromium the officer app receives a confirmed alert over
-MQTT over WebSockets from a real Mosquitto, with the live feed (SSE) not used at all; when the
-broker stops it falls back to the live feed and says so, and receives the next alert there;
-when the broker is back it switches back. What a separate subscriber reads off the broker
-carries no image, name or reference (R6)."""
+MQTT over secure WebSockets (``wss://``) from a real Mosquitto, with the live feed (SSE) not
+used at all; when the broker stops it falls back to the live feed and says so, and receives
+the next alert there; when the broker is back it switches back. What a separate subscriber
+reads off the broker carries no image, name or reference (R6).
+
+TLS as on a site: ``pinchpoint tls init``'s own code (:func:`kernel.tls.init_tls`) makes the
+local CA and the server certificate Mosquitto's WebSockets listener presents. This Chromium
+trusts exactly that certificate and nothing more: ``--ignore-certificate-errors-spki-list``
+with the SHA-256 of its public key (Chromium honours the flag only with a ``--user-data-dir``,
+which Playwright's ``launch`` always passes, its temporary profile; a certificate with another
+key is still refused, ERR_CERT_AUTHORITY_INVALID, tried by hand). Not the global
+``ignore_https_errors``, which would hide a wrong certificate too.
+
+The page itself is served over plain http on 127.0.0.1 (the test API has no TLS here):
+mixed-content rules block ``ws://`` from an https page but allow ``wss://`` from an http one,
+so this is the stricter half of a site's https page with wss MQTT; what is checked is the
+socket's scheme, and that no ``ws://`` socket was opened."""
 
 from __future__ import annotations
 
@@ -17,14 +30,17 @@ import paho.mqtt.client as paho
 import pytest
 
 from adapters.sink.mqtt import PAYLOAD_KEYS
+from kernel.tls import TlsFiles, init_tls
 from tests.mosquitto_dynsec import (
     ADMIN_PASSWORD,
     ADMIN_USER,
     SERVER_PASSWORD,
     SERVER_USER,
     DynsecBroker,
+    spki_sha256,
     started_broker,
 )
+from tests.pwa.conftest import CspWatchedBrowser, launched_chromium
 from tests.pwa.live_runtime import PASSWORD, WATCH_REFERENCE, LiveRuntime
 
 TABLET = {"width": 1280, "height": 800}
@@ -34,8 +50,22 @@ OBSERVER, OBSERVER_PASSWORD = "observer", "observer-secret-1"
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynsecBroker]:
-    yield from started_broker(tmp_path_factory)
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """What ``pinchpoint tls init`` makes: a local CA and a server certificate for
+    localhost and 127.0.0.1."""
+    return init_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory, tls: TlsFiles) -> Iterator[DynsecBroker]:
+    yield from started_broker(tmp_path_factory, tls)
+
+
+@pytest.fixture(scope="module")
+def browser(tls: TlsFiles) -> Iterator[CspWatchedBrowser]:
+    """Chromium trusting the broker's server certificate alone (by its key's hash)."""
+    yield from launched_chromium(
+        [f"--ignore-certificate-errors-spki-list={spki_sha256(tls.server_cert)}"])
 
 
 @pytest.fixture(scope="module")
@@ -123,15 +153,18 @@ def wait_status(page: Any, text: str) -> None:
                            arg=text, timeout=60_000)
 
 
-def test_issue14_officer_gets_alerts_over_mqtt_ws_and_falls_back_to_the_live_feed(
+def test_issue14_officer_gets_alerts_over_mqtt_wss_and_falls_back_to_the_live_feed(
         live_mqtt: LiveRuntime, broker: DynsecBroker, browser: Any) -> None:
     live = live_mqtt
+    assert broker.ws_url.startswith("wss://")
     observer = Observer(broker, f"pinchpoint/{live.deployment}/alerts")
     context = browser.new_context(viewport=TABLET)
     try:
         page = context.new_page()
         requests: list[str] = []
+        sockets: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
+        page.on("websocket", lambda ws: sockets.append(ws.url))
         page.goto(f"{live.url}/")
         page.fill("#login-name", "ofc")
         page.fill("#login-password", PASSWORD)
@@ -143,6 +176,7 @@ def test_issue14_officer_gets_alerts_over_mqtt_ws_and_falls_back_to_the_live_fee
         page.wait_for_selector(f"li[data-id='{first}'] img", timeout=30_000)
         feed_calls = [u for u in requests if "/api/feed" in u]
         assert not feed_calls, f"the live feed was used while MQTT was up: {feed_calls}"
+        assert sockets and all(u == broker.ws_url for u in sockets), sockets
         assert page.locator(f"li[data-id='{first}']").count() == 1
 
         # the broker goes away: the feed takes over, and the screen says so
@@ -157,6 +191,7 @@ def test_issue14_officer_gets_alerts_over_mqtt_ws_and_falls_back_to_the_live_fee
         wait_status(page, VIA_MQTT)
         observer.wait_for({first, second}, 60)
         assert page.locator(f"li[data-id='{second}']").count() == 1
+        assert all(u.startswith("wss://") for u in sockets), sockets
 
         cached = page.evaluate("""async () => { const out = [];
             for (const key of await caches.keys()) {
