@@ -134,6 +134,8 @@ MATRIX: Final[dict[str, Access]] = {
     "GET /api/devices": DEVICE_ADMINS,
     "POST /api/devices/{device_id}/revoke": DEVICE_ADMINS,
     "PUT /api/devices/current": OFFICER,
+    # the officer's alarm mute, audited (issue 14): the session's own device only
+    "POST /api/devices/current/alarm": OFFICER,
     # receipts (issue 14): an officer's enrolled device gives its own (the domain refuses a
     # session of no device); the alert's viewers see who has it and who is responding
     "POST /api/alerts/{alert_id}/receipts": OFFICER,

@@ -417,6 +417,21 @@ class DeviceReportIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The live deployment whose alerts the device takes now (its receipts are for those)."""
 
 
+class AlarmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The officer muted (``true``) or unmuted the alarm of this app (the session's own: a
+    body naming another device or user is refused)."""
+
+    muted: bool
+
+
+class AlarmOut(msgspec.Struct, kw_only=True, frozen=True):
+    """The alarm's state as recorded, and the device it was recorded for (``None``: a
+    session of no enrolled device)."""
+
+    muted: bool
+    device_id: str | None
+
+
 class ReceiptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """This device's receipt for a confirmed alert (the device is the session's: a body
     naming another device is refused). ``path`` with ``delivered`` only."""

@@ -246,6 +246,51 @@ class Devices:
             await tx.devices.update(device)
         return True
 
+    async def alarm(self, user: str, device_id: str | None, muted: bool) -> None:
+        """The officer ``user`` muted or unmuted the app's alarm on ``device_id`` (``None``:
+        a browser session of no enrolled device). A muted app still shows a new alert, only
+        silently, so who silenced which device and when is on the record (R19): audited
+        ``device.alarm_muted`` or ``device.alarm_unmuted``. :class:`NotFound` for a device
+        that is unknown, revoked or not ``user``'s."""
+        async with self.store.transaction() as tx:
+            if device_id is not None:
+                device = await tx.devices.get(device_id)
+                if device is None or device.revoked_at is not None or device.user != user:
+                    raise NotFound(f"no device {device_id!r} of {user!r}")
+            action = "device.alarm_muted" if muted else "device.alarm_unmuted"
+            await audit.append(tx, self.clock, user, action,
+                               {"user": user, **({"device": device_id} if device_id else {})},
+                               None)
+
+    async def broker_holders(self, user: str) -> list[str]:
+        """Whose broker logins are ``user``'s: each enrolled device of theirs not revoked
+        (a device's login outlives its sessions) and each session of no device. Read before
+        the user is disabled (which deletes the sessions), deleted after by
+        :meth:`revoke_broker_logins`."""
+        async with self.store.transaction() as tx:
+            sessions = await tx.sessions.of_user(user)
+            devices = [d.id for d in await tx.devices.all()
+                       if d.user == user and d.revoked_at is None]
+        plain = [s.id for s in sessions if s.device_id is None]
+        return sorted(set(devices) | {s.device_id for s in sessions if s.device_id}) + plain
+
+    async def revoke_broker_logins(self, holders: list[str], user: str, actor: str) -> bool:
+        """Delete the broker accounts of ``holders`` (:meth:`broker_holders`), which cuts
+        their open MQTT connections, as revoking a device does. ``False`` when the broker
+        could not be reached: audited ``user.mqtt_revoke_failed`` (the user stays disabled;
+        disabling again retries)."""
+        if self.broker is None:
+            return True
+        try:
+            for holder in holders:
+                await self.broker.revoke(holder)
+        except BrokerAccountError as exc:
+            async with self.store.transaction() as tx:
+                await audit.append(tx, self.clock, actor, "user.mqtt_revoke_failed",
+                                   {"user": user}, {"error": str(exc)[:200]})
+            return False
+        return True
+
     async def statuses(self) -> list[DeviceStatus]:
         """Every device, oldest enrolment first, with its count of push subscriptions."""
         async with self.store.transaction() as tx:

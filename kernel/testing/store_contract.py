@@ -666,7 +666,8 @@ class StoreContract:
             assert other is not None and other.failures == 2
 
     async def test_r23_sessions_roundtrip_touch_and_delete(self, store: Store) -> None:
-        """R23: a session reads back, is touched, deleted alone or with all of its user's."""
+        """R23: a session reads back, is listed with its user's (oldest first), is touched,
+        deleted alone or with all of its user's."""
         async with store.transaction() as tx:
             for name in ("ann", "bob"):
                 await tx.accounts.insert(user(name))
@@ -676,6 +677,8 @@ class StoreContract:
         async with store.transaction() as tx:
             assert await tx.sessions.get("s1") == session("s1", "ann", T0, T0)
             assert await tx.sessions.get("nope") is None
+            assert [s.id for s in await tx.sessions.of_user("ann")] == ["s1", "s2"]
+            assert await tx.sessions.of_user("nobody") == []
             await tx.sessions.touch("s1", T0 + MS)
             got = await tx.sessions.get("s1")
             assert got is not None and (got.created_at, got.last_seen_at) == (T0, T0 + MS)

@@ -1,7 +1,8 @@
 """Officers' enrolled devices (issue 14, R19, R23): the console issues a one-time code, the
 tablet enrols with it, the device list, revoking a lost tablet, and a device's own report of
 how it takes its alerts. Each is a call of :class:`kernel.auth.devices.Devices`, audited
-there (``device.code_issued``, ``device.enrol``, ``device.enrol_failed``, ``device.revoke``).
+there (``device.code_issued``, ``device.enrol``, ``device.enrol_failed``, ``device.revoke``,
+``device.alarm_muted``, ``device.alarm_unmuted``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from kernel.auth.devices import (
 )
 from kernel.auth.lockout import client_key
 from mobile_api.login_tarpit import BUSY_DELAY_S, REFUSAL_DELAY_S
-from mobile_api.schemas import DeviceReportIn, EnrolIn, EnrolmentCodeIn, MeOut
+from mobile_api.schemas import AlarmIn, AlarmOut, DeviceReportIn, EnrolIn, EnrolmentCodeIn, MeOut
 from mobile_api.security import DEVICE_COOKIE, backend_of, cookie_attributes, over_tls
 from mobile_api.views import NO_STORE, context
 
@@ -104,4 +105,15 @@ async def report(data: JSONBody[DeviceReportIn], request: Request[Any, Any, Any]
         raise HTTPException(status_code=404, detail="this session is not an enrolled device")
 
 
-HANDLERS = [issue_code, enrol, list_devices, revoke, report]
+@post("/api/devices/current/alarm", status_code=200, tags=["devices"])
+async def alarm(data: JSONBody[AlarmIn], request: Request[Any, Any, Any]) -> Response[AlarmOut]:
+    """The officer muted or unmuted the alarm of this app: recorded for this session's own
+    device (or, for a session of no enrolled device, its user) and audited (R19). A muted
+    app still shows a new alert, silently. The device is always the session's: there is no
+    way to name another."""
+    backend, s = context(request)
+    await backend.devices.alarm(s.user, s.device_id, data.muted)
+    return Response(AlarmOut(muted=data.muted, device_id=s.device_id), headers=NO_STORE)
+
+
+HANDLERS = [issue_code, enrol, list_devices, revoke, report, alarm]

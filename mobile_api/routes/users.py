@@ -65,11 +65,19 @@ async def reset_password(name: FromPath[str], data: JSONBody[PasswordIn],
 @post("/api/users/{name:str}/disable", status_code=200, tags=["users"])
 async def disable(name: FromPath[str], request: Request[Any, Any, Any]
                   ) -> Response[UserChangeOut]:
-    """Disable the account: it cannot log in, every session ends. 409 for the last enabled
-    admin."""
-    backend, _ = context(request)
+    """Disable the account: it cannot log in, every session ends, and its MQTT logins (one
+    per enrolled device and per session of no device) are deleted from the broker at once,
+    cutting open connections, as revoking a device does (audited with ``mqtt_deleted``; a
+    broker that cannot be reached is audited ``user.mqtt_revoke_failed`` and
+    ``mqtt_revoked`` is false: disable again to retry). 409 for the last enabled admin."""
+    backend, s = context(request)
+    holders = await backend.devices.broker_holders(name)
     ended = await backend.accounts.set_enabled(name, False)
-    return await _audited(request, name, "disable", ended)
+    revoked = await backend.devices.revoke_broker_logins(holders, name, s.user)
+    details: dict[str, object] = {}
+    if backend.broker_accounts is not None:
+        details = {"mqtt_deleted": len(holders) if revoked else 0, "mqtt_revoked": revoked}
+    return await _audited(request, name, "disable", ended, details)
 
 
 @post("/api/users/{name:str}/enable", status_code=200, tags=["users"])

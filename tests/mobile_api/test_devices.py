@@ -279,3 +279,116 @@ def test_issue14_enrolment_refuses_wrong_reused_expired_codes_and_throttles(
     failed = sum(r.action == "device.enrol_failed" for r in audit_rows(api))
     assert failed - failed_before == 5
     assert api.call(api.gov.verify_audit()).ok
+
+
+def test_issue14_disabled_officer_loses_every_mqtt_login_at_once(
+        api: LiveApi, broker: DynsecBroker) -> None:
+    """R23: disabling a user ends their sessions and deletes their broker accounts (the
+    enrolled tablet's and a plain browser session's), as revoking a device does: the real
+    Mosquitto cuts the open connection and refuses both logins; the audit row says so."""
+    dep = api.seed.deployment
+    api.call(api.backend.accounts.add_user("officer2", "officer", PASSWORD, "test"))
+    enrolled = enrol(api, issue(api, officer="officer2"))
+    assert enrolled.status_code == 201, enrolled.text
+    tablet = tablet_client(api, enrolled)
+    logins = [tablet.post("/api/mqtt/credentials", json={"deployment_id": dep})]
+    with httpx.Client(base_url=api.url, timeout=10) as browser:
+        me = browser.post("/api/auth/login", json={"name": "officer2", "password": PASSWORD})
+        assert me.status_code == 200 and me.json()["device_id"] is None
+        logins.append(browser.post("/api/mqtt/credentials", json={"deployment_id": dep},
+                                   headers={"X-CSRF-Token": me.json()["csrf_token"],
+                                            "Cookie": f"{COOKIE}={me.cookies[COOKIE]}"}))
+    assert [r.status_code for r in logins] == [201, 201], [r.text for r in logins]
+    creds = [r.json() for r in logins]
+    assert creds[0]["username"] != creds[1]["username"]
+
+    async def run() -> None:
+        async with mqtt_login(broker, creds[0]) as mqtt:
+            await mqtt.subscribe(creds[0]["topic"], qos=1)
+            r = await asyncio.to_thread(_disable, api, "officer2")
+            assert r == {"user": "officer2", "action": "disable", "sessions_ended": 2}
+            with pytest.raises(aiomqtt.MqttError):  # the open connection is cut
+                async with asyncio.timeout(REVOKED_WITHIN_S):
+                    async for _ in mqtt.messages:
+                        pass
+        for login in creds:
+            with pytest.raises(aiomqtt.MqttCodeError) as refused:
+                async with mqtt_login(broker, login):
+                    pass
+            assert refused.value.rc in (4, 5, 134, 135), refused.value
+
+    try:
+        api.call(run(), timeout=60)
+        assert tablet.get("/api/auth/me").status_code == 401
+        rows = [r for r in audit_rows(api) if r.action == "user.disable"
+                and r.subjects == {"user": "officer2"}]
+        assert len(rows) == 1 and rows[0].actor == "admin"
+        assert rows[0].details == {"sessions_ended": 2, "mqtt_deleted": 2,
+                                   "mqtt_revoked": True}
+        # the device is not revoked: re-enabled, the officer's tablet works again
+        assert device_list(api)[enrolled.json()["device_id"]]["revoked_at"] is None
+    finally:
+        tablet.close()
+        with api.client("admin") as admin:
+            assert admin.post("/api/users/officer2/enable").status_code == 200
+    assert api.call(api.gov.verify_audit()).ok
+
+
+def _disable(api: LiveApi, name: str) -> dict[str, Any]:
+    with api.client("admin") as admin:
+        r = admin.post(f"/api/users/{name}/disable")
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_issue14_r19_officer_mutes_and_unmutes_the_alarm_audited(api: LiveApi) -> None:
+    """The alarm's mute is the session's own device's, audited each way (R19); a session of
+    no enrolled device is recorded for its user."""
+    enrolled = enrol(api, issue(api))
+    assert enrolled.status_code == 201, enrolled.text
+    device_id = enrolled.json()["device_id"]
+    with tablet_client(api, enrolled) as tablet:
+        for muted in (True, False):
+            r = tablet.post("/api/devices/current/alarm", json={"muted": muted})
+            assert r.status_code == 200, r.text
+            assert r.json() == {"muted": muted, "device_id": device_id}
+            assert r.headers["cache-control"] == "no-store"
+    with api.client("officer") as plain:
+        r = plain.post("/api/devices/current/alarm", json={"muted": True})
+        assert r.status_code == 200 and r.json() == {"muted": True, "device_id": None}
+    rows = [r for r in audit_rows(api) if r.action.startswith("device.alarm_")]
+    assert [(r.action, r.actor, r.subjects) for r in rows[-3:]] == [
+        ("device.alarm_muted", "officer", {"user": "officer", "device": device_id}),
+        ("device.alarm_unmuted", "officer", {"user": "officer", "device": device_id}),
+        ("device.alarm_muted", "officer", {"user": "officer"})]
+    assert api.call(api.gov.verify_audit()).ok
+
+
+def test_issue14_alarm_route_refuses_other_roles_devices_bodies_and_no_csrf(
+        api: LiveApi) -> None:
+    """Hostile: only an officer's session; no CSRF token, 403; the device cannot be named
+    (another device's id in the body is refused, the path has none); bodies that are not
+    ``{"muted": <bool>}`` are 400 (Litestar's lax decoding takes ``"true"`` for true, as in
+    every route); nothing of these is audited."""
+    before = sum(r.action.startswith("device.alarm_") for r in audit_rows(api))
+    for role in ("operator", "technical", "commander", "admin"):
+        with api.client(role) as c:
+            assert c.post("/api/devices/current/alarm", json={"muted": True}
+                          ).status_code == 403, role
+    with api.client() as anonymous:
+        assert anonymous.post("/api/devices/current/alarm", json={"muted": True}
+                              ).status_code == 401
+    with api.client("officer", csrf=False) as c:
+        assert c.post("/api/devices/current/alarm", json={"muted": True}).status_code == 403
+    other = enrol(api, issue(api)).json()["device_id"]
+    with api.client("officer") as c:
+        for bad in ({"muted": True, "device_id": other}, {"muted": "maybe"}, {"muted": 2},
+                    {"muted": None}, {"muted": [True]}, {}, [], {"mute": True}):
+            assert c.post("/api/devices/current/alarm", json=bad).status_code == 400, bad
+        assert c.post("/api/devices/current/alarm", content=b"{",
+                      headers={"Content-Type": "application/json"}).status_code == 400
+        assert c.post(f"/api/devices/{other}/alarm", json={"muted": True}
+                      ).status_code in (403, 404, 405)
+        assert c.get("/api/devices/current/alarm").status_code in (403, 404, 405)
+    assert sum(r.action.startswith("device.alarm_") for r in audit_rows(api)) == before

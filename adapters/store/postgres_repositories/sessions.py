@@ -28,6 +28,11 @@ class PostgresSessions(PostgresRepository):
     async def delete(self, session_id: str) -> int:
         return await self._run("DELETE FROM sessions WHERE id=$1", (session_id,))
 
+    async def of_user(self, name: str) -> list[SessionRecord]:
+        found = await self._all("SELECT * FROM sessions WHERE user_name=$1 "
+                                "ORDER BY created_at, id", (name,))
+        return [rows.session(r) for r in found]
+
     async def delete_for_user(self, name: str) -> int:
         return await self._run("DELETE FROM sessions WHERE user_name=$1", (name,))
 

@@ -23,6 +23,11 @@ class SessionRepository(Protocol):
 
     async def delete(self, session_id: str) -> int: ...
 
+    async def of_user(self, name: str) -> list[SessionRecord]:
+        """Every session of the user, oldest first (disabling the user ends their broker
+        logins too: one per session, or per enrolled device)."""
+        ...
+
     async def delete_for_user(self, name: str) -> int:
         """Delete every session of the user (a password change, a disabled account)."""
         ...
