@@ -139,11 +139,13 @@ async def make_backend(governance: Governance, settings: ApiSettings, data_dir: 
                            if default_threshold is None else default_threshold),
         status_provider=status, placement=placement,
         late_after_s=NodeConfig().late_after_s if late_after_s is None else late_after_s,
-        broker_accounts=await _broker_accounts(settings.mqtt, data_dir))
+        broker_accounts=await broker_accounts_for(settings.mqtt, data_dir))
 
 
-async def _broker_accounts(mqtt: OfficerMqttSettings | None, data_dir: Path
-                           ) -> BrokerAccounts | None:
+async def broker_accounts_for(mqtt: OfficerMqttSettings | None, data_dir: Path
+                              ) -> BrokerAccounts | None:
+    """The officers' broker accounts of ``service.http``'s ``mqtt`` settings (``None``: MQTT
+    not set up); files are read off the event loop."""
     if mqtt is None:
         return None
     cfg = mqtt.accounts

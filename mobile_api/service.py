@@ -15,15 +15,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import ClassVar
 
 import uvicorn
 
 from kernel.delivery import vapid
+from kernel.delivery.broker_accounts import BrokerAccounts
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.service import ServiceContext
 from mobile_api.app import create_app
-from mobile_api.backend import make_backend
+from mobile_api.backend import broker_accounts_for, make_backend
 from mobile_api.settings import ApiSettings
 
 log = logging.getLogger("pinchpoint.service.http")
@@ -46,6 +48,13 @@ class HttpService:
         self.config = config
         self.context = context
         self.server: uvicorn.Server | None = None
+
+    @staticmethod
+    async def broker_accounts(settings: ApiSettings, data_dir: Path) -> BrokerAccounts | None:
+        """The officers' broker accounts these settings name, for a process that does not
+        serve (``pinchpoint user disable`` deletes a disabled user's:
+        :func:`kernel.cli.users.broker_accounts_of`)."""
+        return await broker_accounts_for(settings.mqtt, data_dir)
 
     async def serve(self, context: ServiceContext) -> None:
         """Serve until cancelled."""

@@ -26,7 +26,7 @@ from typing import Final
 
 import msgspec
 
-from kernel.auth.accounts import AccountError, Session, token_id
+from kernel.auth.accounts import AccountError, Accounts, Session, token_id
 from kernel.auth.lockout import LockoutPolicy, after_failure, locked_for, stale
 from kernel.clock import Clock
 from kernel.delivery.broker_accounts import BrokerAccountError, BrokerAccounts
@@ -290,6 +290,22 @@ class Devices:
                                    {"user": user}, {"error": str(exc)[:200]})
             return False
         return True
+
+    async def disable_user(self, accounts: Accounts, user: str, actor: str
+                           ) -> dict[str, object]:
+        """Disable ``user`` (:meth:`Accounts.set_enabled`: every session ends; the last
+        enabled admin is refused) and delete their broker logins at once
+        (:meth:`broker_holders`, :meth:`revoke_broker_logins`). Returns the details of the
+        ``user.disable`` audit row the caller writes: ``sessions_ended``, and with a broker
+        ``mqtt_deleted`` and ``mqtt_revoked``. The API's admin route and ``pinchpoint user
+        disable`` both call this."""
+        holders = await self.broker_holders(user)
+        ended = await accounts.set_enabled(user, False)
+        details: dict[str, object] = {"sessions_ended": ended}
+        if self.broker is not None:
+            revoked = await self.revoke_broker_logins(holders, user, actor)
+            details |= {"mqtt_deleted": len(holders) if revoked else 0, "mqtt_revoked": revoked}
+        return details
 
     async def statuses(self) -> list[DeviceStatus]:
         """Every device, oldest enrolment first, with its count of push subscriptions."""

@@ -2,6 +2,10 @@
 list API users (R23). The admin screens of the PWA make the same calls, audited under the same
 action names. Disabling the last enabled admin is refused (exit 5).
 
+``disable`` also deletes the user's MQTT logins from the broker at once, as the admin screen
+does (issue 14): the broker is the one the ``[[services]]`` http section's ``mqtt`` names,
+reached through that service's class from the registry (the kernel imports no service).
+
 ``unlock`` clears an account's failed-login counts and locks for every client (issue 12,
 finding 1); a running server forgets its in-memory counts for the name at the name's next
 login (:meth:`kernel.auth.accounts.Accounts.unlock`). Sessions are untouched.
@@ -16,9 +20,13 @@ import argparse
 import getpass
 import sys
 
+from kernel import registry
 from kernel.auth.accounts import Accounts
+from kernel.auth.devices import Devices
 from kernel.auth.passwords import Passwords
 from kernel.cli.common import add_config_option, load_config
+from kernel.config import Config
+from kernel.delivery.broker_accounts import BrokerAccounts
 from kernel.domain.governance import open_governance
 from kernel.errors import PinchpointError
 
@@ -37,6 +45,20 @@ def _password(args: argparse.Namespace) -> str:
     if first != getpass.getpass("again: "):
         raise UsageError("the passwords differ")
     return first
+
+
+async def broker_accounts_of(config: Config) -> BrokerAccounts | None:
+    """The officers' broker accounts of the first configured service whose class can make
+    them (``service.http`` with ``mqtt``: its ``broker_accounts``); ``None`` without MQTT."""
+    for section in config.services:
+        make = getattr(registry.load("service", section.type), "broker_accounts", None)
+        if make is None:
+            continue
+        accounts = await make(section.settings, config.data_dir)
+        if accounts is not None:
+            assert isinstance(accounts, BrokerAccounts)
+            return accounts
+    return None
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -64,6 +86,9 @@ async def _run(args: argparse.Namespace) -> int:
         elif action == "end-sessions":
             action = "end_sessions"
             details = {"sessions_ended": await accounts.end_sessions(args.name)}
+        elif action == "disable":
+            devices = Devices(gov.store, gov.ctx.clock, await broker_accounts_of(config))
+            details = await devices.disable_user(accounts, args.name, actor)
         else:
             details = {"sessions_ended": await accounts.set_enabled(args.name,
                                                                     action == "enable")}

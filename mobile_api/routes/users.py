@@ -71,12 +71,9 @@ async def disable(name: FromPath[str], request: Request[Any, Any, Any]
     broker that cannot be reached is audited ``user.mqtt_revoke_failed`` and
     ``mqtt_revoked`` is false: disable again to retry). 409 for the last enabled admin."""
     backend, s = context(request)
-    holders = await backend.devices.broker_holders(name)
-    ended = await backend.accounts.set_enabled(name, False)
-    revoked = await backend.devices.revoke_broker_logins(holders, name, s.user)
-    details: dict[str, object] = {}
-    if backend.broker_accounts is not None:
-        details = {"mqtt_deleted": len(holders) if revoked else 0, "mqtt_revoked": revoked}
+    details = await backend.devices.disable_user(backend.accounts, name, s.user)
+    ended = details.pop("sessions_ended")
+    assert isinstance(ended, int)
     return await _audited(request, name, "disable", ended, details)
 
 
