@@ -1,7 +1,14 @@
 // Sound and vibration when a confirmed alert arrives. Browsers allow audio only after a user
 // gesture, so the AudioContext is created (or resumed) on the first tap or key press.
+//
+// The officer may mute it (issue 14): the officer screen's toggle records each mute and
+// unmute on the server first (audited, R19), then calls setMuted. Muted, a new alert still
+// shows (card, banner, "New alert" link), only silently. The state lives in this page only:
+// a reload or a new login starts loud again, the safe default for a device that may change
+// hands. <html data-alarms> / data-silenced count what sound() did (the browser tests read them).
 
 let audio = null;
+let muted = false;
 
 function unlock() {
   try {
@@ -12,8 +19,23 @@ function unlock() {
 addEventListener('pointerdown', unlock, {passive: true});
 addEventListener('keydown', unlock);
 
-/** Two short beeps and a vibration pattern; silent where the device refuses. */
+/** Mute (true) or unmute the alarm; the caller has recorded it (POST /api/devices/current/alarm). */
+export function setMuted(value) {
+  muted = Boolean(value);
+  document.documentElement.dataset.alarmMuted = String(muted);
+}
+
+export const isMuted = () => muted;
+
+function count(name) {
+  const data = document.documentElement.dataset;
+  data[name] = String((Number(data[name]) || 0) + 1);
+}
+
+/** Two short beeps and a vibration pattern; silent where the device refuses, or muted. */
 export function sound() {
+  if (muted) { count('silenced'); return; }
+  count('alarms');
   try {
     if (audio && audio.state === 'running') {
       const t = audio.currentTime;

@@ -14,7 +14,7 @@ import {renderUsers} from './views/users.js';
 import {renderDevices} from './views/devices.js';
 import {renderPlacement} from './views/placement.js';
 import {renderForce} from './views/force.js';
-import {sound} from './alarm.js';
+import {setMuted, sound} from './alarm.js';
 import {openAlertStream, PATH_TEXT} from './alert_stream.js';
 import {forgetAlerts} from './forget.js';
 import {receipt, receiptsAfter, startReceipts} from './receipts.js';
@@ -228,6 +228,7 @@ async function logout() {
  * after the officer's own logout, the notifications (they name no one, R6). */
 function forgetSession(notifications) {
   watch.live = null;
+  setMuted(false);  // the next officer on this tablet starts with the alarm on
   feed.reported = '';
   main.replaceChildren();
   forgetAlerts({notifications});

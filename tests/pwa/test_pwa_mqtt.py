@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,9 +126,10 @@ class Observer:
         self.client.disconnect()
 
 
-def confirm_next(live: LiveRuntime, done: set[str]) -> str:
-    """Confirm the next candidate the live pipeline raises from the clip. (Playwright's sync
-    API runs a loop in this thread, so the wait runs on the runtime's loop.)"""
+def confirm_next(live: LiveRuntime, done: set[str], newest: bool = False) -> str:
+    """Confirm the next candidate the live pipeline raises from the clip (``newest``: the
+    one captured last of those waiting). (Playwright's sync API runs a loop in this thread,
+    so the wait runs on the runtime's loop.)"""
     gov = live.runtime.governance
     assert gov is not None
     found: list[str] = []
@@ -135,7 +137,10 @@ def confirm_next(live: LiveRuntime, done: set[str]) -> str:
     async def candidate() -> None:
         async def fresh() -> list[str]:
             alerts = await gov.alerts.list_for(live.deployment)
-            return [a.id for a in alerts if a.state == "candidate" and a.id not in done]
+            waiting = [a for a in alerts if a.state == "candidate" and a.id not in done]
+            if newest:
+                waiting.sort(key=lambda a: a.captured_at, reverse=True)
+            return [a.id for a in waiting]
 
         async with asyncio.timeout(90):
             while not (ids := await fresh()):
@@ -174,6 +179,7 @@ def test_issue14_officer_gets_alerts_over_mqtt_wss_and_falls_back_to_the_live_fe
 
         first = confirm_next(live, done)
         page.wait_for_selector(f"li[data-id='{first}'] img", timeout=30_000)
+        assert page.evaluate("document.documentElement.dataset.alarms") == "1"  # it sounded
         feed_calls = [u for u in requests if "/api/feed" in u]
         assert not feed_calls, f"the live feed was used while MQTT was up: {feed_calls}"
         assert sockets and all(u == broker.ws_url for u in sockets), sockets
@@ -213,6 +219,74 @@ def test_issue14_officer_gets_alerts_over_mqtt_wss_and_falls_back_to_the_live_fe
                           b"/9j/", b"data:image", b"base64"):
             assert forbidden not in raw, (forbidden, raw)
         assert len(raw) < 1024, len(raw)
+
+
+def audit_actions(live: LiveRuntime, prefix: str) -> list[tuple[str, str]]:
+    gov = live.runtime.governance
+    assert gov is not None
+
+    async def read() -> list[tuple[str, str]]:
+        async with gov.store.transaction() as tx:
+            rows = await tx.audit.page(0, 100_000)
+        return [(r.action, r.actor) for r in rows if r.action.startswith(prefix)]
+
+    return live.call(read())
+
+
+def test_issue14_r19_muted_alarm_is_silent_audited_and_the_card_says_where_and_when(
+        live_mqtt: LiveRuntime, browser: Any) -> None:
+    """The officer mutes the alarm with the toggle on the alerts screen: the mute is audited
+    (R19), a confirmed alert then still shows, silently; unmuting is audited too. The card
+    says "Seen at camera gate-1, N seconds ago", kept current while shown, and its three
+    images are each at least 300 px wide on a 1280×800 tablet and span the card."""
+    live = live_mqtt
+    context = browser.new_context(viewport=TABLET)
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/")
+        page.fill("#login-name", "ofc")
+        page.fill("#login-password", PASSWORD)
+        page.click("button[type=submit]")
+        toggle = page.locator("#alarm-mute")
+        toggle.wait_for(timeout=30_000)
+        assert toggle.get_attribute("aria-pressed") == "false"
+        assert toggle.is_visible() and "mute" in toggle.inner_text()
+        muted_before = audit_actions(live, "device.alarm_")
+        toggle.click()
+        page.wait_for_selector("#alarm-mute[aria-pressed='true']", timeout=10_000)
+        assert "muted" in toggle.inner_text().lower()
+        assert audit_actions(live, "device.alarm_")[len(muted_before):] == [
+            ("device.alarm_muted", "ofc")]
+
+        alert = confirm_next(live, set(page.eval_on_selector_all(
+            "li[data-id]", "els => els.map((e) => e.dataset.id)")), newest=True)
+        card = f"li[data-id='{alert}']"
+        page.wait_for_selector(f"{card} a.card.new img", timeout=30_000)
+        page.wait_for_function("() => document.documentElement.dataset.silenced === '1'",
+                               timeout=10_000)
+        assert page.evaluate("document.documentElement.dataset.alarms") is None
+        assert "New confirmed alert" in page.inner_text(".banner")
+
+        seen = page.locator(f"{card} .seen")
+        first_text = seen.inner_text()
+        assert re.fullmatch(r"Seen at camera gate-1, \d+ seconds? ago", first_text), first_text
+        page.wait_for_function("([sel, before]) => document.querySelector(sel).textContent "
+                               "!== before", arg=[f"{card} .seen", first_text], timeout=5_000)
+        assert re.fullmatch(r"Seen at camera gate-1, \d+ seconds? ago", seen.inner_text())
+
+        boxes = [page.locator(f"{card} figure.shot").nth(i).bounding_box() for i in range(3)]
+        whole = page.locator(f"{card} a.card").bounding_box()
+        assert all(b is not None and b["width"] >= 300 for b in boxes), boxes
+        assert whole is not None and boxes[0] is not None and boxes[2] is not None
+        span = boxes[2]["x"] + boxes[2]["width"] - boxes[0]["x"]
+        assert span >= 0.9 * whole["width"], (span, whole)
+
+        toggle.click()
+        page.wait_for_selector("#alarm-mute[aria-pressed='false']", timeout=10_000)
+        assert audit_actions(live, "device.alarm_")[len(muted_before):] == [
+            ("device.alarm_muted", "ofc"), ("device.alarm_unmuted", "ofc")]
+    finally:
+        context.close()
 
 
 def _ids(payloads: list[bytes]) -> set[str]:

@@ -1,18 +1,36 @@
 // Officers' view (R5, R6): the confirmed alerts of the live deployment (the one picked on
 // this device when several are live, pick.js; app.js follows a new pick), newest first, live
-// over the SSE feed, with sound and vibration on arrival. New cards go in at the top; the
-// banner's space is always reserved and every card has a fixed height, so nothing under the
-// officer's finger moves except by the browser's scroll anchoring.
+// over MQTT or the SSE feed, with sound and vibration on arrival (a mute toggle, audited:
+// issue 14). New cards go in at the top; the banner's space is always reserved and every card
+// has a fixed height, so nothing under the officer's finger moves except by the browser's
+// scroll anchoring. Each card says where and how long ago the person was seen, kept current.
 
 import {api} from '../api.js';
 import {followed, picker} from '../pick.js';
 import {h, put, shot, categoryBadge, categoryLabel, clock, outcomeLabel, message, say} from '../dom.js';
-import {sound} from '../alarm.js';
+import {isMuted, setMuted, sound} from '../alarm.js';
 import {enablePush, pushSupported} from '../push.js';
 import {receipt, receiptsOf, takenText} from '../receipts.js';
 
 // How often the list asks who is responding (another officer took an alert).
 const TAKEN_MS = 3000;
+// How often the cards' "… seconds ago" is brought up to date.
+const AGE_MS = 1000;
+
+/** "12 seconds ago", "3 minutes ago", "1 h 5 min ago" since `iso` (never in the future: the
+ * tablet's clock may run a little behind the server's). */
+export function ago(iso, now = Date.now()) {
+  const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s} second${s === 1 ? '' : 's'} ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} minute${m === 1 ? '' : 's'} ago`;
+  return `${Math.floor(m / 60)} h ${m % 60} min ago`;
+}
+
+/** "Seen at camera gate-1, 12 seconds ago". The alert names its camera by id: the
+ * deployment's cameras carry no other label yet. */
+export const seenText = (alert, now = Date.now()) =>
+  `Seen at camera ${alert.camera_id}, ${ago(alert.captured_at, now)}`;
 
 export function card(alert, fresh = false) {
   const outcome = alert.outcome ? outcomeLabel(alert.outcome) : 'Outcome needed';
@@ -25,7 +43,8 @@ export function card(alert, fresh = false) {
       shot(alert.images.watchlist, 'Watch-list photo'),
       h('div', {class: 'meta'},
         categoryBadge(alert.category),
-        h('span', {text: `Camera ${alert.camera_id}`}),
+        h('span', {class: 'seen', dataset: {captured: alert.captured_at, camera: alert.camera_id},
+                   text: seenText(alert)}),
         h('span', {class: 'time', text: clock(alert.captured_at)}),
         h('span', {class: alert.outcome ? '' : 'outcome-needed', text: outcome}),
         h('span', {class: 'taken', 'aria-live': 'polite'}))));
@@ -49,8 +68,33 @@ export function renderOfficer(main, _params, ctx) {
       say(pushMsg, await enablePush(deployment?.id));
     }});
   if (!pushSupported()) pushButton.classList.add('hidden');
+  // The alarm's mute: recorded on the server first (audited, R19); only then is it silent.
+  const alarmMsg = message();
+  const alarmButton = h('button', {type: 'button', id: 'alarm-mute', class: 'alarm',
+    onclick: async () => {
+      const next = !isMuted();
+      alarmButton.disabled = true;
+      try {
+        await api('/api/devices/current/alarm', {method: 'POST', body: {muted: next}});
+        setMuted(next);
+        say(alarmMsg, next ? 'Alarm muted: new alerts still show, silently.' : 'Alarm on.', 'ok');
+      } catch (err) {
+        say(alarmMsg, `Not changed: ${err.message}`, 'error');
+      } finally {
+        alarmButton.disabled = false;
+        showAlarm();
+      }
+    }});
+  const showAlarm = () => {
+    const m = isMuted();
+    alarmButton.textContent = m ? 'Alarm muted — turn sound on' : 'Alarm on — mute';
+    alarmButton.setAttribute('aria-pressed', String(m));
+    alarmButton.classList.toggle('muted', m);
+  };
+  showAlarm();
   main.append(h('section', {'aria-labelledby': 'alerts-h'}, title, where, choice.el,
-    h('div', {class: 'row'}, pushButton, pushMsg), banner, empty, list));
+    h('div', {class: 'row'}, pushButton, pushMsg), h('div', {class: 'row'}, alarmButton, alarmMsg),
+    banner, empty, list));
   if (pushSupported() && Notification.permission === 'granted') {
     pushButton.classList.add('hidden');
     enablePush(null, false).then((text) => say(pushMsg, text));
@@ -161,8 +205,17 @@ export function renderOfficer(main, _params, ctx) {
   let timer = 0;
   const poll = async () => { await taken(); timer = setTimeout(poll, TAKEN_MS); };
 
+  /** Keep every card's "… seconds ago" current while the list is shown. */
+  const age = setInterval(() => {
+    const now = Date.now();
+    for (const el of list.querySelectorAll('.seen')) {
+      const text = seenText({camera_id: el.dataset.camera, captured_at: el.dataset.captured}, now);
+      if (el.textContent !== text) el.textContent = text;
+    }
+  }, AGE_MS);
+
   load().then(() => { timer = setTimeout(poll, TAKEN_MS); });
   const off = [ctx.subscribe('alert', arrived), ctx.subscribe('resync', load),
                ctx.subscribe('open', load)];
-  return () => { clearTimeout(timer); off.forEach((f) => f()); };
+  return () => { clearTimeout(timer); clearInterval(age); off.forEach((f) => f()); };
 }
