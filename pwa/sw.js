@@ -7,7 +7,7 @@
 // The vendored MQTT.js bundle (/vendor/…) is not in the shell and so never cached: it is
 // fetched from the server with the page, so it can never outlive the app's version (MQTT
 // needs the network anyway; offline, the app says so and waits).
-const VERSION = 'pinchpoint-shell-v10';  // and pwa/js/version.js
+const VERSION = 'pinchpoint-shell-v11';  // and pwa/js/version.js
 const SHELL = [
   '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
   '/js/app.js', '/js/api.js', '/js/dom.js', '/js/feed.js', '/js/alert_stream.js',

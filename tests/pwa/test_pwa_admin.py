@@ -319,7 +319,7 @@ def test_issue14_enrolled_tablet_drops_an_ended_deployments_alerts_and_is_revoke
         admin.reload()
         admin.wait_for_selector("tr[data-device] td:has-text('Live feed')", timeout=30_000)
         row = admin.inner_text("tr[data-device]")
-        assert "ofc" in row and "Tablet 7" in row and "pinchpoint-shell-v10" in row, row
+        assert "ofc" in row and "Tablet 7" in row and "pinchpoint-shell-v11" in row, row
         admin.evaluate(SETTLED)
         assert_accessible(admin, "devices")
         shoot(admin, artifacts, "22-admin-devices")
@@ -339,9 +339,9 @@ def test_issue14_enrolled_tablet_drops_an_ended_deployments_alerts_and_is_revoke
             # cannot drive the sync Playwright/DevTools calls (its asyncio loop refuses them).
             page.wait_for_timeout(100)
         assert stored["indexeddb"] == [], stored
-        assert [k for k in stored if k.startswith("cache:")] == ["cache:pinchpoint-shell-v10"]
-        assert not [p for p in stored["cache:pinchpoint-shell-v10"] if p.startswith("/api/")]
-        assert "/index.html" in stored["cache:pinchpoint-shell-v10"]  # the shell stays
+        assert [k for k in stored if k.startswith("cache:")] == ["cache:pinchpoint-shell-v11"]
+        assert not [p for p in stored["cache:pinchpoint-shell-v11"] if p.startswith("/api/")]
+        assert "/index.html" in stored["cache:pinchpoint-shell-v11"]  # the shell stays
         notes = page.evaluate("() => navigator.serviceWorker.ready"
                               ".then((r) => r.getNotifications()).then((ns) => ns.length)")
         assert notes == 0
