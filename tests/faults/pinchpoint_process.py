@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -18,10 +19,14 @@ from tests.media_peers import REPO
 
 
 class PinchpointProcess:
-    """One ``pinchpoint run --config CONFIG`` at a time; each start appends to ``log``."""
+    """One ``pinchpoint run --config CONFIG`` at a time; each start appends to ``log``.
+    ``env``: variables added to the test's environment (a store's password); ``path``:
+    directories put before the repository on ``PYTHONPATH`` (a test adapter's entry point)."""
 
-    def __init__(self, config: Path, base_url: str, log: Path) -> None:
+    def __init__(self, config: Path, base_url: str, log: Path,
+                 env: Mapping[str, str] | None = None, path: Sequence[Path] = ()) -> None:
         self.config, self.base_url, self.log = config, base_url, log
+        self.env, self.path = dict(env or {}), tuple(path)
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, crash_at: str | None, config: Path | None = None,
@@ -29,8 +34,8 @@ class PinchpointProcess:
         """Start the process (``crash_at``: the point it will SIGKILL itself at); returns once
         its HTTP service answers (at once when ``serves_http`` is false), or as soon as it
         died (a crash during start)."""
-        env = {k: v for k, v in os.environ.items() if k != ENV}
-        env["PYTHONPATH"] = str(REPO)
+        env = {k: v for k, v in os.environ.items() if k != ENV} | self.env
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (*self.path, REPO))
         if crash_at is not None:
             env[ENV] = crash_at
         with self.log.open("a") as out:
@@ -49,6 +54,10 @@ class PinchpointProcess:
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.1)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
 
     async def killed(self, timeout: float = 60) -> None:
         """Wait for the process to die of the armed crash point (SIGKILL, as ``kill -9``)."""

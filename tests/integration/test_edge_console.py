@@ -15,13 +15,8 @@ real nats-server (its own, in the test's temp directory) with the console's SQLi
 
 from __future__ import annotations
 
-import asyncio
-import os
 import secrets
-import signal
 import sqlite3
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -31,31 +26,14 @@ from adapters.link.nats import NatsLink
 from kernel.auth.accounts import Accounts
 from kernel.auth.passwords import Passwords
 from kernel.config import load as load_config
-from kernel.crashpoints import ENV as CRASH_ENV
 from kernel.domain.governance import open_governance
 from kernel.link.messages import EdgeReport
 from kernel.testing.camera_contract import make_context
 from mobile_api.security import COOKIE
+from tests.faults.pinchpoint_process import PinchpointProcess
+from tests.integration.node_rig import node_sections, poll
 from tests.integration.pipeline_rig import free_port, go_live, make_engine, make_walkpast_clip
-from tests.media_peers import REPO
 from tests.nats_server import link_entry_point_dir, started_server
-
-NODE = """
-[node]
-role = "{role}"
-id = "{id}"
-link_key_file = "{key}"
-report_s = 0.5
-[link]
-type = "nats"
-url = "{url}"
-ack_wait_s = 2.0
-publish_timeout_s = 2.0
-[matching]
-refresh_s = 0.2
-[matching.tracker]
-repeat_s = 1.0
-"""
 
 
 def write_configs(tmp: Path, models: Path, clip: Path, url: str,
@@ -66,63 +44,20 @@ def write_configs(tmp: Path, models: Path, clip: Path, url: str,
     console.write_text(f'data_dir = "{tmp / "console"}"\n[store]\ntype = "sqlite"\n'
                        f'[retention]\nenabled = false\n'
                        f'[[services]]\ntype = "http"\nport = {port}\n'
-                       + NODE.format(role="console", id="console", key=key, url=url))
+                       + node_sections("console", "console", key, url))
     edge = tmp / "edge.toml"
     edge.write_text(f'data_dir = "{tmp / "edge"}"\n'
                     f'[pipeline]\nworkers = 2\n'
                     f'[engine]\ntype = "onnx"\nmodels_dir = "{models}"\n'
                     f'[[cameras]]\nid = "gate-1"\ntype = "file"\npath = "{clip}"\n'
                     f'loop = false\nrealtime = true\n'
-                    + NODE.format(role="edge", id="edge-1", key=key, url=url))
+                    + node_sections("edge", "edge-1", key, url))
     return console, edge
-
-
-class Node:
-    """``pinchpoint run --config CONFIG`` in a process of its own; output to ``log``."""
-
-    def __init__(self, config: Path, log: Path, shim: Path | None) -> None:
-        self.config, self.log, self.shim = config, log, shim
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self, crash_at: str | None = None) -> None:
-        env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (self.shim, REPO) if p)
-        if crash_at:
-            env[CRASH_ENV] = crash_at
-        with self.log.open("a") as out:
-            out.write(f"\n===== {time.strftime('%H:%M:%S')} start, crash at {crash_at}\n")
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kernel.cli.main", "run", "--config", str(self.config),
-                cwd=REPO, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT)
-
-    async def stop(self) -> int | None:
-        if self.proc is None or self.proc.returncode is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.proc.wait(), 30)
-        except TimeoutError:
-            self.proc.kill()
-            return await self.proc.wait()
-
-    def tail(self) -> str:
-        return "\n".join(self.log.read_text().splitlines()[-30:]) if self.log.exists() else ""
 
 
 def alerts(db: Path) -> list[str]:
     with sqlite3.connect(db) as con:
         return [str(r[0]) for r in con.execute("SELECT id FROM alerts")]
-
-
-async def poll(what: str, check: object, timeout: float, *nodes: Node) -> None:
-    """Await ``check()`` (an async callable returning bool) until true, else fail with the
-    nodes' logs."""
-    deadline = time.monotonic() + timeout
-    while not await check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            logs = "\n".join(f"--- {n.config.name}\n{n.tail()}" for n in nodes)
-            raise AssertionError(f"not reached within {timeout} s: {what}\n{logs}")
-        await asyncio.sleep(0.1)
 
 
 async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe(
@@ -147,10 +82,12 @@ async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe
             await engine.close()
         db = tmp_path / "console" / "pinchpoint.db"
         watcher = NatsLink(NatsLink.Config(url=server.url), make_context("test"))
-        console = Node(console_cfg, tmp_path / "console.log", shim)
-        edge = Node(edge_cfg, tmp_path / "edge.log", shim)
+        shims = () if shim is None else (shim,)
+        base = f"http://127.0.0.1:{port}"
+        console = PinchpointProcess(console_cfg, base, tmp_path / "console.log", path=shims)
+        edge = PinchpointProcess(edge_cfg, base, tmp_path / "edge.log", path=shims)
 
-        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5,
+        http = httpx.AsyncClient(base_url=base, timeout=5,
                                  headers={"Cookie": f"{COOKIE}={session.token}"})
 
         async def shown() -> list[tuple[str, str, int, int, bool]] | None:
@@ -168,14 +105,14 @@ async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe
             return None if data is None else msgspec.msgpack.decode(data, type=EdgeReport)
 
         try:
-            await console.start(crash_at="candidate.committed")
+            await console.start("candidate.committed", serves_http=False)
 
             async def published() -> bool:
                 return dep in await watcher.list_versions()
 
             await poll("the console published the live list", published, 30, console)
             version = (await watcher.list_versions())[dep]
-            await edge.start()
+            await edge.start(None, serves_http=False)
 
             async def holds_list() -> bool:
                 r = await report()
@@ -191,12 +128,7 @@ async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe
             await poll("the console shows the version the edge holds", console_shows_it, 20,
                        console)
 
-            async def console_died() -> bool:
-                return console.proc is not None and console.proc.returncode is not None
-
-            await poll("the console died right after its first commit", console_died, 40,
-                       console, edge)
-            assert console.proc is not None and console.proc.returncode == -signal.SIGKILL
+            await console.killed(40)  # right after its first commit, before the ack
             assert len(alerts(db)) == 1, "the first candidate was committed before the kill"
 
             async def raised_meanwhile() -> bool:
@@ -205,7 +137,7 @@ async def test_edge_candidates_reach_the_console_once_through_a_kill9_and_a_wipe
 
             await poll("the edge raised another candidate while the console was dead",
                        raised_meanwhile, 40, edge)
-            await console.start()
+            await console.start(None, serves_http=False)
 
             async def clip_done_and_all_stored() -> bool:
                 r = await report()
