@@ -276,9 +276,10 @@ class Runtime:
     def _start_console(self, governance: Governance) -> None:
         """Take the edges' candidates (persist, then ack) and publish the live lists."""
         link, cipher = self._link()
-        self.ingest = CandidateIngest(link, cipher, governance, self.config.node.late_after_s)
         self.publisher = ListPublisher(link, cipher, governance, self.config.matching,
                                        self.config.matching.refresh_s)
+        self.ingest = CandidateIngest(link, cipher, governance, self.config.node.late_after_s,
+                                      lists=self.publisher)
         self.counts_ingest = CountsIngest(link, governance)
         self.supervisor.spawn("link:ingest", self.ingest.run, self.backoff)
         self.supervisor.spawn("link:counts", self.counts_ingest.run, self.backoff)
@@ -386,7 +387,9 @@ class Runtime:
         """On a console: each edge as it last reported, against the published lists."""
         if self.publisher is None:
             return []
-        return self.publisher.edges(None if self.ingest is None else self.ingest.late_by_node)
+        if self.ingest is None:
+            return self.publisher.edges()
+        return self.publisher.edges(self.ingest.late_by_node, self.ingest.stale_by_node)
 
     def health(self) -> list[CameraHealth]:
         """Per-camera state, counters and drops, for the console and the CLI."""

@@ -9,6 +9,12 @@ and stores nothing twice; a storage fault leaves it unacknowledged and asks for 
 later. Anything that is not a well-formed, well-sealed candidate is dead-lettered (a
 description, never its body), logged and never delivered again: it cannot crash the console
 nor block the stream.
+
+A candidate matched against an older version of its deployment's list than the one the
+console publishes now is dead-lettered too (the edge matched a list since reviewed: the
+person may no longer be on it), logged, and counted with its edge (``stale``, shown by
+``GET /api/health/edges``). The intake starts once the publisher has compared the live lists
+with the broker's, so that it knows the versions it judges by.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import asyncio
 import logging
 import math
 import re
+from typing import Protocol
 
 import msgspec
 
@@ -44,6 +51,18 @@ MAX_ATTEMPTS = 20
 
 class Refused(Exception):
     """A stream message that is not a candidate this console can take (dead-lettered)."""
+
+
+class PublishedVersions(Protocol):
+    """The console's list publication as the intake asks it
+    (:class:`kernel.link.list_publisher.ListPublisher`)."""
+
+    ready: asyncio.Event
+    """Set once the live lists and the broker's have been compared: the versions are known."""
+
+    def version_of(self, deployment_id: str) -> int:
+        """The version of the deployment's list published now (0: none, it is not live)."""
+        ...
 
 
 class Candidate(msgspec.Struct, frozen=True):
@@ -87,10 +106,14 @@ class CandidateIngest:
     """The console's supervised consumer of the candidate stream."""
 
     def __init__(self, link: NodeLink, cipher: LinkCipher, governance: Governance,
-                 late_after_s: float = 10.0, batch: int = 16, retry_s: float = 1.0) -> None:
+                 late_after_s: float = 10.0, batch: int = 16, retry_s: float = 1.0,
+                 lists: PublishedVersions | None = None) -> None:
         self.link = link
         self.cipher = cipher
         self.gov = governance
+        self.lists = lists
+        """The published versions a candidate's ``list_version`` is judged by (None: not
+        judged, a console without a publisher: the tests of the intake alone)."""
         self.late_after_s = late_after_s
         self.batch = batch
         self.retry_s = retry_s
@@ -102,10 +125,16 @@ class CandidateIngest:
         /api/health/edges); each is stored all the same."""
         self.refused = 0
         """Well-formed candidates the domain refused (the deployment ended meanwhile)."""
+        self.stale = 0
+        self.stale_by_node: dict[str, int] = {}
+        """node id → its candidates dead-lettered for an older list version than the one
+        published (shown with the edge, GET /api/health/edges)."""
         self.dead = 0
 
     async def run(self) -> None:
         """Fetch and settle, until cancelled; a link down is waited out, not a crash."""
+        if self.lists is not None:
+            await self.lists.ready.wait()  # the versions before the first candidate
         down = False
         while True:
             try:
@@ -133,6 +162,21 @@ class CandidateIngest:
             await self._dead(delivery, str(exc))
             return True
         msg, payload = candidate.message, candidate.payload
+        if self.lists is not None:
+            if not self.lists.ready.is_set():  # not yet compared: ask again later
+                await delivery.retry(self.retry_s)
+                return False
+            current = self.lists.version_of(msg.deployment_id)
+            if current and msg.list_version < current:
+                log.warning("candidate %s from edge %s matched against list version %d of "
+                            "deployment %s, older than the published %d: not stored",
+                            msg.key, msg.node_id, msg.list_version, msg.deployment_id, current)
+                if await self._dead(delivery, f"matched against list version "
+                                              f"{msg.list_version}, older than the published "
+                                              f"{current}"):
+                    self.stale += 1
+                    self.stale_by_node[msg.node_id] = self.stale_by_node.get(msg.node_id, 0) + 1
+                return True
         try:
             sealed = await self.gov.alerts.seal_candidate(
                 msg.deployment_id, payload.entry_id, payload.camera_id, payload.score,
@@ -165,7 +209,9 @@ class CandidateIngest:
                         (rec.created_at - rec.captured_at).total_seconds())
         return True
 
-    async def _dead(self, delivery: Delivery, reason: str) -> None:
+    async def _dead(self, delivery: Delivery, reason: str) -> bool:
+        """Record and reject; False when the record could not be made (the link is down:
+        the message comes again and is judged again)."""
         self.dead += 1
         key = delivery.key if delivery.key and KEY_PATTERN.match(delivery.key) else None
         log.error("stream message %d dead-lettered: %s", delivery.seq, reason)
@@ -176,5 +222,6 @@ class CandidateIngest:
         except LinkDown:
             # the message stays unsettled and comes again: it is dead-lettered then
             await delivery.retry(self.retry_s)
-            return
+            return False
         await delivery.reject()
+        return True

@@ -64,6 +64,9 @@ class EdgeView(msgspec.Struct, frozen=True):
     late: int = 0
     """Its candidates that reached the console's store late (``[node] late_after_s`` after
     capture): stored and marked, never dropped."""
+    stale: int = 0
+    """Its candidates refused (dead-lettered) for an older list version than the one
+    published: matched against a list it should no longer have held."""
 
 
 class ListPublisher:
@@ -80,7 +83,14 @@ class ListPublisher:
         """deployment id → (fingerprint, version) published."""
         self.reports: dict[str, EdgeReport] = {}
         """node id → the edge's latest report, read at each refresh."""
+        self.ready = asyncio.Event()
+        """Set after the first refresh that completed: :attr:`published` is the live lists'."""
         self._adopted = False
+
+    def version_of(self, deployment_id: str) -> int:
+        """The version of the deployment's list published now (0: none)."""
+        entry = self.published.get(deployment_id)
+        return 0 if entry is None else entry[1]
 
     async def refresh(self) -> None:
         """One comparison, applied. Raises :class:`LinkDown` or a :class:`StorageFault`
@@ -110,6 +120,7 @@ class ListPublisher:
             self.published[deployment_id] = (fingerprint, version)
             log.info("deployment %s: list version %d published (%d template(s))",
                      deployment_id, version, len(bundle.templates))
+        self.ready.set()
         await self.read_reports()
 
     async def _adopt(self, live: dict[str, Fingerprint]) -> None:
@@ -157,10 +168,12 @@ class ListPublisher:
                 log.warning("edge %s: unreadable report", node_id)
         self.reports = reports
 
-    def edges(self, late: Mapping[str, int] | None = None) -> list[EdgeView]:
+    def edges(self, late: Mapping[str, int] | None = None,
+              stale: Mapping[str, int] | None = None) -> list[EdgeView]:
         """Every edge as last read, its lists against the published versions (a list the
         edge still holds after the console withdrew it shows ``published`` 0), from memory;
-        ``late``: node id → its candidates that arrived late (the console's intake counts)."""
+        ``late``, ``stale``: node id → its candidates that arrived late, that were refused
+        for an older list version (the console's intake counts)."""
         out = []
         for node_id, report in sorted(self.reports.items()):
             held = {h.deployment_id: h.version for h in report.lists}
@@ -174,7 +187,8 @@ class ListPublisher:
             out.append(EdgeView(node_id=node_id, reported_at=report.at, lists=tuple(lists),
                                 cameras=report.cameras, queued=report.queued,
                                 published=report.published, refused=report.refused,
-                                late=(late or {}).get(node_id, 0)))
+                                late=(late or {}).get(node_id, 0),
+                                stale=(stale or {}).get(node_id, 0)))
         return out
 
     async def run(self) -> None:
