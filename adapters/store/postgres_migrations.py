@@ -347,4 +347,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE alerts ADD COLUMN seen_again BOOLEAN NOT NULL DEFAULT FALSE;
     CREATE INDEX alerts_entry ON alerts(deployment_id, entry_id, captured_at);
     """,
+    # 6 (SQLite's 8): the keys of the edges' face-counts messages already added (issue 13)
+    """
+    CREATE TABLE face_count_keys (
+        key TEXT PRIMARY KEY,
+        at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX face_count_keys_at ON face_count_keys(at);
+    """,
 ]

@@ -286,4 +286,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE alerts ADD COLUMN seen_again INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX alerts_entry ON alerts(deployment_id, entry_id, captured_at);
     """,
+    # 8: the keys of the edges' face-counts messages already added (issue 13), so that one
+    # redelivered after a console died between its commit and its acknowledgement is not
+    # counted twice; random ids and a time, nothing of a face
+    """
+    CREATE TABLE face_count_keys (
+        key TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX face_count_keys_at ON face_count_keys(at);
+    """,
 ]

@@ -8,7 +8,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -27,6 +27,13 @@ BLUE_WINDOW_S = LEGACY_WINDOW_S
 """A blue walk-past declared without a window counts as detected if a test event of that
 volunteer was captured within this many seconds of the declared time (R21; a walk with a
 window: :mod:`kernel.domain.bluelist_scores`)."""
+
+COUNTS_KEY_HORIZON = timedelta(days=30)
+"""How long the key of an edge's face-counts message is kept once its counts were added. A
+redelivery comes an ack wait (30 s by default) after a console that died before
+acknowledging runs again, so a key is needed while its console is down; one down for longer
+than this with a message in doubt may count that one flush twice. 30 days of keys is about
+43,000 rows an edge at the default 60 s flush: ids and times, nothing of a face."""
 
 
 class MatchReceipt(msgspec.Struct, frozen=True):
@@ -125,12 +132,23 @@ class Reports:
                 deployment_id=deployment_id, camera_id=camera_id, minute=minute, seen=seen,
                 matched=matched))
 
-    async def record_edge_counts(self, counts: Sequence[FaceCount]) -> int:
+    async def record_edge_counts(self, counts: Sequence[FaceCount],
+                                 key: str | None = None) -> int | None:
         """Add an edge's face counts (issue 13) in one transaction, so that a retry after a
         storage fault adds all or none; a count for a deployment this store does not know
-        is left out (an edge's stale or forged message). How many were added."""
+        is left out (an edge's stale or forged message). How many were added.
+
+        ``key``: the key the edge gave the message, recorded in the same transaction: a
+        message redelivered after a console died between this commit and its acknowledgement
+        adds nothing (None) instead of counting twice. Keys older than
+        :data:`COUNTS_KEY_HORIZON` are forgotten here."""
         added = 0
         async with self.ctx.store.transaction() as tx:
+            if key is not None:
+                now = self.ctx.clock.now()
+                if not await tx.statistics.claim_counts_key(key, now):
+                    return None
+                await tx.statistics.forget_counts_keys(now - COUNTS_KEY_HORIZON)
             known: dict[str, bool] = {}
             for c in counts:
                 if c.deployment_id not in known:

@@ -5,8 +5,9 @@ checked, its counts added to every deployment it names in one transaction
 (:meth:`kernel.domain.reports.Reports.record_edge_counts`; a deployment this store does not
 know is left out), and only then acknowledged; a storage fault leaves it for later. What is not
 a well-formed counts message is dead-lettered (described, never copied) and never comes again.
-A console killed between the commit and the acknowledgement adds that one flush again when
-it is redelivered (counts have no key in the store; docs/scale-out.md).
+The message's key (the edge's, checked equal to the broker's message id) is recorded in the
+same transaction: a console killed between the commit and the acknowledgement finds it when
+the message is redelivered and adds nothing twice (acknowledged, counted in ``repeated``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class CountsIngest:
         self.retry_s = retry_s
         self.messages = 0
         self.added = 0
+        self.repeated = 0
+        """Redelivered messages whose counts had been added already (acknowledged, not
+        added again)."""
         self.dead = 0
 
     async def run(self) -> None:
@@ -86,11 +90,16 @@ class CountsIngest:
             await self._dead(delivery, str(exc))
             return True
         try:
-            added = await self.gov.reports.record_edge_counts(counts)
+            added = await self.gov.reports.record_edge_counts(counts, key=delivery.key)
         except StorageFault:
             await delivery.retry(self.retry_s)
             return False
         await delivery.ack()
+        if added is None:
+            self.repeated += 1
+            log.info("face-counts message %d (key %s) redelivered: added before, not again",
+                     delivery.seq, delivery.key)
+            return True
         self.messages += 1
         self.added += added
         if added < len(counts):

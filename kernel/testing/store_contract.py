@@ -619,6 +619,26 @@ class StoreContract:
         async with store.transaction() as tx:
             assert [t.deployment_id for t in await tx.statistics.tallies()] == ["d3", "d2"]
 
+    async def test_issue13_face_count_keys_are_claimed_once_and_forgotten_by_age(
+            self, store: Store) -> None:
+        """Issue 13: the key of an edge's face-counts message is claimed once (a redelivery
+        finds it, committed or in the same transaction), a claim rolled back is not kept, and
+        keys recorded before a time are forgotten, counted."""
+        with pytest.raises(RuntimeError):
+            async with store.transaction() as tx:
+                assert await tx.statistics.claim_counts_key("k0", T0)
+                raise RuntimeError("the counts' transaction failed")
+        async with store.transaction() as tx:
+            assert await tx.statistics.claim_counts_key("k0", T0)  # the failed claim is gone
+            assert not await tx.statistics.claim_counts_key("k0", T0 + timedelta(minutes=1))
+            assert await tx.statistics.claim_counts_key("k1", T0 + timedelta(days=1))
+        async with store.transaction() as tx:
+            assert not await tx.statistics.claim_counts_key("k1", T0)
+            assert await tx.statistics.forget_counts_keys(T0 + timedelta(hours=1)) == 1
+            assert await tx.statistics.forget_counts_keys(T0 + timedelta(hours=1)) == 0
+            assert await tx.statistics.claim_counts_key("k0", T0 + timedelta(days=2))
+            assert not await tx.statistics.claim_counts_key("k1", T0 + timedelta(days=2))
+
     # --- accounts, sessions, push subscriptions (R6, R23) ---------------------------------
 
     async def test_r23_users_roundtrip_update_and_list(self, store: Store) -> None:

@@ -1,7 +1,9 @@
-"""``tx.statistics`` on PostgreSQL: table ``face_counts``; the force-wide view's tallies
-(:mod:`adapters.store.tallies`)."""
+"""``tx.statistics`` on PostgreSQL: tables ``face_counts`` and ``face_count_keys``; the
+force-wide view's tallies (:mod:`adapters.store.tallies`)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from adapters.store import rows, tallies
 from adapters.store.postgres_repositories.base import PostgresRepository
@@ -27,3 +29,10 @@ class PostgresStatistics(PostgresRepository):
         deployments = await self._all(tallies.DEPLOYMENTS_POSTGRES)
         found = [await self._all(sql) for sql in tallies.STATEMENTS]
         return tallies.merge(deployments, *found)
+
+    async def claim_counts_key(self, key: str, at: datetime) -> bool:
+        return await self._run("INSERT INTO face_count_keys (key, at) VALUES ($1,$2)"
+                               " ON CONFLICT (key) DO NOTHING", (key, at)) == 1
+
+    async def forget_counts_keys(self, before: datetime) -> int:
+        return await self._run("DELETE FROM face_count_keys WHERE at < $1", (before,))

@@ -3,6 +3,7 @@ nothing; and every deployment's counts for the force-wide view (issue 13)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from kernel.domain.records import DeploymentTally, FaceCount
@@ -23,4 +24,13 @@ class StatisticsRepository(Protocol):
         """Every deployment of the store, oldest first (``created_at``, then ``id``), with
         its counts added up in the database (one pass per table, not a row per alert): a
         deployment with no alert or face count has zeros and no cameras."""
+        ...
+
+    async def claim_counts_key(self, key: str, at: datetime) -> bool:
+        """Record the key an edge gave a face-counts message (issue 13); False when it was
+        recorded before (a redelivery, whose counts were added then)."""
+        ...
+
+    async def forget_counts_keys(self, before: datetime) -> int:
+        """Delete the keys recorded before ``before``; how many."""
         ...
