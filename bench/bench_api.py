@@ -214,6 +214,16 @@ argon2_parallelism = 1
     return config_module.load(path, environ={})
 
 
+def pass_times(n: int, window_s: float) -> list[float]:
+    """Capture times (epoch seconds, oldest first, the last one now) of ``n`` sightings of one
+    entry that are ``n`` separate passes: each more than the episode window (``[matching.
+    episodes] window_s``) after the one before, so each opens an episode of its own and is
+    confirmed on its own. Sightings within the window are one episode: confirming the first
+    confirms them all, and the rest then answer 409 (issue 15)."""
+    now, gap = time.time(), window_s + 1.0
+    return [now - (n - 1 - i) * gap for i in range(n)]
+
+
 def small_jpegs() -> tuple[bytes, bytes]:
     """A face crop and a torso image as a camera would store them: small real JPEGs."""
     from PIL import Image
@@ -260,9 +270,8 @@ async def seed(rt: Runtime, devices: int, alerts: int) -> Seeded:
     dep, entry = await go_live(gov, engine)
     face, torso = await asyncio.to_thread(small_jpegs)
     ids = []
-    for _ in range(alerts + WARMUP):
-        rec = await gov.alerts.create_candidate(dep, entry, "gate-1", 0.95, time.time(),
-                                                face, torso)
+    for at in pass_times(alerts + WARMUP, rt.config.matching.episodes.window_s):
+        rec = await gov.alerts.create_candidate(dep, entry, "gate-1", 0.95, at, face, torso)
         ids.append(rec.id)
     return Seeded(deployment=dep, candidates=ids, officer_cookies=cookies,
                   operator_cookie=f"{COOKIE}={op.token}", operator_csrf=op.csrf)

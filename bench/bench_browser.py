@@ -1,19 +1,21 @@
-"""Benchmark confirm → officer's browser over MQTT over WebSockets (R6, issue 14).
+"""Benchmark confirm → officer's browser over MQTT over secure WebSockets (R6, issue 14).
 
     python bench/bench_browser.py [--devices 50] [--pages 5] [--alerts 40] [--out …/browser.json]
 
 The browser path end to end, with the code the officers' tablets run: this process is the
-server, a real :class:`kernel.runtime.Runtime` (SQLite, ONNX engine, ``sink.mqtt`` with its
-own broker account behind the outbox dispatcher, the HTTP service serving the real ``pwa/``
-with its ``mqtt`` table, so ``POST /api/mqtt/credentials`` makes per-session accounts) on
-127.0.0.1, and a private Mosquitto with the dynamic-security plugin and a WebSockets listener
+server, a real :class:`kernel.runtime.Runtime` (SQLite, ONNX engine, ``sink.mqtt`` with its own
+broker account behind the outbox dispatcher, the HTTP service serving the real ``pwa/`` with
+its ``mqtt`` table, so ``POST /api/mqtt/credentials`` makes per-session accounts) on 127.0.0.1,
+and a private Mosquitto with the dynamic-security plugin and a WebSockets listener over TLS
 (:class:`tests.mosquitto_dynsec.DynsecBroker`, as the PWA's MQTT tests start it: no anonymous
-access, per-account ACLs). It seeds two live deployments, an operator and ``2 × --devices``
-officer sessions, and candidates with small real JPEGs; then ``bench/bench_browser_devices.py``
-(a SEPARATE process) puts ``--devices`` MQTT.js clients in headless Chromium, spread over
-``--pages`` browser contexts, on one deployment's topic, and ``--devices`` aiomqtt subscribers
-(the named baseline: the server-side MQTT path of ``bench_api.py``) on the other's, and the
-operator confirms through the API, alternating the two, ``--spacing`` apart.
+access, per-account ACLs, ``wss://`` with a certificate from ``pinchpoint tls init``'s code,
+which Chromium trusts by its key alone). It seeds two live deployments, an operator and ``2 ×
+--devices`` officer sessions, and candidates with small real JPEGs; then
+``bench/bench_browser_devices.py`` (a SEPARATE process) puts ``--devices`` MQTT.js clients in
+headless Chromium, spread over ``--pages`` browser contexts, on one deployment's topic, and
+``--devices`` aiomqtt subscribers (the named baseline: the server-side MQTT path of
+``bench_api.py``) on the other's, and the operator confirms through the API, alternating the
+two, ``--spacing`` apart.
 
 Why ``--devices`` clients on a few pages stand for as many tablets, for the broker and the
 server: each is its own WebSocket connection, MQTT session (persistent, QoS 1) and account
@@ -52,10 +54,19 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_api  # noqa: E402
-from bench_api import free_port, go_live, machine, small_jpegs, summary_ms, wait_port  # noqa: E402
+from bench_api import (  # noqa: E402
+    free_port,
+    go_live,
+    machine,
+    pass_times,
+    small_jpegs,
+    summary_ms,
+    wait_port,
+)
 from bench_browser_devices import Candidate, Officer, Plan  # noqa: E402
 
 from kernel.runtime import Runtime  # noqa: E402
+from kernel.tls import init_tls  # noqa: E402
 from mobile_api.backend import accounts_for  # noqa: E402
 from mobile_api.security import COOKIE  # noqa: E402
 from mobile_api.settings import ApiSettings  # noqa: E402
@@ -114,10 +125,9 @@ async def seed(rt: Runtime, devices: int, alerts: int) -> Seeded:
     paths: tuple[tuple[Literal["browser", "baseline"], str, str], ...] = (
         ("browser", browser_dep, browser_entry), ("baseline", base_dep, base_entry))
     candidates = []
-    for _ in range(alerts + WARMUP):
+    for at in pass_times(alerts + WARMUP, rt.config.matching.episodes.window_s):
         for path, dep, entry in paths:
-            rec = await gov.alerts.create_candidate(dep, entry, "gate-1", 0.95, time.time(),
-                                                    face, torso)
+            rec = await gov.alerts.create_candidate(dep, entry, "gate-1", 0.95, at, face, torso)
             candidates.append(Candidate(id=rec.id, path=path))
     return Seeded(browser_deployment=browser_dep, baseline_deployment=base_dep,
                   browser_officers=officers[0], baseline_officers=officers[1],
@@ -157,7 +167,8 @@ def table(report: dict[str, Any]) -> str:
              "| confirm → device (ms) | samples | lost | p50 | p95 | p99 | max | "
              f"target p95 ≤ {TARGET_P95_MS:.0f} |",
              "|---|---|---|---|---|---|---|---|"]
-    rows = [("officer's browser: PWA's MQTT.js in Chromium, MQTT over WebSockets, "
+    ws = "secure WebSockets (wss://)" if lat.get("transport") == "wss" else "WebSockets (ws://)"
+    rows = [(f"officer's browser: PWA's MQTT.js in Chromium, MQTT over {ws}, "
              "handled in the page", "browser", True),
             ("baseline: aiomqtt devices, MQTT over TCP, same broker and sink", "baseline", True),
             ("operator's confirm POST round trip", "confirm_http", False)]
@@ -196,7 +207,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     load_before = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmpdir:
         tmp = Path(tmpdir)
-        broker = DynsecBroker(tmp)
+        # WSS as on a site (issue 14, done-when 5): `pinchpoint tls init`'s own code makes the
+        # certificate; Chromium is told to trust exactly its key (tests/pwa/test_pwa_mqtt.py)
+        tls = init_tls(tmp / "tls")
+        broker = DynsecBroker(tmp, tls)
+        transport = broker.ws_url.split(":", 1)[0]
         await asyncio.to_thread(broker.start)
         http_port = free_port()
         service = (f'mqtt = {{ws_url = "{broker.ws_url}", accounts = {{port = {broker.port}, '
@@ -219,7 +234,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                         operator_cookie=seeded.operator_cookie,
                         operator_csrf=seeded.operator_csrf, candidates=seeded.candidates,
                         warmup=2 * WARMUP, spacing_s=args.spacing, pages=args.pages,
-                        chromium=str(CHROMIUM))
+                        chromium=str(CHROMIUM),
+                        trust_spki=mosquitto_dynsec.spki_sha256(tls.server_cert))
             cpu0, wall0 = time.process_time(), time.monotonic()
             res = await run_devices(plan, limit_s=180 + 2 * len(seeded.candidates) * args.spacing)
             server_cpu = 100 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
@@ -235,7 +251,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "browser_duplicates": res["browser_duplicates"],
         "browser_reconnects": res["browser_reconnects"],
         "confirm_errors": res["confirm_errors"], "credentials_s": round(res["credentials_s"], 2),
-        "connect_s": round(res["connect_s"], 2),
+        "connect_s": round(res["connect_s"], 2), "transport": transport,
         "server_cpu_pct_during": round(server_cpu, 1), "target_p95_ms": TARGET_P95_MS}
     b, w = lat["baseline"], lat["browser"]
     lat["ratio_browser_vs_baseline_p50"] = round(w["p50_ms"] / b["p50_ms"], 2)

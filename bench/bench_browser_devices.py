@@ -106,6 +106,9 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     spacing_s: float
     pages: int
     chromium: str
+    trust_spki: str | None = None
+    """Base64 SHA-256 of the broker's certificate key: Chromium trusts that key alone for
+    ``wss://`` (``--ignore-certificate-errors-spki-list``), as on a site with the local CA."""
 
 
 class Login(msgspec.Struct, frozen=True, kw_only=True):
@@ -225,9 +228,12 @@ async def confirm_all(plan: Plan) -> tuple[dict[str, float], dict[str, float], l
             t0 = time.time()
             async with op.post(f"{plan.url}/api/candidates/{c.id}/confirm",
                                headers=headers) as resp:
-                await resp.read()
+                body = await resp.read()
                 ok = resp.status == 200
             t1 = time.time()
+            if not ok and errors == 0:  # the first refusal says why (the rest are counted)
+                print(f"[browser-devices] confirm {c.id} answered {resp.status}: "
+                      f"{body[:300]!r}", file=sys.stderr, flush=True)
             if i >= plan.warmup:
                 if ok:
                     sent[c.path][c.id] = t0
@@ -254,8 +260,10 @@ async def run(plan: Plan) -> Result:
              for lg in baseline_logins]
     try:
         async with async_playwright() as pw:
+            trust = ([] if plan.trust_spki is None
+                     else [f"--ignore-certificate-errors-spki-list={plan.trust_spki}"])
             browser = await pw.chromium.launch(executable_path=plan.chromium, headless=True,
-                                               args=CHROMIUM_ARGS)
+                                               args=[*CHROMIUM_ARGS, *trust])
             try:
                 started = time.monotonic()
                 pages = await connect_pages(browser, plan, _split(browser_logins, plan.pages))
