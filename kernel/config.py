@@ -22,6 +22,7 @@ import msgspec
 from kernel import registry
 from kernel.bounds import Count, Held, Port, Seconds, Size
 from kernel.domain.episodes import EpisodeSettings
+from kernel.domain.node_id import NODE_ID_PATTERN
 from kernel.domain.thresholds import CEILING, FLOOR, admissible, decidable, threshold_problem
 from kernel.errors import ConfigError
 from kernel.pipeline.tracker import TrackerSettings
@@ -151,7 +152,7 @@ class NodeConfig(Strict, frozen=True):
     late (stored all the same)."""
 
     role: NodeRole = "all"
-    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "node"
+    id: Annotated[str, msgspec.Meta(pattern=NODE_ID_PATTERN)] = "node"
     link_key_file: str | None = None
     queue: Held = 1024
     report_s: Seconds = 5.0

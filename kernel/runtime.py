@@ -277,7 +277,8 @@ class Runtime:
         """Take the edges' candidates (persist, then ack) and publish the live lists."""
         link, cipher = self._link()
         self.publisher = ListPublisher(link, cipher, governance, self.config.matching,
-                                       self.config.matching.refresh_s)
+                                       self.config.matching.refresh_s,
+                                       console=self.config.node.id)
         self.ingest = CandidateIngest(link, cipher, governance, self.config.node.late_after_s,
                                       lists=self.publisher)
         self.counts_ingest = CountsIngest(link, governance)

@@ -138,6 +138,9 @@ class DeploymentOut(msgspec.Struct, kw_only=True):
     match_threshold: float | None
     live_at: datetime | None
     ended_at: datetime | None
+    console: str | None = None
+    """The ``[node] id`` of the console that runs it (issue 13); ``None``: every console
+    publishes its watch list."""
 
 
 # watch lists ------------------------------------------------------------------------------

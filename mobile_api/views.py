@@ -38,7 +38,7 @@ def deployment_out(d: DeploymentRecord) -> DeploymentOut:
         case_reference=d.case_reference, command_team=list(d.command_team), state=d.state,
         created_at=d.created_at, created_by=d.created_by,
         watchlist_version=d.watchlist_version, match_threshold=d.match_threshold,
-        live_at=d.live_at, ended_at=d.ended_at)
+        live_at=d.live_at, ended_at=d.ended_at, console=d.console)
 
 
 def alert_out(a: AlertRecord, late_after_s: float) -> AlertOut:

@@ -355,4 +355,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX face_count_keys_at ON face_count_keys(at);
     """,
+    # 7 (SQLite's 9): the console that runs a deployment (issue 13)
+    """
+    ALTER TABLE deployments ADD COLUMN console TEXT;
+    """,
 ]

@@ -69,7 +69,8 @@ def deployment(r: Row) -> DeploymentRecord:
         command_team=json.loads(r["command_team"]), state=r["state"],
         created_at=when(r["created_at"]), created_by=r["created_by"],
         watchlist_version=r["watchlist_version"], match_threshold=r["match_threshold"],
-        live_at=maybe_when(r["live_at"]), ended_at=maybe_when(r["ended_at"]))
+        live_at=maybe_when(r["live_at"]), ended_at=maybe_when(r["ended_at"]),
+        console=r["console"])
 
 
 def transition(r: Row) -> TransitionRecord:

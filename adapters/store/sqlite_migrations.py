@@ -296,4 +296,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX face_count_keys_at ON face_count_keys(at);
     """,
+    # 9: the console that runs a deployment (issue 13): its ``[node] id``, so that each
+    # console publishes only its own deployments' watch lists to its edges; NULL (made on a
+    # single box, or before this): every console publishes it
+    """
+    ALTER TABLE deployments ADD COLUMN console TEXT;
+    """,
 ]

@@ -23,6 +23,7 @@ from kernel.domain import published
 from kernel.domain.audit import Anchor
 from kernel.domain.deployments import DeploymentDraft
 from kernel.domain.governance import Governance, open_governance
+from kernel.domain.node_id import ConsoleRefused, check_console
 from kernel.domain.thresholds import FLOOR, SettingRefused
 from kernel.domain.watchlists import EntryInput
 from kernel.errors import ConfigError
@@ -55,13 +56,14 @@ def _deployment(args: argparse.Namespace) -> Any:
                 name=args.name, authorising_officer=args.authorising_officer,
                 location=args.location, starts_at=datetime.fromisoformat(args.starts),
                 ends_at=datetime.fromisoformat(args.ends), objectives=args.objectives,
-                case_reference=args.case_reference, command_team=args.command_team or []),
-                who)
+                case_reference=args.case_reference, command_team=args.command_team or [],
+                console=args.console), who)
             _print(rec)
         elif cmd == "list":
             for rec in await d.list_all():
+                # one line a deployment, however long (soft_wrap: rich folds at 80 columns)
                 console.print(f"{rec.id}  {rec.state:<10} {rec.starts_at:%Y-%m-%d %H:%M}  "
-                              f"{rec.name}")
+                              f"{rec.name}  (console {rec.console or '-'})", soft_wrap=True)
         elif cmd == "show":
             _print({"deployment": await d.get(args.id),
                     "transitions": await d.transitions(args.id)})
@@ -85,6 +87,20 @@ def _deployment(args: argparse.Namespace) -> Any:
             _print(await step(args.id, who))
         return 0
     return run
+
+
+class _ConsoleOption(argparse.Action):
+    """``--console``: a console's ``[node] id``, else a usage error naming the option (exit
+    2). An action, not a ``type``: argparse hands ``--console=--`` over as an empty list
+    without calling a ``type``."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        try:
+            setattr(namespace, self.dest, check_console(values if isinstance(values, str)
+                                                        else ""))
+        except ConsoleRefused as exc:
+            raise argparse.ArgumentError(self, str(exc)) from None
 
 
 def _engine(config: Any) -> Any:
@@ -264,6 +280,10 @@ def register(subparsers: Any) -> None:
                  "case-reference"):
         c.add_argument(f"--{flag}", required=True)
     c.add_argument("--command-team", nargs="*")
+    c.add_argument("--console", action=_ConsoleOption, metavar="ID",
+                   help="the [node] id of the console that runs it (only that console "
+                   "publishes its watch list to its edges); default: this config's [node] id "
+                   "when its role is console, else none (every console publishes it)")
     for cmd in ("authorise", "live", "end", "close", "show", "wipe"):
         p = dep.add_parser(cmd)
         p.add_argument("id")

@@ -25,3 +25,6 @@ class DomainContext:
         default_factory=lambda: BoundedExecutor(1, 1, name="pinchpoint-images"))
     """Where CPU work of the domain runs (re-encoding an enrolled photo), never the event
     loop: the runtime's bounded image-work pool when :func:`open_governance` is given it."""
+    console: str | None = None
+    """The ``[node] id`` of this process when it runs as ``[node] role = "console"`` (else
+    ``None``): what a deployment created here is stamped with (issue 13)."""

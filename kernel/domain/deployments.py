@@ -19,6 +19,7 @@ from kernel.domain import audit
 from kernel.domain.context import DomainContext
 from kernel.domain.errors import DomainError, NotFound, TransitionRefused
 from kernel.domain.events import DomainEvent
+from kernel.domain.node_id import check_console
 from kernel.domain.records import DeploymentRecord, DeploymentState, TransitionRecord
 from kernel.domain.thresholds import (
     LIVE_CHANGE_ROLE,
@@ -52,6 +53,10 @@ class DeploymentDraft(msgspec.Struct, kw_only=True, frozen=True):
     case_reference: str
     command_team: list[str]
     match_threshold: float | None = None
+    console: str | None = None
+    """The ``[node] id`` of the console that is to run it (issue 13), set explicitly (a
+    deployment made on a command workstation for a van); ``None``: the creating process's own
+    id when it is a console, else none (every console then publishes its list)."""
 
 
 async def load(tx: StoreTx, deployment_id: str) -> DeploymentRecord:
@@ -69,7 +74,9 @@ class Deployments:
         self.ctx = ctx
 
     async def create(self, draft: DeploymentDraft, actor: str) -> DeploymentRecord:
-        """Create a deployment in ``draft`` with its own data key (R24)."""
+        """Create a deployment in ``draft`` with its own data key (R24), run by the console
+        ``draft.console`` names (checked: :func:`~kernel.domain.node_id.check_console`) or
+        else by this process's console (``ctx.console``), the console audited with it."""
         for field in ("name", "authorising_officer", "location", "objectives",
                       "case_reference"):
             if not str(getattr(draft, field)).strip():
@@ -80,19 +87,21 @@ class Deployments:
             raise DomainError("deployment window must end after it starts")
         if draft.match_threshold is not None:
             check_threshold(draft.match_threshold)
+        console = self.ctx.console if draft.console is None else check_console(draft.console)
         now = self.ctx.clock.now()
         rec = DeploymentRecord(
             id=secrets.token_hex(8), name=draft.name, authorising_officer=draft.authorising_officer,
             location=draft.location, starts_at=draft.starts_at, ends_at=draft.ends_at,
             objectives=draft.objectives, case_reference=draft.case_reference,
             command_team=list(draft.command_team), state="draft", created_at=now,
-            created_by=actor, match_threshold=draft.match_threshold)
+            created_by=actor, match_threshold=draft.match_threshold, console=console)
         await self.ctx.keys.create(rec.id)
         async with self.ctx.store.transaction() as tx:
             await tx.deployments.insert(rec)
             event = self.ctx.events.staged(await audit.append(
                 tx, self.ctx.clock, actor, "deployment.create", {"deployment": rec.id},
-                {"starts_at": rec.starts_at.isoformat(), "ends_at": rec.ends_at.isoformat()}))
+                {"starts_at": rec.starts_at.isoformat(), "ends_at": rec.ends_at.isoformat(),
+                 **({} if console is None else {"console": console})}))
         self.ctx.events.publish(event)
         return rec
 

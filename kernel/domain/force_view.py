@@ -44,6 +44,8 @@ class ForceDeployment(msgspec.Struct, kw_only=True, frozen=True):
     name: str
     location: str
     state: DeploymentState
+    console: str | None
+    """The console that runs it (its ``[node] id``; ``None``: every console publishes it)."""
     live_at: datetime | None
     ended_at: datetime | None
     retention_due: datetime | None
@@ -90,7 +92,7 @@ class ForceView:
             ended = d.ended_at if d.state in ("ended", "closed") else None
             out.append(ForceDeployment(
                 deployment_id=d.id, name=d.name, location=d.location, state=d.state,
-                live_at=d.live_at, ended_at=d.ended_at,
+                console=d.console, live_at=d.live_at, ended_at=d.ended_at,
                 retention_due=ended + RETENTION if ended is not None else None,
                 cameras=tuple(ForceCamera(c, camera_edge.get(c)) for c in sorted(cameras)),
                 edges=holders, faces_seen=t.faces_seen, candidates=t.candidates,

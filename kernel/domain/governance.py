@@ -36,11 +36,16 @@ class Governance:
 
     def __init__(self, store: Store, keys: KeyRing, clock: Clock,
                  executor: BoundedExecutor | None = None,
-                 episodes: EpisodeSettings | None = None) -> None:
+                 episodes: EpisodeSettings | None = None, console: str | None = None
+                 ) -> None:
         """``executor``: where the domain's image work runs (default: a pool of its own,
-        one thread); ``episodes``: how sightings join episodes (``[matching.episodes]``)."""
-        self.ctx = (DomainContext(store=store, keys=keys, clock=clock) if executor is None else
-                    DomainContext(store=store, keys=keys, clock=clock, executor=executor))
+        one thread); ``episodes``: how sightings join episodes (``[matching.episodes]``);
+        ``console``: this process's ``[node] id`` when it is a console (the deployments it
+        creates are stamped with it, issue 13)."""
+        self.ctx = (DomainContext(store=store, keys=keys, clock=clock, console=console)
+                    if executor is None else
+                    DomainContext(store=store, keys=keys, clock=clock, executor=executor,
+                                  console=console))
         self.store = store
         reported = getattr(store, "faults", None)
         self.faults = reported if isinstance(reported, StoreFaults) else StoreFaults(clock)
@@ -77,7 +82,9 @@ async def open_governance(config: Config, clock: Clock | None = None,
                           executor: BoundedExecutor | None = None) -> Governance:
     """Open the store named in ``[store]`` (default ``sqlite``) and the key ring of
     ``config.data_dir``; ``executor`` (the runtime's bounded pool) serves the store and the
-    domain's image work. Raises :class:`kernel.errors.StoreError` on a bad database."""
+    domain's image work. Under ``[node] role = "console"`` the deployments created through it
+    (the API's, the CLI's) are stamped with ``[node] id``. Raises
+    :class:`kernel.errors.StoreError` on a bad database."""
     clock = clock or SystemClock()
     data_dir = Path(config.data_dir)
     if config.store is not None:
@@ -95,4 +102,6 @@ async def open_governance(config: Config, clock: Clock | None = None,
     await store.open()
     keys = KeyRing(data_dir, environ)
     await keys.open()
-    return Governance(store, keys, clock, executor, config.matching.episodes)
+    node = config.node
+    return Governance(store, keys, clock, executor, config.matching.episodes,
+                      console=node.id if node.role == "console" else None)

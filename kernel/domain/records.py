@@ -48,6 +48,10 @@ class DeploymentRecord(msgspec.Struct, kw_only=True):
     match_threshold: float | None = None
     live_at: datetime | None = None
     ended_at: datetime | None = None
+    console: str | None = None
+    """The ``[node] id`` of the console that runs it (issue 13): only that console publishes
+    its watch list to its edges; ``None`` (made on a single box or by a tool with no node
+    config): every console publishes it."""
 
 
 class TransitionRecord(msgspec.Struct, kw_only=True, frozen=True):

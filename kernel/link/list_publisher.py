@@ -7,6 +7,13 @@ version; one no longer live (ended, closed, wiped) is removed from the broker wi
 history. After a restart it adopts the bundles already published when they say the same, so
 the edges do not reload for nothing. :meth:`ListPublisher.edges` compares each edge's report
 with the published versions: what the console shows of every edge.
+
+Several consoles may share one store (PostgreSQL), each with its own broker and edges (a van
+each): a console publishes only the live deployments it runs, those stamped with its
+``[node] id`` or with no console at all (made on a single box or by a tool with no node
+config). One stamped with another console's id is never published here, and is withdrawn
+like an ended one if an earlier run (or the deployment before a re-stamp) published it: a
+van's cameras are matched only against the lists its deployments were authorised for (R18).
 """
 
 from __future__ import annotations
@@ -73,8 +80,11 @@ class ListPublisher:
     """Keeps the broker's bundles equal to the live deployments' lists."""
 
     def __init__(self, link: NodeLink, cipher: LinkCipher, governance: Governance,
-                 matching: MatchingConfig, refresh_s: float) -> None:
+                 matching: MatchingConfig, refresh_s: float, *, console: str = "node") -> None:
+        """``console``: this console's ``[node] id`` (default: the config's default id);
+        the deployments stamped with another console's id are not published."""
         self.link = link
+        self.console = console
         self.cipher = cipher
         self.gov = governance
         self.matching = matching
@@ -96,7 +106,8 @@ class ListPublisher:
         """One comparison, applied. Raises :class:`LinkDown` or a :class:`StorageFault`
         (the supervisor's loop waits and comes back)."""
         live = {d.id: (d.watchlist_version, self.matching.decision_threshold(d.match_threshold))
-                for d in await self.gov.deployments.live()}
+                for d in await self.gov.deployments.live()
+                if d.console is None or d.console == self.console}
         if not self._adopted:
             await self._adopt(live)
         for deployment_id in sorted(set(self.published) - set(live)):

@@ -236,6 +236,25 @@ class StoreContract:
             assert await tx.deployments.get("d2") == first
             assert await tx.deployments.get("d1") == second
 
+    async def test_issue13_a_deployment_keeps_the_console_that_runs_it(
+            self, store: Store) -> None:
+        """Issue 13: the console a deployment runs on reads back as written, none as none,
+        and as updated (a re-stamp)."""
+        stamped, unstamped = deployment("d1"), deployment("d2")
+        stamped.console = "van-a"
+        async with store.transaction() as tx:
+            await tx.deployments.insert(stamped)
+            await tx.deployments.insert(unstamped)
+        async with store.transaction() as tx:
+            assert [(d.id, d.console) for d in await tx.deployments.all()] == [
+                ("d1", "van-a"), ("d2", None)]
+            stamped.console, unstamped.console = None, "van-b"
+            await tx.deployments.update(stamped)
+            await tx.deployments.update(unstamped)
+        async with store.transaction() as tx:
+            assert await tx.deployments.get("d1") == stamped
+            assert await tx.deployments.get("d2") == unstamped
+
     async def test_r16_deleting_a_deployment_removes_all_its_rows(self, store: Store) -> None:
         """R16: a deployment deletes with every row it owns, counted per kind; another
         deployment's rows, disposal records and the audit log stay."""

@@ -28,19 +28,20 @@ def _edge(node_id: str, deployment_id: str, *cameras: str) -> EdgeView:
 
 @pytest.fixture(scope="module")
 def force(live_api: LiveApi) -> Iterator[dict[str, str]]:
-    """Beside the seeded live deployment: a draft one, and one that ended."""
+    """Beside the seeded live deployment: a draft one, and one that ended (made for the
+    console "van-b")."""
     gov, now = live_api.gov, live_api.clock.now()
 
-    async def make(name: str) -> str:
+    async def make(name: str, console: str | None = None) -> str:
         live_api.clock.advance(timedelta(seconds=1))  # created after the seed's: listed after
         dep = await gov.deployments.create(DeploymentDraft(
             name=name, authorising_officer="Supt B", location="Square", starts_at=now,
             ends_at=now + timedelta(hours=4), objectives="o", case_reference="CR-SECRET-2",
-            command_team=["commander"]), "commander")
+            command_team=["commander"], console=console), "commander")
         return dep.id
 
     draft = live_api.call(make("Draft one"))
-    ended = live_api.call(make("Ended one"))
+    ended = live_api.call(make("Ended one", console="van-b"))
     live_api.call(gov.deployments.authorise(ended, "commander"))
     live_api.call(gov.deployments.end(ended, "commander"))
     edges = [_edge("edge-2", live_api.seed.deployment, "gate-1", "gate-2"),
@@ -83,6 +84,28 @@ def test_issue13_force_view_counts_every_deployment(live_api: LiveApi,
     assert ended["state"] == "ended"
     assert (datetime.fromisoformat(ended["retention_due"])
             == datetime.fromisoformat(ended["ended_at"]) + timedelta(days=30))
+
+
+def test_issue13_the_console_a_deployment_runs_on_is_shown(live_api: LiveApi,
+                                                          force: dict[str, str]) -> None:
+    """``console`` in the force view, the deployment list and the deployment (``None``: made
+    with no console, published by every console); the API takes no ``console`` of a client:
+    a deployment created through it runs on the console that serves it."""
+    seed, ended = live_api.seed.deployment, force["ended"]
+    by_id = {d["deployment_id"]: d for d in _get(live_api, "commander")}
+    assert (by_id[seed]["console"], by_id[ended]["console"]) == (None, "van-b")
+    with live_api.client("commander") as c:
+        listed = {d["id"]: d["console"] for d in c.get("/api/deployments").json()}
+        assert (listed[seed], listed[ended]) == (None, "van-b")
+        assert c.get(f"/api/deployments/{ended}").json()["console"] == "van-b"
+        now = live_api.clock.now()
+        for console in ("van-a", "", None):
+            r = c.post("/api/deployments", json={
+                "name": "Chosen console", "authorising_officer": "Supt B", "location": "Sq",
+                "starts_at": now.isoformat(), "ends_at": (now + timedelta(hours=1)).isoformat(),
+                "objectives": "o", "case_reference": "CR-3", "console": console})
+            assert r.status_code == 400 and "console" in r.text, r.text
+        assert len(c.get("/api/deployments").json()) == len(listed)  # nothing created
 
 
 def test_issue13_force_view_records_outcomes_and_holds(live_api: LiveApi,

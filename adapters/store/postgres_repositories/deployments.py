@@ -11,7 +11,7 @@ from kernel.domain.records import DeploymentRecord, TransitionRecord
 
 _COLS = ("name", "authorising_officer", "location", "starts_at", "ends_at", "objectives",
          "case_reference", "command_team", "state", "created_at", "created_by",
-         "watchlist_version", "match_threshold", "live_at", "ended_at", "id")
+         "watchlist_version", "match_threshold", "live_at", "ended_at", "console", "id")
 _INSERT = (f"INSERT INTO deployments ({', '.join(_COLS)}) VALUES"
            f" ({', '.join(f'${i}' for i in range(1, len(_COLS) + 1))})")
 _UPDATE = (f"UPDATE deployments SET"
@@ -30,7 +30,7 @@ def _params(rec: DeploymentRecord) -> tuple[Any, ...]:
     return (rec.name, rec.authorising_officer, rec.location, rec.starts_at, rec.ends_at,
             rec.objectives, rec.case_reference, json.dumps(rec.command_team), rec.state,
             rec.created_at, rec.created_by, rec.watchlist_version, rec.match_threshold,
-            rec.live_at, rec.ended_at, rec.id)
+            rec.live_at, rec.ended_at, rec.console, rec.id)
 
 
 class PostgresDeployments(PostgresRepository):

@@ -15,7 +15,7 @@ def _dep_row(rec: DeploymentRecord) -> tuple[Any, ...]:
             ts(rec.ends_at), rec.objectives, rec.case_reference,
             json.dumps(rec.command_team), rec.state, ts(rec.created_at), rec.created_by,
             rec.watchlist_version, rec.match_threshold, ts(rec.live_at),
-            ts(rec.ended_at), rec.id)
+            ts(rec.ended_at), rec.console, rec.id)
 
 
 class SqliteDeployments(SqliteRepository):
@@ -25,15 +25,15 @@ class SqliteDeployments(SqliteRepository):
         await self._run(
             "INSERT INTO deployments (name, authorising_officer, location, starts_at, ends_at,"
             " objectives, case_reference, command_team, state, created_at, created_by,"
-            " watchlist_version, match_threshold, live_at, ended_at, id)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", _dep_row(rec))
+            " watchlist_version, match_threshold, live_at, ended_at, console, id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", _dep_row(rec))
 
     async def update(self, rec: DeploymentRecord) -> None:
         await self._run(
             "UPDATE deployments SET name=?, authorising_officer=?, location=?, starts_at=?,"
             " ends_at=?, objectives=?, case_reference=?, command_team=?, state=?,"
             " created_at=?, created_by=?, watchlist_version=?, match_threshold=?, live_at=?,"
-            " ended_at=? WHERE id=?", _dep_row(rec))
+            " ended_at=?, console=? WHERE id=?", _dep_row(rec))
 
     async def get(self, deployment_id: str) -> DeploymentRecord | None:
         row = await self._one("SELECT * FROM deployments WHERE id=?", (deployment_id,))
