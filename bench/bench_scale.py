@@ -593,8 +593,20 @@ async def store_ops(budget_s: float) -> dict[str, Any] | None:
 
 
 async def run(p: Params, workdir: Path | None = None) -> dict[str, Any]:
-    """Every part of the bench, in one run; the results as a dict (see :func:`markdown`)."""
-    logging.getLogger("pinchpoint").setLevel(logging.ERROR)
+    """Every part of the bench, in one run; the results as a dict (see :func:`markdown`).
+    The runtimes' own logging is quieted to errors for the run and put back afterwards (the
+    smoke test runs this in pytest's process: a level left at error hid every later test's
+    warnings from its log capture)."""
+    quiet = logging.getLogger("pinchpoint")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        return await _run(p, workdir)
+    finally:
+        quiet.setLevel(level)
+
+
+async def _run(p: Params, workdir: Path | None) -> dict[str, Any]:
     _register_adapters()
     os.environ.setdefault(PG_PASSWORD_ENV, "pinchpoint_test")
     key = secrets.token_hex(32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,16 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def shared_data_optional() -> Path | None:
     """../shared/data when present, else None: for tests that only get richer with it."""
     return SHARED_DATA if SHARED_DATA.is_dir() else None
+
+
+@pytest.fixture(autouse=True)
+def _logger_levels_put_back() -> Iterator[None]:
+    """Every test leaves the root and ``pinchpoint`` loggers' levels as it found them: code
+    run in the test's process (a bench's ``run``, a CLI command) may set them, and a level
+    left at error once hid every later test's warnings from ``caplog`` (6 failures in one
+    fresh-clone run, 2026-12-02)."""
+    loggers = [logging.getLogger(), logging.getLogger("pinchpoint")]
+    levels = [lg.level for lg in loggers]
+    yield
+    for lg, level in zip(loggers, levels, strict=True):
+        lg.setLevel(level)
