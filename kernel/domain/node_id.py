@@ -11,8 +11,10 @@ import re
 
 from kernel.domain.errors import DomainError
 
-NODE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-"""What ``[node] id`` and a deployment's ``console`` must match."""
+NODE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}\Z"
+"""What ``[node] id`` and a deployment's ``console`` must match (anchored at the string's
+very end, not by ``$``: msgspec searches with Python's ``re``, where ``$`` also matches
+before a trailing newline)."""
 
 _NODE_ID = re.compile(NODE_ID_PATTERN)
 

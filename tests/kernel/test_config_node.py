@@ -39,6 +39,8 @@ def test_the_default_is_one_process_with_no_broker() -> None:
       "cameras": [CAMERA]}, "config key cameras: a node of role console"),
     ({"node": {"role": "hub"}}, "node.role"),
     ({"node": {"id": "edge 1"}}, "node.id"),
+    ({"node": {"id": "van-a\n"}}, "node.id"),  # a trailing newline no --console could match
+    ({"node": {"id": ""}}, "node.id"),
     ({"node": {"queue": 0}}, "node.queue"),
     ({"node": {"late_after_s": 0}}, "node.late_after_s"),
     ({"node": {"late_after_s": -5.0}}, "node.late_after_s"),
