@@ -60,6 +60,9 @@ class PublishedVersions(Protocol):
     ready: asyncio.Event
     """Set once the live lists and the broker's have been compared: the versions are known."""
 
+    console: str
+    """This console's ``[node] id``: the deployments stamped with another are not its own."""
+
     def version_of(self, deployment_id: str) -> int:
         """The version of the deployment's list published now (0: none, it is not live)."""
         ...
@@ -167,6 +170,19 @@ class CandidateIngest:
                 await delivery.retry(self.retry_s)
                 return False
             current = self.lists.version_of(msg.deployment_id)
+            try:
+                foreign = not current and await self._foreign(msg.deployment_id)
+            except StorageFault:
+                await delivery.retry(self.retry_s)
+                return False
+            if foreign:
+                # another console's deployment: an edge of this console matched it before the
+                # withdrawal reached it (R18: its cameras are not that deployment's)
+                self.refused += 1
+                log.warning("candidate %s from edge %s not stored: deployment %s runs on "
+                            "another console", msg.key, msg.node_id, msg.deployment_id)
+                await delivery.ack()
+                return True
             if current and msg.list_version < current:
                 log.warning("candidate %s from edge %s matched against list version %d of "
                             "deployment %s, older than the published %d: not stored",
@@ -208,6 +224,18 @@ class CandidateIngest:
                         "captured %.0f s before", msg.key, msg.node_id,
                         (rec.created_at - rec.captured_at).total_seconds())
         return True
+
+    async def _foreign(self, deployment_id: str) -> bool:
+        """Whether the deployment is stamped with another console's id (a storage fault
+        propagates: the caller retries the delivery). One not found, or unstamped, is not: the
+        domain judges it as any other (a deployment published a moment ago whose version
+        the publisher has not recorded yet must not be lost)."""
+        assert self.lists is not None
+        try:
+            rec = await self.gov.deployments.get(deployment_id)
+        except DomainError:
+            return False
+        return rec.console is not None and rec.console != self.lists.console
 
     async def _dead(self, delivery: Delivery, reason: str) -> bool:
         """Record and reject; False when the record could not be made (the link is down:

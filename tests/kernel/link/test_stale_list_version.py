@@ -157,3 +157,47 @@ async def test_issue13_the_intake_waits_for_the_published_versions(
     await publisher.refresh()
     assert await ingest.settle(await fetch_one(link))  # redelivered, now judged
     assert await alert_ids(console) == [key] and ingest.stale == 0
+
+
+async def test_issue13_r18_a_candidate_for_another_consoles_deployment_is_not_stored(
+    link: NatsLink, cipher: LinkCipher, console: Console, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Several consoles on one store: an edge of this console (``[node] id`` "node") matched
+    a deployment stamped for van B before the withdrawal reached it; the candidate is not
+    stored under van B's deployment (refused, logged, acknowledged). Unstamped again, the
+    same deployment's next candidate is stored: the stamp is what decides, and a deployment
+    whose version the publisher has not recorded yet is judged by the domain, never lost."""
+    dep = console.deployment_id
+    publisher = publisher_for(link, cipher, console)
+    await publisher.refresh()
+    assert publisher.version_of(dep) > 0
+    async with console.gov.store.transaction() as tx:  # it moves to van B's console
+        rec = await tx.deployments.get(dep)
+        assert rec is not None
+        rec.console = "van-b"
+        await tx.deployments.update(rec)
+    await publisher.refresh()
+    assert publisher.version_of(dep) == 0  # withdrawn from this console's edges
+    edge = RemoteCandidates(link, cipher, "edge-1", version_of=lambda _d: 1)
+    await edge.raise_candidate(evidence(console))
+    ((foreign, data), ) = list(edge._queue)
+    await link.publish_candidate("edge-1", foreign, data)
+    ingest = CandidateIngest(link, cipher, console.gov, lists=publisher)
+    caplog.set_level(logging.WARNING, "pinchpoint.link.ingest")
+    assert await ingest.settle(await fetch_one(link))
+    assert await alert_ids(console) == []
+    assert (ingest.refused, ingest.dead, ingest.stored) == (1, 0, 0)
+    assert (f"candidate {foreign} from edge edge-1 not stored: deployment {dep} runs on "
+            "another console") in caplog.text
+    assert await link.fetch_candidates(4, 1.0) == []  # acknowledged: never again
+    async with console.gov.store.transaction() as tx:  # unstamped: every console's
+        rec = await tx.deployments.get(dep)
+        assert rec is not None
+        rec.console = None
+        await tx.deployments.update(rec)
+    edge._queue.clear()
+    await edge.raise_candidate(evidence(console))
+    ((honest, data), ) = list(edge._queue)
+    await link.publish_candidate("edge-1", honest, data)
+    assert await ingest.settle(await fetch_one(link))  # before the publisher's next refresh
+    assert await alert_ids(console) == [honest]
