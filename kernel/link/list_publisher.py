@@ -170,8 +170,11 @@ class ListPublisher:
                 for t in templates))
 
     async def read_reports(self) -> None:
-        """Read every edge's latest report (an unreadable one is logged and left out)."""
-        reports = {}
+        """Read every edge's latest report (an unreadable one is logged and left out). An
+        edge read before and missing from this read keeps its last report: its age shows it
+        silent (``reported_at``), and a broker's key listing that missed a key while it was
+        being rewritten (seen under load) cannot make an edge vanish from the console."""
+        reports = dict(self.reports)
         for node_id, data in sorted((await self.link.reports()).items()):
             try:
                 reports[node_id] = msgspec.msgpack.decode(data, type=EdgeReport)

@@ -64,7 +64,11 @@ async def test_a_candidate_published_twice_and_delivered_twice_is_stored_once(
     # not settled within the ack wait (a console killed after its commit): delivered again
     again = await fetch_one(link)
     assert (first.key, first.seq) == (again.key, again.seq) == (key, first.seq)
-    assert again.attempts == 2
+    # the broker's delivery count never goes back; it is not asserted to be exactly 2: on a
+    # loaded machine a delivery made to a pull that had already timed out is handed over by
+    # the next fetch, so the two read here may carry the counts 1 and 1 (a fresh-clone CI run
+    # on 2026-12-02) or 2 and 3; the same message twice is what the test is about
+    assert again.attempts >= first.attempts >= 1
     assert await ingest.settle(first) and await ingest.settle(again)
     assert await alert_ids(console) == [key]  # the edge's key is the alert id, stored once
     assert await link.fetch_candidates(4, 1.0) == []  # settled: nothing comes again
