@@ -115,7 +115,11 @@ class Edges:
                                      log=log)
             link = NatsLink(NatsLink.Config(url=spec.url), context)
             self.links.append(link)
-            self.remotes.append(RemoteCandidates(link, cipher, edge.node_id))
+            self.remotes.append(RemoteCandidates(link, cipher, edge.node_id,
+                                                 version_of=self.version_of))
+        self.versions: dict[str, int] = {}
+        """deployment id → the list version the console published: what a real edge holds
+        and names in each candidate (the console dead-letters an older one, issue 13)."""
         self.tasks: list[asyncio.Task[None]] = []
         self.made = 0
 
@@ -133,6 +137,20 @@ class Edges:
         for link in self.links:
             await link.close()
 
+    def version_of(self, deployment_id: str) -> int:
+        return self.versions.get(deployment_id, 0)
+
+    async def hold_lists(self, timeout_s: float = 20.0) -> None:
+        """Wait until the console has published every edge's deployment and hold their
+        versions, as a real edge matches only once it holds the list."""
+        wanted = {e.deployment_id for e in self.spec.edges}
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.versions = await self.links[0].list_versions()
+            if wanted <= set(self.versions) or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.2)
+
     def evidence(self, n: int) -> tuple[RemoteCandidates, CandidateEvidence]:
         """The ``n``-th candidate: edges in turn, then each edge's cameras and entries."""
         spec = self.spec
@@ -147,6 +165,7 @@ class Edges:
 
     async def step(self, rate: float, count: int) -> StepDone:
         """``count`` candidates at ``rate``/s; returns once the broker acknowledged them."""
+        await self.hold_lists()
         started, cpu0 = time.monotonic(), time.process_time()
         refused0 = sum(r.refused for r in self.remotes)
         published0 = sum(r.published for r in self.remotes)
