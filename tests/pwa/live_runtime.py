@@ -185,6 +185,30 @@ class LiveRuntime:
         await rt.matching.refresh()
         return dep.id
 
+    async def another_live(self, *, name: str, case_reference: str, reference: str,
+                           objectives: str, command_team: Sequence[str],
+                           threshold: float) -> tuple[str, str]:
+        """A deployment at Market square beside the runtime's own, obama.jpg on its watch
+        list under ``reference``, authorised, reviewed and live (call it on the runtime's
+        loop: :meth:`call`); (its id, the entry's id)."""
+        gov, engine = self.runtime.governance, self.runtime.engine
+        assert gov is not None and engine is not None
+        now = gov.ctx.clock.now()
+        dep = await gov.deployments.create(DeploymentDraft(
+            name=name, authorising_officer="Supt. Hale", location="Market square",
+            starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=2),
+            objectives=objectives, case_reference=case_reference,
+            command_team=list(command_team), match_threshold=threshold), "cmd")
+        res = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / "obama.jpg").read_bytes(),
+                                         actor="tech", entry=EntryInput(
+                                             reference=reference, category="wanted",
+                                             source="PNC", reason="warrant"))
+        assert res.ok and res.entry_id
+        await gov.deployments.authorise(dep.id, "cmd")
+        await gov.watchlists.review(dep.id, "cmd")
+        await gov.deployments.go_live(dep.id, "cmd")
+        return str(dep.id), str(res.entry_id)
+
     def close(self) -> None:
         try:
             self.call(self.runtime.stop(), timeout=30)

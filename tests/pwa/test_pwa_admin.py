@@ -48,25 +48,13 @@ def _gov(live: LiveRuntime) -> Any:
 async def _recorded_deployment(live: LiveRuntime) -> str:
     """A demo-like deployment driven through the domain, ended: figures that no longer move
     (the runtime's own live deployment keeps counting the clip)."""
-    gov, engine = _gov(live), live.runtime.engine
-    assert engine is not None
-    now = gov.ctx.clock.now()
-    dep = await gov.deployments.create(DeploymentDraft(
-        name="Op Record", authorising_officer="Supt. Hale", location="Market square",
-        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=2),
-        objectives="record test", case_reference="INT-REC-1", command_team=["Gold: Grey"],
-        match_threshold=0.95), "cmd")
-    res = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / "obama.jpg").read_bytes(),
-                                     actor="tech", entry=EntryInput(
-                                         reference=RECORD_REFERENCE, category="wanted",
-                                         source="PNC", reason="warrant"))
-    assert res.ok and res.entry_id
-    await gov.deployments.authorise(dep.id, "cmd")
-    await gov.watchlists.review(dep.id, "cmd")
-    await gov.deployments.go_live(dep.id, "cmd")
+    dep_id, entry_id = await live.another_live(
+        name="Op Record", case_reference="INT-REC-1", reference=RECORD_REFERENCE,
+        objectives="record test", command_team=["Gold: Grey"], threshold=0.95)
+    gov = _gov(live)
     face = (DEMO_FACES / "obama2.jpg").read_bytes()
     # three people (captured apart by more than the episode window, issue 15)
-    made = [await gov.alerts.create_candidate(dep.id, res.entry_id, "gate-1", 0.96,
+    made = [await gov.alerts.create_candidate(dep_id, entry_id, "gate-1", 0.96,
                                               gov.ctx.clock.now() + timedelta(minutes=10 * i),
                                               face, face)
             for i in range(3)]
@@ -75,9 +63,9 @@ async def _recorded_deployment(live: LiveRuntime) -> str:
     await gov.alerts.reject(made[2].id, "op")
     await gov.alerts.record_outcome(made[0].id, "arrested", "ofc")
     await gov.alerts.record_outcome(made[1].id, "stopped_not_the_person", "ofc")
-    await gov.reports.record_face_counts(dep.id, "gate-1", gov.ctx.clock.now(), 321, 3)
-    await gov.deployments.end(dep.id, "cmd")
-    return str(dep.id)
+    await gov.reports.record_face_counts(dep_id, "gate-1", gov.ctx.clock.now(), 321, 3)
+    await gov.deployments.end(dep_id, "cmd")
+    return dep_id
 
 
 FIELDS = ("faces_seen", "candidates", "alerts_confirmed", "candidates_rejected",

@@ -20,8 +20,6 @@ import pytest
 
 from adapters.link.nats import NatsLink
 from demo.walkpast import DEMO_FACES
-from kernel.domain.deployments import DeploymentDraft
-from kernel.domain.watchlists import EntryInput
 from kernel.link.cipher import LinkCipher
 from kernel.link.list_publisher import ListPublisher
 from kernel.link.messages import CameraReport, EdgeReport, HeldList
@@ -42,23 +40,9 @@ def _gov(live: LiveRuntime) -> Any:
 async def _second_live(live: LiveRuntime) -> tuple[str, str]:
     """A second live deployment beside the runtime's, with a watch entry: (its id, the
     entry's)."""
-    gov, engine = _gov(live), live.runtime.engine
-    assert engine is not None
-    now = gov.ctx.clock.now()
-    dep = await gov.deployments.create(DeploymentDraft(
-        name="Square watch", authorising_officer="Supt. Hale", location="Market square",
-        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=2),
-        objectives="second deployment", case_reference="INT-SQ-2", command_team=["Gold"],
-        match_threshold=0.93), "cmd")
-    res = await gov.watchlists.enrol(dep.id, engine, (DEMO_FACES / "obama.jpg").read_bytes(),
-                                     actor="tech", entry=EntryInput(
-                                         reference=SECOND_REFERENCE, category="wanted",
-                                         source="PNC", reason="warrant"))
-    assert res.ok and res.entry_id
-    await gov.deployments.authorise(dep.id, "cmd")
-    await gov.watchlists.review(dep.id, "cmd")
-    await gov.deployments.go_live(dep.id, "cmd")
-    return str(dep.id), str(res.entry_id)
+    return await live.another_live(
+        name="Square watch", case_reference="INT-SQ-2", reference=SECOND_REFERENCE,
+        objectives="second deployment", command_team=["Gold"], threshold=0.93)
 
 
 async def _alerts(live: LiveRuntime, dep_id: str, entry_id: str) -> tuple[str, str]:
