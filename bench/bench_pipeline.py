@@ -69,6 +69,15 @@ FPS = 25
 WIDTH, HEIGHT = 1280, 720
 
 
+def write_report(out: Path, text: str, env: dict[str, Any], results: Any) -> None:
+    """Print a bench's Markdown and keep it, with its machine and raw results, as JSON at
+    ``out`` (what ``bench/run_all.py`` folds into BENCHMARKS.md)."""
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"markdown": text, "machine": env, "results": results},
+                              indent=2))
+
+
 def machine() -> dict[str, Any]:
     model = platform.processor() or "?"
     try:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -59,7 +58,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import asyncpg  # noqa: E402
 import msgspec  # noqa: E402
 import numpy as np  # noqa: E402
-from bench_pipeline import machine, thread_cpu  # noqa: E402
+from bench_pipeline import machine, thread_cpu, write_report  # noqa: E402
 from scale_edges import EdgeSpec, Spec, StepDone, real_crops  # noqa: E402
 
 from kernel import registry  # noqa: E402
@@ -757,11 +756,7 @@ def main() -> int:
     results = asyncio.run(run(params))
     env |= {"seconds": round(time.monotonic() - started, 1), "uptime_after": _uptime(),
             "load_after": round(os.getloadavg()[0], 2)}
-    text = markdown(results, env)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"markdown": text, "machine": env, "results": results},
-                                   indent=2))
+    write_report(args.out, markdown(results, env), env, results)
     return 0
 
 

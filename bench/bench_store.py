@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import asyncpg  # noqa: E402
-from bench_pipeline import machine  # noqa: E402
+from bench_pipeline import machine, write_report  # noqa: E402
 
 from adapters.store import rows  # noqa: E402
 from adapters.store.postgres import PostgresStore  # noqa: E402
@@ -378,11 +378,7 @@ def main() -> int:
     env = machine() | {"server": server, "loadavg_before": before,
                        "loadavg_1m": round(os.getloadavg()[0], 2),
                        "seconds": round(time.monotonic() - started, 1)}
-    text = markdown(results, env)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"markdown": text, "machine": env, "results": results},
-                                   indent=2))
+    write_report(args.out, markdown(results, env), env, results)
     return 0
 
 
