@@ -88,6 +88,9 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     - ``password_workers``/``password_queue``: the threads Argon2id runs in (its own pool,
       never the face engine's) and how many more logins may wait for one; beyond that a
       login is answered 503 with ``Retry-After`` at once (issue 12, finding 2).
+      ``password_reserved`` more places take only the login of a client with no recent
+      failure, so a flood of failing clients cannot keep the real user out (0 turns the
+      reservation off).
     - ``secure_cookie``: ``Secure`` on the session cookie over plain HTTP too. Turn it off ONLY
       for plain-HTTP development on ``http://127.0.0.1`` (browsers drop Secure cookies on plain
       HTTP). A request that came over TLS always gets ``Secure``, whatever this says.
@@ -123,6 +126,7 @@ class ApiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     lockout_max_s: Annotated[float, msgspec.Meta(gt=0, le=7 * 86_400)] = 3600.0
     password_workers: Annotated[int, msgspec.Meta(ge=1, le=8)] = 1
     password_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    password_reserved: Annotated[int, msgspec.Meta(ge=0, le=8)] = 1
     secure_cookie: bool = True
     max_upload_bytes: Bytes = 15_000_000
     pwa_dir: str = "pwa"

@@ -262,11 +262,14 @@ class Accounts:
         if wait > 0:
             return LoginResult(None, locked_for=wait, known=known,
                                **self._audit_unknown(now, user is not None))
+        # A client with no recent failure may take the password pool's reserved place: in a
+        # flood every attacker's client has failed, so the real user's first try gets in.
+        clean = pair is None and per_client is None
         if user is None or not user.enabled:
-            await self.passwords.dummy_verify(password)
+            await self.passwords.dummy_verify(password, clean=clean)
             ok = False
         else:
-            ok = await self.passwords.verify(user.password_hash, password)
+            ok = await self.passwords.verify(user.password_hash, password, clean=clean)
         now = self.clock.now()
         if not ok or user is None:
             pair = self._remember(self._pairs, (client, name), after_failure(

@@ -114,12 +114,18 @@ class PasswordPool:
     waiting. A job beyond ``workers + queue`` is refused at once with
     :class:`PasswordPoolBusy` (never waits: a waiting login is the pile-up this prevents).
     A place is released when the job ends in its thread, not when the caller stops waiting,
-    so a client that hangs up cannot make room for more work than the pool can run."""
+    so a client that hangs up cannot make room for more work than the pool can run.
 
-    def __init__(self, workers: int = 1, queue: int = 4) -> None:
-        if workers < 1 or queue < 0:
-            raise ValueError("a password pool needs workers >= 1 and queue >= 0")
-        self.workers, self.queue = workers, queue
+    ``reserved`` more places take only *clean* jobs (``run(..., clean=True)``): the login of
+    a client with no recent failure. In a flood the attackers' clients have all failed, so
+    they fill the shared places and never these: the operator's fresh login is admitted
+    instead of racing twenty attackers for a free place (a fresh-clone CI run saw it refused
+    503 for a whole 10 s flood window on a loaded machine, with no reserved place)."""
+
+    def __init__(self, workers: int = 1, queue: int = 4, reserved: int = 1) -> None:
+        if workers < 1 or queue < 0 or reserved < 0:
+            raise ValueError("a password pool needs workers >= 1, queue >= 0, reserved >= 0")
+        self.workers, self.queue, self.reserved = workers, queue, reserved
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=POOL_THREAD)
         self._lock = threading.Lock()
         self._admitted = 0
@@ -133,9 +139,11 @@ class PasswordPool:
         with self._lock:
             self._admitted -= 1
 
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
+    async def run(self, fn: Callable[..., T], *args: object, clean: bool = False) -> T:
+        """Run ``fn(*args)`` in a pool thread; ``clean`` may take a reserved place."""
         with self._lock:
-            if self._admitted >= self.workers + self.queue:
+            places = self.workers + self.queue + (self.reserved if clean else 0)
+            if self._admitted >= places:
                 raise PasswordPoolBusy()
             self._admitted += 1
         try:
@@ -175,9 +183,10 @@ class Passwords:
         """The encoded ``$argon2id$...`` hash of ``password``."""
         return await self.pool.run(self.hash_sync, password)
 
-    async def verify(self, encoded: str, password: str) -> bool:
-        """True when ``password`` matches; never raises for a wrong or malformed hash."""
-        return await self.pool.run(self.verify_sync, encoded, password)
+    async def verify(self, encoded: str, password: str, clean: bool = False) -> bool:
+        """True when ``password`` matches; never raises for a wrong or malformed hash.
+        ``clean``: the login of a client with no recent failure (:class:`PasswordPool`)."""
+        return await self.pool.run(self.verify_sync, encoded, password, clean=clean)
 
     def needs_rehash(self, encoded: str) -> bool:
         try:
@@ -185,10 +194,11 @@ class Passwords:
         except InvalidHashError:
             return True
 
-    async def dummy_verify(self, password: str) -> None:
+    async def dummy_verify(self, password: str, clean: bool = False) -> None:
         """Spend the time of one verification, so an unknown user name is not told apart
-        from a wrong password by response time."""
-        await self.pool.run(self._dummy_verify_sync, password)
+        from a wrong password by response time (nor by admission: ``clean`` as in
+        :meth:`verify`)."""
+        await self.pool.run(self._dummy_verify_sync, password, clean=clean)
 
     def _dummy_verify_sync(self, password: str) -> None:
         self.verify_sync(self._dummy(), password)

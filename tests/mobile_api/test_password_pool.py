@@ -99,14 +99,16 @@ def test_r23_saturated_password_pool_answers_503_at_once(live_api: LiveApi) -> N
     pool = live_api.backend.accounts.passwords.pool
     gate = threading.Event()
 
+    places = pool.workers + pool.queue + pool.reserved
+
     async def fill() -> list[asyncio.Future[bool]]:
-        return [asyncio.ensure_future(pool.run(gate.wait, 30))
-                for _ in range(pool.workers + pool.queue)]
+        return [asyncio.ensure_future(pool.run(gate.wait, 30, clean=True))
+                for _ in range(places)]
 
     held = live_api.call(fill())
     try:
-        wait_until(lambda: pool.admitted >= pool.workers + pool.queue, 10,
-                   "every password thread and queue place taken")
+        wait_until(lambda: pool.admitted >= places, 10,
+                   "every password thread, queue place and reserved place taken")
         with _from(live_api, "127.0.0.5") as c:
             for _ in range(10):
                 started = time.monotonic()
@@ -125,9 +127,75 @@ def test_r23_saturated_password_pool_answers_503_at_once(live_api: LiveApi) -> N
         assert _login(c, "operator", PASSWORD).status_code == 200
 
 
+def test_r23_a_clean_clients_login_takes_the_reserved_place_a_failing_one_cannot(
+        live_api: LiveApi) -> None:
+    """A flood's clients have all failed: with the shared places full, such a client is
+    answered 503 at once, while a client with no recent failure (the real operator at a
+    second console) is admitted to the reserved place and logs in once the pool drains."""
+    pool = live_api.backend.accounts.passwords.pool
+    assert pool.reserved == 1  # the shipped default
+    with _from(live_api, "127.0.0.6") as attacker:
+        assert _login(attacker, "operator", "wrong password!").status_code == 401
+    gate = threading.Event()
+    shared = pool.workers + pool.queue
+
+    async def fill() -> list[asyncio.Future[bool]]:
+        return [asyncio.ensure_future(pool.run(gate.wait, 30)) for _ in range(shared)]
+
+    held = live_api.call(fill())
+    answers: list[int] = []
+    try:
+        wait_until(lambda: pool.admitted >= shared, 10, "every shared place taken")
+        with _from(live_api, "127.0.0.6") as attacker:
+            started = time.monotonic()
+            assert _login(attacker, "no-such-name", "guess!guess!").status_code == 503
+            assert time.monotonic() - started < 5.0  # not queued behind the 30 s jobs
+
+        def operator() -> None:
+            with _from(live_api, "127.0.0.7") as c:
+                answers.append(_login(c, "operator", PASSWORD).status_code)
+
+        second_console = threading.Thread(target=operator)
+        second_console.start()
+        wait_until(lambda: pool.admitted == shared + 1, 10,
+                   "the clean login admitted to the reserved place")
+        assert not answers  # waiting for a thread, not refused
+    finally:
+        gate.set()
+
+    async def drained() -> None:
+        await asyncio.gather(*held)
+
+    live_api.call(drained())
+    second_console.join(30)
+    assert answers == [200]
+
+
+def test_password_pool_reserved_places_take_clean_jobs_only() -> None:
+    async def run() -> None:
+        pool = PasswordPool(workers=1, queue=1, reserved=1)
+        gate = threading.Event()
+        jobs = [asyncio.ensure_future(pool.run(gate.wait, 10)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(PasswordPoolBusy):  # the reserved place is free, but not for it
+            await pool.run(gate.wait, 10)
+        jobs.append(asyncio.ensure_future(pool.run(gate.wait, 10, clean=True)))
+        await asyncio.sleep(0.05)
+        assert pool.admitted == 3
+        with pytest.raises(PasswordPoolBusy):  # one reserved place, taken
+            await pool.run(gate.wait, 10, clean=True)
+        gate.set()
+        assert await asyncio.gather(*jobs) == [True, True, True]
+        with pytest.raises(ValueError, match="reserved"):
+            PasswordPool(reserved=-1)
+        pool.shutdown()
+
+    asyncio.run(run())
+
+
 def test_password_pool_refuses_beyond_its_queue_and_frees_places_when_jobs_end() -> None:
     async def run() -> None:
-        pool = PasswordPool(workers=1, queue=1)
+        pool = PasswordPool(workers=1, queue=1, reserved=0)
         gate = threading.Event()
         first = asyncio.ensure_future(pool.run(gate.wait, 10))
         second = asyncio.ensure_future(pool.run(gate.wait, 10))
@@ -157,9 +225,11 @@ def test_password_pool_refuses_beyond_its_queue_and_frees_places_when_jobs_end()
     asyncio.run(run())
 
 
-@pytest.mark.parametrize("key", ["password_workers", "password_queue",
-                                 "argon2_parallelism"])
-@pytest.mark.parametrize("bad", ["0", "-1", "1000000000"])
+@pytest.mark.parametrize(("key", "bad"), [
+    *((k, b) for k in ("password_workers", "password_queue", "argon2_parallelism")
+      for b in ("0", "-1", "1000000000")),
+    ("password_reserved", "-1"), ("password_reserved", "1000000000"),
+    ("password_reserved", "true")])
 def test_r23_password_pool_settings_refuse_hostile_values(tmp_path: Path, key: str,
                                                                 bad: str) -> None:
     """Hostile: no password thread or queue (0), negative ones, a billion threads, places
