@@ -17,9 +17,9 @@ window, frames 83 % of idle (28 dropped) and a fresh operator login never got in
 ~217 logins, 100 %, 0 dropped, and the fresh login in after 3 attempts (two runs each). It
 raced the attackers for a free pool place, and a loaded fresh-clone CI run saw it refused for
 the whole window; with the pool's reserved place for clients with no recent failure
-(:class:`kernel.auth.passwords.PasswordPool`) it got in at its first attempt (the attackers' own first tries are clean too, so on a
-loaded machine one of them may still hold the place when the operator tries: the test asks
-only that it gets in).
+(:class:`kernel.auth.passwords.PasswordPool`) it got in at its first attempt. The attackers'
+own first tries are clean too, so on a loaded machine one of them may still hold the place
+when the operator tries: the test asks only that it gets in.
 
 Not flaky on a loaded machine: the figure compared is a ratio measured in this test, an idle
 window and a flood window of the same length, back to back, on the same process. The
