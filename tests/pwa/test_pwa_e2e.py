@@ -258,17 +258,21 @@ def test_r6_push_shows_anonymous_notification_and_click_opens_alert(
         # unacknowledged message: the notification's tag makes a repeat replace it, so one
         # notification is still asserted below (and a broken handler still shows none).
         deliveries += 1
+        # The worker tells its pages once the notification is shown: wait for that message
+        # (bounded), not a poll.
+        page.evaluate("""() => { window.pushShown = new Promise((done) =>
+            navigator.serviceWorker.addEventListener('message', (e) => {
+              if (e.data && e.data.type === 'push') done(true);
+            })); }""")
         cdp.send("ServiceWorker.deliverPushMessage", {
             "origin": live.url, "registrationId": activated[-1],
             "data": json.dumps({"alert_id": alert_id, "seq": 1})})
-        again = min(deadline, time.monotonic() + 5)
-        while time.monotonic() < again:
-            notes = page.evaluate("""navigator.serviceWorker.ready
-                .then((r) => r.getNotifications())
-                .then((ns) => ns.map((n) => ({title: n.title, body: n.body, data: n.data})))""")
-            if notes:
-                break
-            page.wait_for_timeout(100)
+        wait_ms = max(1, round(1000 * min(5.0, deadline - time.monotonic())))
+        page.evaluate("""(ms) => Promise.race([window.pushShown,
+            new Promise((done) => setTimeout(() => done(false), ms))])""", wait_ms)
+        notes = page.evaluate("""() => navigator.serviceWorker.ready
+            .then((r) => r.getNotifications())
+            .then((ns) => ns.map((n) => ({title: n.title, body: n.body, data: n.data})))""")
     print(f"push deliveries until a notification showed: {deliveries}")
     assert len(notes) == 1, (deliveries, notes)
     text = f"{notes[0]['title']} {notes[0]['body']}"
