@@ -148,7 +148,11 @@ class EnginePipeline:
         self.engine = engine
         cfg = engine.config
         mirror = "mirror" if cfg.embedder.mirror else "no mirror"
-        self.name = f"Pinchpoint (CenterFace + {'+'.join(cfg.alignment.methods)}, {mirror})"
+        second = cfg.second_embedder
+        fused = (f" ⊕ {Path(second.file).stem} (weight {second.weight:g})"
+                 if second.enabled else "")
+        self.name = (f"Pinchpoint (CenterFace + {'+'.join(cfg.alignment.methods)}, {mirror}"
+                     f"{fused})")
         self.pad_fraction = pad_fraction
         self.fallback_score = fallback_score
         self._lenient: OnnxEngine | None = None

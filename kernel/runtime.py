@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+import msgspec
 from threadpoolctl import threadpool_limits
 
 from kernel import registry
@@ -142,8 +143,15 @@ class Runtime:
         assert isinstance(engine, FaceEngine)
         return engine
 
-    def build_index(self, section: AdapterSection) -> VectorIndex:
-        """A fresh vector index of the ``[index]`` section's type."""
+    def build_index(self, section: AdapterSection, dim: int | None = None) -> VectorIndex:
+        """A fresh vector index of the ``[index]`` section's type; its ``dim`` follows the
+        engine's templates when ``dim`` is given (their length is the engine's choice: 128
+        for dlib's ResNet alone, 641 fused with the second recognizer)."""
+        settings = section.settings
+        if (dim is not None and isinstance(settings, msgspec.Struct)
+                and "dim" in settings.__struct_fields__):
+            section = msgspec.structs.replace(
+                section, settings=msgspec.structs.replace(section.settings, dim=dim))
         index = self._construct(section, "index")
         assert isinstance(index, VectorIndex)
         return index
@@ -242,7 +250,7 @@ class Runtime:
             index = self.config.index or AdapterSection("index", "exact", "exact",
                                                         registry.load("index", "exact").Config())
             self.matching = MatchingSession(self.governance, self.pipeline,
-                                            lambda: self.build_index(index),
+                                            lambda: self.build_index(index, engine.dim),
                                             self.config.matching)
             await self.matching.refresh()
             self.consumer = self.pipeline
@@ -301,7 +309,7 @@ class Runtime:
         index = self.config.index or AdapterSection("index", "exact", "exact",
                                                     registry.load("index", "exact").Config())
         lists = self.edge_lists = EdgeLists(link, cipher, self.pipeline,
-                                            lambda: self.build_index(index),
+                                            lambda: self.build_index(index, engine.dim),
                                             self.config.matching.refresh_s)
         remote.version_of = lists.version
         reporter = self.edge_reporter = EdgeReporter(link, node.id, self.clock, lists, remote,

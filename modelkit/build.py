@@ -11,6 +11,10 @@ Into one directory (read at run time by :mod:`adapters.engine.model_store`):
   ``face_recognition_models`` (CC0), copied unchanged after its SHA-256 is checked against
   the one pinned here. Never the package's 68-point model, whose training data forbids
   commercial use;
+* ``faceplugin_fr_feature.onnx``: the second recognizer, ``model/fr_feature.onnx`` of the npm
+  package ``faceplugin-face-recognition-js`` 0.0.1 (MIT), which ``scripts/vendor_models.sh``
+  fetched into ``var/vendor/npm`` (pinned there); copied unchanged after the SHA-256 pinned
+  here is checked. The package does not say what data its weights were trained on;
 * ``models.json``: a :class:`~adapters.engine.model_store.ModelManifest`, written last.
 
 Nothing is downloaded: the sources are Python packages from a registry: ``face_recognition_models``
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 from importlib import metadata, resources
 from pathlib import Path
 
@@ -34,6 +39,7 @@ from adapters.engine.model_store import (
     MANIFEST_NAME,
     MANIFEST_VERSION,
     RESNET_NAME,
+    SECOND_MODEL_NAME,
     SHAPE_PREDICTOR_NAME,
     ModelFile,
     ModelManifest,
@@ -46,6 +52,12 @@ from modelkit import dlib_resnet
 #: ``shape_predictor_5_face_landmarks.dat`` as ``face_recognition_models`` 0.3.0 ships it
 #: (dlib-models' file): a copy is only as trustworthy as its source.
 SHAPE_PREDICTOR_SHA256 = "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
+#: ``fr_feature.onnx`` of ``faceplugin-face-recognition-js`` 0.0.1 (npm pack, 2026-12-03).
+SECOND_MODEL_SHA256 = "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
+SECOND_MODEL_PACKAGE = "faceplugin-face-recognition-js"
+SECOND_MODEL_VERSION = "0.0.1"
+#: Where ``scripts/vendor_models.sh`` puts it (``PINCHPOINT_VENDOR_DIR`` overrides ``var/vendor``).
+VENDOR_DIR = Path(__file__).resolve().parents[1] / "var" / "vendor"
 #: Bumped whenever the detector's rewrite changes.
 CENTERFACE_REWRITE_VERSION = "1"
 
@@ -99,6 +111,13 @@ def _planned_sources() -> dict[str, tuple[str, str, str, str, str]]:
             f"models/{SHAPE_PREDICTOR_FILE}",
             f"copy (source sha256 {SHAPE_PREDICTOR_SHA256[:16]})",
             "CC0-1.0",
+        ),
+        SECOND_MODEL_NAME: (
+            f"npm:{SECOND_MODEL_PACKAGE}",
+            SECOND_MODEL_VERSION,
+            "model/fr_feature.onnx",
+            f"copy (source sha256 {SECOND_MODEL_SHA256[:16]})",
+            "MIT",
         ),
     }
 
@@ -157,6 +176,8 @@ def _build_file(name: str) -> bytes:
         return data
     if name == SHAPE_PREDICTOR_NAME:
         return shape_predictor_source_bytes()
+    if name == SECOND_MODEL_NAME:
+        return second_model_source_bytes()
     raise ModelError(f"unknown model {name!r}")
 
 
@@ -176,6 +197,25 @@ def shape_predictor_source_bytes() -> bytes:
             f"{SHAPE_PREDICTOR_FILE} in face_recognition_models has sha256 {digest[:16]}…, "
             f"expected {SHAPE_PREDICTOR_SHA256[:16]}…: not the file Pinchpoint was tested with"
         )
+    return data
+
+
+def second_model_source_bytes() -> bytes:
+    """``fr_feature.onnx`` as ``scripts/vendor_models.sh`` vendored it, checked against
+    :data:`SECOND_MODEL_SHA256`."""
+    base = Path(os.environ.get("PINCHPOINT_VENDOR_DIR", VENDOR_DIR))
+    path = base / "npm" / SECOND_MODEL_PACKAGE / "fr_feature.onnx"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(
+            f"the second recognizer {path} is missing or unreadable ({exc}): run "
+            "scripts/vendor_models.sh (scripts/setup.sh does)") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != SECOND_MODEL_SHA256:
+        raise ModelError(
+            f"{path} has sha256 {digest[:16]}…, expected {SECOND_MODEL_SHA256[:16]}…: not the "
+            "file Pinchpoint was tested with")
     return data
 
 

@@ -118,6 +118,8 @@ fi
 
 # --- the PWA's vendored browser code (MQTT.js, pinned and checked; stamp-guarded) --------
 scripts/vendor_pwa.sh
+# The second recognizer (npm, pinned and checked), which `pinchpoint models build` copies.
+scripts/vendor_models.sh
 
 # --- models (converted once, verified by checksum at every start) -----------------------
 if "$VENV/bin/pinchpoint" models --help >/dev/null 2>&1; then

@@ -10,6 +10,9 @@ One directory, written offline by ``pinchpoint models build`` (the model kit,
 * ``shape_predictor_5_face_landmarks.dat``: dlib's 5-point landmarker from
   ``face_recognition_models`` (CC0), copied unchanged after its SHA-256 is checked;
   :mod:`adapters.engine.shape_predictor` runs it (``dlib5`` alignment);
+* ``faceplugin_fr_feature.onnx``: the second recognizer (``engine.second_embedder``),
+  ``fr_feature.onnx`` of the npm package ``faceplugin-face-recognition-js`` 0.0.1 (MIT),
+  vendored by ``scripts/vendor_models.sh`` and copied unchanged after its SHA-256 is checked;
 * ``models.json``: a :class:`ModelManifest` (names, sha256, sources, licences).
 
 The engine opens models through :func:`model_path`, which checks the file against the
@@ -31,8 +34,9 @@ MANIFEST_NAME = "models.json"
 RESNET_NAME = "dlib_resnet_v1.onnx"
 CENTERFACE_NAME = "centerface.onnx"
 SHAPE_PREDICTOR_NAME = SHAPE_PREDICTOR_FILE
+SECOND_MODEL_NAME = "faceplugin_fr_feature.onnx"
 #: The files a complete store holds (besides the manifest).
-MODEL_NAMES = (RESNET_NAME, CENTERFACE_NAME, SHAPE_PREDICTOR_NAME)
+MODEL_NAMES = (RESNET_NAME, CENTERFACE_NAME, SHAPE_PREDICTOR_NAME, SECOND_MODEL_NAME)
 MANIFEST_VERSION = 1
 
 

@@ -32,7 +32,15 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from adapters.engine.alignment import ENGINE_DEFAULT as ALIGNMENT_DEFAULT
-from adapters.engine.alignment import AlignmentConfig, Method, align, align_view, views
+from adapters.engine.alignment import (
+    AlignmentConfig,
+    Method,
+    align,
+    align_view,
+    estimate_transform,
+    views,
+    warp,
+)
 from adapters.engine.centerface import CenterFace
 from adapters.engine.enrolment import enrol_photo
 from adapters.engine.jitter import JITTER_SEED, jitter
@@ -43,6 +51,7 @@ from adapters.engine.model_store import (
     verify_models,
 )
 from adapters.engine.quality import QualityConfig, assess
+from adapters.engine.second_embedder import SecondEmbedderSettings, fuse, in_slot
 from adapters.engine.shape_predictor import ShapePredictor, load_shape_predictor
 from kernel.bounds import Bytes, Fraction, Pixels
 from kernel.errors import ModelError
@@ -116,6 +125,7 @@ class OnnxEngineConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     detector: DetectorSettings = DetectorSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     alignment: AlignmentConfig = ALIGNMENT_DEFAULT
+    second_embedder: SecondEmbedderSettings = SecondEmbedderSettings()
     quality: QualityConfig = QualityConfig()
     max_upload_bytes: Bytes = 15_000_000
     max_upload_pixels: Annotated[int, msgspec.Meta(ge=1, le=1 << 31)] = 40_000_000
@@ -139,6 +149,18 @@ def resolve_model(models_dir: Path, file: str, sha256: str | None) -> tuple[Path
     if sha256 is not None and actual != sha256.lower():
         raise ModelError(f"model file {path} has checksum {actual}, config expects {sha256}")
     return path, actual
+
+
+def _session(path: Path, config: OnnxEngineConfig) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = config.threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry(
+        "session.intra_op.allow_spinning", "1" if config.spinning else "0"
+    )
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=options,
+                                providers=["CPUExecutionProvider"])
 
 
 class OnnxEngine:
@@ -171,19 +193,33 @@ class OnnxEngine:
             nms_iou=d.nms_iou,
             min_face_px=d.min_face_px,
         )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = config.threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry(
-            "session.intra_op.allow_spinning", "1" if config.spinning else "0"
-        )
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(emb_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = _session(emb_path, config)
         self._input = self._session.get_inputs()[0].name
         self._output = self._session.get_outputs()[0].name
         self.dim = int(self._session.get_outputs()[0].shape[-1])
+        second = config.second_embedder
+        self._second: ort.InferenceSession | None = None
+        second_identity: list[object] = []
+        if second.enabled:
+            cut = second.alignment
+            if cut.width > config.alignment.width or cut.height > config.alignment.height:
+                raise ModelError(
+                    f"engine.second_embedder.alignment cuts {cut.width}×{cut.height} chips, "
+                    f"larger than the {config.alignment.width}×{config.alignment.height} "
+                    "view slots of engine.alignment")
+            if not emb.normalise:
+                raise ModelError("engine.second_embedder fuses normalised descriptors: "
+                                 "set engine.embedder.normalise = true")
+            if emb.enrol_jitter:
+                raise ModelError("engine.embedder.enrol_jitter jitters the first model's "
+                                 "views only: set it to 0 with a second_embedder")
+            second_path, second_sha = resolve_model(models_dir, second.file, second.sha256)
+            self._second = _session(second_path, config)
+            self._second_input = self._second.get_inputs()[0].name
+            self._second_output = self._second.get_outputs()[0].name
+            self.dim += int(self._second.get_outputs()[0].shape[-1]) + 1
+            self._second_mean = np.asarray(second.mean, np.float32)
+            second_identity = [second_sha, second]
         # dlib's landmarker, parsed once here (about a second), only for the method using it.
         self.shape_predictor: ShapePredictor | None = None
         landmarker: list[str] = []
@@ -194,7 +230,8 @@ class OnnxEngine:
         # Templates are comparable only under the same model, alignment and mirroring (and
         # landmarker, for dlib5; the other methods' identities are unchanged by it).
         identity = msgspec.json.encode(
-            [emb_sha, config.alignment, emb.mirror, emb.normalise, *landmarker])
+            [emb_sha, config.alignment, emb.mirror, emb.normalise, *landmarker,
+             *second_identity])
         self.model_id = "onnx-" + hashlib.sha256(identity).hexdigest()[:16]
         self._mean = np.asarray(emb.mean, np.float32)
         # The one view a live detection is cut in at once when dlib's is fused with a cheaper one.
@@ -224,6 +261,9 @@ class OnnxEngine:
                              predictor=self.shape_predictor)
                 # Sharpness is measured on the first view: the quality gate's calibration.
                 first = views(chip, alignment.width)[0]
+                if self._second is not None:
+                    chip = np.ascontiguousarray(np.concatenate(
+                        [chip, self._second_slot(image, raw.landmarks)], axis=1))
             quality: Quality = assess(raw, first, settings)
             out.append(Detection(raw.box, raw.score, raw.landmarks, chip, quality,
                                  complete=live_view is None))
@@ -238,7 +278,16 @@ class OnnxEngine:
                 align_view(image, detection.landmarks, alignment, method, detection.box,
                            self.shape_predictor)
                 for method in alignment.methods]
+        if self._second is not None:
+            cuts.append(self._second_slot(image, detection.landmarks))
         return np.ascontiguousarray(np.concatenate(cuts, axis=1))
+
+    def _second_slot(self, image: Image, landmarks: npt.ArrayLike) -> Image:
+        """The second model's chip, cut from the image (never resampled from the first
+        model's), at the top-left of one view slot."""
+        cut = self.config.second_embedder.alignment
+        chip = warp(image, estimate_transform(landmarks, cut), cut.width, cut.height)
+        return in_slot(chip, self.config.alignment.width, self.config.alignment.height)
 
     def embed_faces_sync(self, faces: Sequence[tuple[Image, Detection]]) -> Embeddings:
         """Templates of detected faces (see :meth:`FaceEngine.embed_faces`)."""
@@ -256,16 +305,19 @@ class OnnxEngine:
 
         A chip holding several views side by side (``alignment.fuse_with``) gives one
         template: the sum of its views' descriptors, each L2-normalised first when
-        ``normalise`` is set (so neither view outweighs the other)."""
+        ``normalise`` is set (so neither view outweighs the other). With a second embedder
+        the chip's last slot is its chip and the template is the two models' fusion
+        (:mod:`adapters.engine.second_embedder`)."""
         if not chips:
             return np.zeros((0, self.dim), np.float32)
         emb = self.config.embedder
         width = self.config.alignment.width
         count = len(self.config.alignment.methods)
+        slots = count + (self._second is not None)
         for chip in chips:
-            if chip.shape[1] != count * width:
+            if chip.shape[1] != slots * width:
                 raise ValueError(
-                    f"a chip {chip.shape[1]} px wide is not the {count} view(s) of "
+                    f"a chip {chip.shape[1]} px wide is not the {slots} view(s) of "
                     f"{width} px this engine cuts: embed a live detection with embed_faces")
         stack = np.stack(chips).astype(np.uint8, copy=False)
         n = len(stack)
@@ -288,7 +340,36 @@ class OnnxEngine:
         out = np.ascontiguousarray(per_view.sum(axis=0), dtype=np.float32)
         if emb.normalise:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return out
+        if self._second is None:
+            return out
+        cut = self.config.second_embedder.alignment
+        second = stack[:, : cut.height, count * width : count * width + cut.width]
+        return fuse(out, self._second_descriptors(second), self.config.second_embedder)
+
+    def _second_descriptors(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """The second model's L2-normalised descriptors of its (n, h, w, 3) chips, each the
+        sum of the chip's and its mirror image's normalised descriptors when mirroring."""
+        assert self._second is not None
+        settings = self.config.second_embedder
+        rows = [chips, chips[:, :, ::-1]] if settings.mirror else [chips]
+        total: npt.NDArray[np.float32] | None = None
+        for part in rows:
+            ordered = part[..., ::-1] if settings.colour == "bgr" else part
+            x = (ordered.astype(np.float32) - self._second_mean) * np.float32(settings.scale)
+            if settings.layout == "nchw":
+                x = x.transpose(0, 3, 1, 2)
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            # The shipped model's batch is fixed at one row.
+            got = np.concatenate([
+                np.asarray(self._second.run([self._second_output],
+                                            {self._second_input: x[i : i + 1]})[0],
+                           np.float32).reshape(1, -1)
+                for i in range(len(x))])
+            got /= np.maximum(np.linalg.norm(got, axis=1, keepdims=True), 1e-12)
+            total = got if total is None else total + got
+        assert total is not None
+        total /= np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-12)
+        return total
 
     def enrol_template_sync(self, chip: Image) -> npt.NDArray[np.float32]:
         """The watch-list template of one enrolment chip (``enrol_jitter``): (dim,)."""

@@ -70,7 +70,10 @@ class TrackerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     embed_interval_s: Seconds = 1.0
     fuse_max: FuseCount = 8
     fusion: Fusion = "mean"
-    split_below: Cosine = 0.6
+    # Only a template unlike any face splits a track (a box that jumped to another thing):
+    # 0.85 on the fused engine's scale is a fused cosine of 0.06 (second_embedder.py), where
+    # 0.6 was on dlib's alone; two people in one box are told apart by the box, not by this.
+    split_below: Cosine = 0.85
     # Overload must degrade, not spiral: a camera asks for about 4 templates a second at any
     # analysed rate (one a track a second, bench_tracking), so the slower it is analysed the
     # more each frame asks (3.1 a frame at 1 frame/s); unbudgeted, 8 cameras fell to 0.9

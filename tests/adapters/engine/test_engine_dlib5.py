@@ -13,6 +13,8 @@ from PIL import Image
 
 from adapters.engine.alignment import AlignmentConfig, align
 from adapters.engine.model_store import SHAPE_PREDICTOR_NAME, read_manifest
+from adapters.engine.onnx import OnnxEngineConfig
+from adapters.engine.second_embedder import SecondEmbedderSettings
 from evaluation.pipeline import make_engine
 from kernel.protocols.engine import Purpose
 
@@ -28,8 +30,10 @@ def test_dlib5_engine_loads_the_landmarker_from_the_store_once(models_dir: Path)
 def test_the_alignment_method_and_landmarker_are_part_of_the_model_id(models_dir: Path) -> None:
     """R2: templates cut by another alignment are never compared; the model id of the other
     methods is what it was before dlib5 existed."""
-    dlib5 = make_engine(models_dir, alignment="dlib5")
-    eyes_mouth = make_engine(models_dir, alignment="eyes_mouth")
+    # The identity before a second recognizer existed holds with it off (weight 0).
+    alone = OnnxEngineConfig(second_embedder=SecondEmbedderSettings(weight=0.0))
+    dlib5 = make_engine(models_dir, alignment="dlib5", config=alone)
+    eyes_mouth = make_engine(models_dir, alignment="eyes_mouth", config=alone)
     assert dlib5.model_id != eyes_mouth.model_id
     manifest = read_manifest(models_dir)
     emb = manifest.file(eyes_mouth.config.embedder.file)
@@ -46,7 +50,9 @@ def test_the_alignment_method_and_landmarker_are_part_of_the_model_id(models_dir
 
 
 def test_live_detections_carry_dlib5_chips(models_dir: Path, public_domain_faces: Path) -> None:
-    engine = make_engine(models_dir, alignment="dlib5")
+    # The first model's chip alone (the second recognizer's slot: test_second_embedder.py).
+    alone = OnnxEngineConfig(second_embedder=SecondEmbedderSettings(weight=0.0))
+    engine = make_engine(models_dir, alignment="dlib5", config=alone)
     with Image.open(public_domain_faces / "obama.jpg") as img:
         image = np.ascontiguousarray(np.asarray(img.convert("RGB")))
     (face,) = engine.detect_sync(image, Purpose.LIVE)
@@ -55,7 +61,8 @@ def test_live_detections_carry_dlib5_chips(models_dir: Path, public_domain_faces
                      predictor=engine.shape_predictor)
     np.testing.assert_array_equal(face.chip, expected)
     # Not the template chip: another alignment.
-    other = make_engine(models_dir, alignment="eyes_mouth").detect_sync(image, Purpose.LIVE)
+    other = make_engine(models_dir, alignment="eyes_mouth",
+                        config=alone).detect_sync(image, Purpose.LIVE)
     assert np.abs(other[0].chip.astype(np.int16) - face.chip).mean() > 5
     template = engine.embed_sync([face.chip])
     assert template.shape == (1, engine.dim)

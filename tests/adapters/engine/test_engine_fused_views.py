@@ -11,12 +11,16 @@ from PIL import Image
 
 from adapters.engine.alignment import AlignmentConfig, align, views
 from adapters.engine.onnx import OnnxEngine, OnnxEngineConfig
+from adapters.engine.second_embedder import SecondEmbedderSettings
 from evaluation.pipeline import make_engine
 from kernel.protocols.engine import Purpose
 
+# The first model's views alone (with the second recognizer: test_second_embedder.py).
+ALONE = OnnxEngineConfig(second_embedder=SecondEmbedderSettings(weight=0.0))
+
 
 def _fused(models_dir: Path, mirror: bool = True) -> OnnxEngine:
-    base = OnnxEngineConfig()
+    base = ALONE
     cfg = msgspec.structs.replace(
         base,
         alignment=AlignmentConfig(method="dlib5", fuse_with="eyes_mouth"),
@@ -43,8 +47,8 @@ def test_fused_chip_holds_both_views_and_its_template_is_their_normalised_sum(
         predictor=engine.shape_predictor))
     np.testing.assert_array_equal(second, align(
         image, face.landmarks, AlignmentConfig(method="eyes_mouth")))
-    dlib5 = make_engine(models_dir, alignment="dlib5", mirror=True)
-    eyes = make_engine(models_dir, alignment="eyes_mouth", mirror=True)
+    dlib5 = make_engine(models_dir, alignment="dlib5", mirror=True, config=ALONE)
+    eyes = make_engine(models_dir, alignment="eyes_mouth", mirror=True, config=ALONE)
     expected = dlib5.embed_sync([first])[0] + eyes.embed_sync([second])[0]
     expected /= np.linalg.norm(expected)
     (template,) = engine.embed_sync([face.chip])

@@ -11,12 +11,15 @@ from PIL import Image
 
 from adapters.engine.jitter import JITTER_SEED, jitter
 from adapters.engine.onnx import OnnxEngine, OnnxEngineConfig
+from adapters.engine.second_embedder import SecondEmbedderSettings
 from kernel.protocols.engine import Purpose
 from kernel.testing.camera_contract import make_context
 
 
 def _engine(models_dir: Path, count: int) -> OnnxEngine:
-    base = OnnxEngineConfig(models_dir=str(models_dir))
+    # Jitter moves the first model's views; the engine refuses it with a second recognizer.
+    base = OnnxEngineConfig(models_dir=str(models_dir),
+                            second_embedder=SecondEmbedderSettings(weight=0.0))
     cfg = msgspec.structs.replace(
         base, embedder=msgspec.structs.replace(base.embedder, enrol_jitter=count))
     return OnnxEngine(cfg, make_context("jitter"))

@@ -16,13 +16,19 @@ from adapters.engine.model_store import (
     CENTERFACE_NAME,
     MANIFEST_NAME,
     RESNET_NAME,
+    SECOND_MODEL_NAME,
     SHAPE_PREDICTOR_NAME,
     ModelManifest,
     model_path,
     verify_models,
 )
 from kernel.errors import ModelError
-from modelkit.build import SHAPE_PREDICTOR_SHA256, build_models, centerface_source_bytes
+from modelkit.build import (
+    SECOND_MODEL_SHA256,
+    SHAPE_PREDICTOR_SHA256,
+    build_models,
+    centerface_source_bytes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +56,13 @@ def _session(path_or_bytes: Path | bytes) -> ort.InferenceSession:
 def test_build_writes_models_and_manifest(built: tuple[Path, ModelManifest]) -> None:
     models_dir, manifest = built
     assert sorted(p.name for p in models_dir.iterdir()) == sorted([
-        CENTERFACE_NAME, RESNET_NAME, SHAPE_PREDICTOR_NAME, MANIFEST_NAME])
+        CENTERFACE_NAME, RESNET_NAME, SHAPE_PREDICTOR_NAME, SECOND_MODEL_NAME, MANIFEST_NAME])
     assert verify_models(models_dir) == manifest
+    second = manifest.file(SECOND_MODEL_NAME)
+    # The second recognizer is copied unchanged from the vendored npm tarball's file.
+    assert second is not None and second.sha256 == SECOND_MODEL_SHA256
+    assert (second.source_package, second.source_version, second.licence) == (
+        "npm:faceplugin-face-recognition-js", "0.0.1", "MIT")
     resnet = manifest.file(RESNET_NAME)
     centerface = manifest.file(CENTERFACE_NAME)
     landmarker = manifest.file(SHAPE_PREDICTOR_NAME)
@@ -125,6 +136,21 @@ def test_build_refuses_a_landmarker_that_is_not_the_pinned_file(
     monkeypatch.setattr(build, "model_file", lambda name: tmp_path / "models" / name)
     with pytest.raises(ModelError, match="expected c4b1e980"):
         build.shape_predictor_source_bytes()
+
+
+def test_build_refuses_a_second_recognizer_that_is_not_the_pinned_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from modelkit import build
+
+    monkeypatch.setenv("PINCHPOINT_VENDOR_DIR", str(tmp_path))
+    with pytest.raises(ModelError, match=r"missing or unreadable.*vendor_models\.sh"):
+        build.second_model_source_bytes()
+    fake = tmp_path / "npm" / "faceplugin-face-recognition-js" / "fr_feature.onnx"
+    fake.parent.mkdir(parents=True)
+    fake.write_bytes(b"a re-published or tampered model")
+    with pytest.raises(ModelError, match="expected 87aacdfe"):
+        build.second_model_source_bytes()
 
 
 def test_verify_without_a_store_says_what_to_run(tmp_path: Path) -> None:

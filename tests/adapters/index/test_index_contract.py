@@ -160,7 +160,8 @@ def test_usearch_and_exact_agree_on_real_lfw_templates(
     cache = Path(tempfile.gettempdir()) / f"pinchpoint-lfw150-{engine.model_id}-300-2.npz"
     data = lfw_templates(lfw, 300, cache, encode)
     # One build thread: the same graph every run (a multi-threaded build differs run to run).
-    _best_matches_agree(data, UsearchIndex(UsearchIndex.Config(build_threads=1), _CONTEXT), 0.98)
+    _best_matches_agree(data, UsearchIndex(UsearchIndex.Config(
+        dim=data.gallery.shape[1], build_threads=1), _CONTEXT), 0.98)
 
 
 def test_auto_switches_to_hnsw_at_crossover_and_back(tmp_path: Path) -> None:
