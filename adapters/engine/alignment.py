@@ -81,7 +81,7 @@ class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How a chip is cut: method, template (5 points, chip pixels) and chip size.
 
     The class defaults are one view (``eyes_mouth``); the engine's default is
-    :data:`ENGINE_DEFAULT`, the fused ``dlib5`` + ``eyes_mouth``.
+    :data:`ENGINE_DEFAULT`, ``dlib5``.
 
     ``weights`` (5 values, ``template5`` only) weight each point in the least-squares fit;
     ``None`` weighs them equally.
@@ -122,9 +122,11 @@ class AlignmentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError("fuse_with must name another method than method")
 
 
-ENGINE_DEFAULT = AlignmentConfig(method="dlib5", fuse_with="eyes_mouth")
+ENGINE_DEFAULT = AlignmentConfig(method="dlib5")
 """The alignment ``engine.onnx`` uses when ``[engine.alignment]`` is not set: dlib's own
-chip (what the ResNet was trained on) fused with the template chip (see ``fuse_with``)."""
+chip (what the ResNet was trained on). Fusing the template chip (``fuse_with``) was the best
+dlib-alone engine; beside the second recognizer it added nothing measurable (BENCHMARKS.md)
+for twice the first model's inference."""
 
 
 def umeyama(

@@ -89,9 +89,9 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     The model's input is ``(chip[colour] - mean) * scale`` laid out as ``layout``. Its first
     output is the template; ``normalise`` L2-normalises it (needed for cosine search).
     ``mirror`` adds the descriptor of the left-right mirrored chip: a second inference per
-    view, on by default. Open-set TPIR at FPIR ≤ 0.1 % on the dev halves (CFP / LFW) with
-    the default fused alignment: 41.2 % / 49.9 % without it, 41.6 % / 61.4 % with it; the
-    detector, not the embedder, dominates a frame's cost (BENCHMARKS.md). ``sha256`` pins a
+    view, off by default beside the second recognizer (below). With dlib's model alone it
+    was worth having: open-set TPIR at FPIR ≤ 0.1 % on the dev halves (CFP / LFW) with the
+    fused alignment 41.2 % / 49.9 % without it, 41.6 % / 61.4 % with it. ``sha256`` pins a
     file that is not in the models manifest.
     """
 
@@ -104,7 +104,12 @@ class EmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     mean: tuple[PixelValue, PixelValue, PixelValue] = (122.782, 117.001, 104.298)
     scale: Annotated[float, msgspec.Meta(gt=0.0, le=1e3)] = 1.0 / 256.0
     normalise: bool = True
-    mirror: bool = True
+    # Off with the second recognizer (the default): on the dev halves it moved TPIR at FPIR
+    # ≤ 0.1 % by ≤ 1 point either way (CFP 55.0 → 55.4 %, LFW 82.8 → 82.4 %, with dlib's chip
+    # fused with eyes_mouth and both models mirrored) for 3× the inference (BENCHMARKS.md).
+    # With ``second_embedder.weight = 0`` turn it back on (and fuse eyes_mouth): that is the
+    # best dlib-alone engine measured.
+    mirror: bool = False
     batch: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
     # Off: measured, not adopted. Dev halves (TPIR at FPIR ≤ 0.1 %, thresholds fitted per
     # run): LFW 61.1 → 63.4 %, CFP 44.8 → 45.4 % (44.2 → 43.6 % at the rounded threshold);
@@ -234,16 +239,18 @@ class OnnxEngine:
              *second_identity])
         self.model_id = "onnx-" + hashlib.sha256(identity).hexdigest()[:16]
         self._mean = np.asarray(emb.mean, np.float32)
-        # The one view a live detection is cut in at once when dlib's is fused with a cheaper one.
+        # The one view a live detection is cut in at once when dlib's chip is used: a cheaper
+        # one it is fused with, else the eyes_mouth view (what the live gate's sharpness is
+        # calibrated on), which embedding then replaces by dlib's.
         methods = config.alignment.methods
-        cheap = [m for m in methods if m != "dlib5"]
-        self._live_view: Method | None = cheap[0] if "dlib5" in methods and cheap else None
+        cheap = [m for m in methods if m != "dlib5"] or ["eyes_mouth"]
+        self._live_view: Method | None = cheap[0] if "dlib5" in methods else None
 
     # -- synchronous CPU work (runs in the executor) -------------------------------------
     def detect_sync(self, image: Image, purpose: Purpose) -> list[Detection]:
         """Detect, align and quality-check the faces of one image.
 
-        Live detections of a fused ``dlib5`` alignment are cut only the cheap way here (the
+        Live detections of a ``dlib5`` alignment are cut only the cheap way here (the
         template view, which the quality gate measures); dlib's landmarker and chip, about
         2.5 ms of a face's 2.7 ms of alignment, wait for :meth:`embed_faces_sync`: the tracker
         embeds about one live face in four (bench/bench_pipeline.py, 3.3 faces a frame)."""

@@ -62,7 +62,7 @@ class SecondEmbedderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=
     layout: Literal["nchw", "nhwc"] = "nchw"
     mean: tuple[PixelValue, PixelValue, PixelValue] = (127.0, 127.0, 127.0)
     scale: Annotated[float, msgspec.Meta(gt=0.0, le=1e3)] = 1.0 / 128.0
-    mirror: bool = True
+    mirror: bool = False  # measured with the first model's mirror: see EmbedderSettings
 
     def __post_init__(self) -> None:
         if self.alignment.fuse_with is not None or self.alignment.method == "dlib5":

@@ -49,21 +49,28 @@ def test_the_alignment_method_and_landmarker_are_part_of_the_model_id(models_dir
     assert dlib5.model_id == "onnx-" + hashlib.sha256(with_landmarker).hexdigest()[:16]
 
 
-def test_live_detections_carry_dlib5_chips(models_dir: Path, public_domain_faces: Path) -> None:
+def test_live_detections_are_embedded_from_dlib5_chips(models_dir: Path,
+                                                       public_domain_faces: Path) -> None:
+    """A live detection carries the cheap eyes_mouth view (what the live gate measures);
+    dlib's landmarker and chip wait until the tracker embeds it."""
     # The first model's chip alone (the second recognizer's slot: test_second_embedder.py).
     alone = OnnxEngineConfig(second_embedder=SecondEmbedderSettings(weight=0.0))
     engine = make_engine(models_dir, alignment="dlib5", config=alone)
     with Image.open(public_domain_faces / "obama.jpg") as img:
         image = np.ascontiguousarray(np.asarray(img.convert("RGB")))
-    (face,) = engine.detect_sync(image, Purpose.LIVE)
-    assert face.chip.shape == (150, 150, 3)
+    (live,) = engine.detect_sync(image, Purpose.LIVE)
+    assert not live.complete and live.chip.shape == (150, 150, 3)
+    np.testing.assert_array_equal(live.chip, align(image, live.landmarks,
+                                                   AlignmentConfig(method="eyes_mouth")))
+    face = msgspec.structs.replace(live, chip=engine.complete_chip_sync(image, live),
+                                   complete=True)
     expected = align(image, face.landmarks, AlignmentConfig(method="dlib5"), box=face.box,
                      predictor=engine.shape_predictor)
     np.testing.assert_array_equal(face.chip, expected)
     # Not the template chip: another alignment.
-    other = make_engine(models_dir, alignment="eyes_mouth",
-                        config=alone).detect_sync(image, Purpose.LIVE)
-    assert np.abs(other[0].chip.astype(np.int16) - face.chip).mean() > 5
+    assert np.abs(live.chip.astype(np.int16) - face.chip).mean() > 5
+    np.testing.assert_allclose(engine.embed_faces_sync([(image, live)]),
+                               engine.embed_sync([face.chip]), atol=1e-6)
     template = engine.embed_sync([face.chip])
     assert template.shape == (1, engine.dim)
     assert np.linalg.norm(template) == pytest.approx(1.0, abs=1e-5)

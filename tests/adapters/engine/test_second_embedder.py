@@ -34,14 +34,14 @@ def test_the_chip_carries_the_second_models_own_cut_in_one_more_slot(
     engine = make_engine(models_dir)
     image = _photo(public_domain_faces, "obama.jpg")
     (face,) = engine.detect_sync(image, Purpose.ENROL)
-    assert face.complete and face.chip.shape == (150, 450, 3)
-    slot = views(face.chip, 150)[2]
+    assert face.complete and face.chip.shape == (150, 300, 3)
+    slot = views(face.chip, 150)[1]
     expected = warp(image, estimate_transform(face.landmarks, ARCFACE112), 112, 112)
     np.testing.assert_array_equal(slot[:112, :112], expected)
     assert not slot[112:].any() and not slot[:, 112:].any()
-    # The first two views are the first model's, unchanged by the second's presence.
+    # The first view is the first model's, unchanged by the second's presence.
     (alone,) = make_engine(models_dir, config=ALONE).detect_sync(image, Purpose.ENROL)
-    np.testing.assert_array_equal(face.chip[:, :300], alone.chip)
+    np.testing.assert_array_equal(face.chip[:, :150], alone.chip)
 
 
 def test_the_fused_score_is_the_weighted_mean_of_both_models_mapped_onto_the_first_scale(
@@ -56,7 +56,7 @@ def test_the_fused_score_is_the_weighted_mean_of_both_models_mapped_onto_the_fir
     fused = engine.embed_sync(chips)
     assert fused.shape == (3, engine.dim) and engine.dim == 128 + 512 + 1
     np.testing.assert_allclose(np.linalg.norm(fused, axis=1), 1.0, atol=1e-5)
-    a = first.embed_sync([c[:, :300] for c in chips])
+    a = first.embed_sync([c[:, :150] for c in chips])
     beta, w = 0.16, 0.5
     # weight 1 keeps the first model's slots in the chip but gives it no say in the score:
     # its template is the second model's descriptor (scaled by √β) and the constant
@@ -79,7 +79,7 @@ def test_a_live_detection_embeds_to_the_enrolment_paths_template(
     (enrol,) = engine.detect_sync(image, Purpose.ENROL)
     np.testing.assert_allclose(engine.embed_faces_sync([(image, live)]),
                                engine.embed_sync([enrol.chip]), atol=1e-5)
-    with pytest.raises(ValueError, match="not the 3 view"):
+    with pytest.raises(ValueError, match="not the 2 view"):
         engine.embed_sync([live.chip])
 
 

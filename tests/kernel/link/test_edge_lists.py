@@ -53,7 +53,8 @@ async def test_the_edge_holds_the_published_version_and_drops_a_stale_or_wiped_l
     pipeline = LivePipeline(engine, executor, SystemClock(), CandidateRecorder(gov))
     changes: list[int] = []
     edge = EdgeLists(link, cipher, pipeline,
-                     lambda: ExactIndex(ExactIndex.Config(), make_context("index", tmp_path)),
+                     lambda: ExactIndex(ExactIndex.Config(dim=engine.dim),
+                                        make_context("index", tmp_path)),
                      refresh_s=1.0, on_change=lambda: changes.append(1))
     try:
         await publisher.refresh()
