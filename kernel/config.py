@@ -84,7 +84,7 @@ class MatchingConfig(Strict, frozen=True):
     Tracking and fusion: see :class:`kernel.pipeline.tracker.TrackerSettings`; how repeated
     sightings of one entry join an episode: :class:`kernel.domain.episodes.EpisodeSettings`."""
 
-    threshold: Threshold = 0.961
+    threshold: Threshold = 0.959
     track_threshold: Threshold | None = None
     refresh_s: Seconds = 2.0
     counts_flush_s: Seconds = 60.0

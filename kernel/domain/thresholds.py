@@ -7,14 +7,17 @@ creation), the CLI (``pinchpoint deployment threshold``), the config loader (``[
 threshold`` / ``track_threshold``, ``[services.calibration] threshold``) and the matcher itself
 (:func:`decidable`, whatever a database row holds) all use these functions.
 
-**The floor, 0.93.** Every threshold must be a finite cosine in ``[FLOOR, 1]``. 0.93 is the
-lowest operating point any calibration of this engine documents (BENCHMARKS.md, 2026-12-01):
-non-listed walk-past passes peak at 0.930-0.939, the lowest zero-false-alert fit on a walk-past
-is 0.931, the shipped track threshold is 0.948 and the still-photo threshold 0.961 (FPIR
-0.018 %). Below 0.93 there is no measurement of how many passers-by become candidates, only
-the certainty that it grows fast (FPIR 10 % at 0.940 on the earlier engine's full impostor
-set). Raising the floor needs no code change elsewhere; lowering it needs a new calibration
-(``pinchpoint eval watchlist`` / ``eval walkpast``) recorded in BENCHMARKS.md first.
+**The floor, 0.93.** Every threshold must be a finite cosine in ``[FLOOR, 1]``. 0.93 is below
+every operating point any calibration of this engine documents (BENCHMARKS.md, 2026-12-03,
+dlib's ResNet fused with the second recognizer, whose scores are mapped onto dlib's old
+scale so this floor keeps its meaning): non-listed walk-past passes peak at 0.945-0.946 (208
+development passes; median 0.932-0.936), the shipped track threshold is 0.947 and the
+still-photo threshold 0.959 (0 of 4,822 non-listed faces); on the CFP development half FPIR is
+10 % at 0.939 and 1 % at 0.949. Below 0.93 there is no measurement of how many passers-by
+become candidates, only the certainty that it grows fast: a typical passer-by's best score
+sits at 0.93. Raising the floor needs no code change elsewhere; lowering it needs a new
+calibration (``pinchpoint eval watchlist`` / ``eval walkpast``) recorded in BENCHMARKS.md
+first.
 
 **Live deployments.** While a deployment is live its threshold decides about real passers-by
 now: a change then needs the commander's role (the technical lead proposes, the commander

@@ -30,6 +30,13 @@ DIM = 128
 DEP = "dep-1"
 
 
+def settings_for(**changes: Any) -> TrackerSettings:
+    """Tracker settings for these synthetic templates, which model one recognizer's raw
+    scale (frame-to-frame cosine ≈ 0.9 at σ = 0.45): a track splits below 0.6 there, as it
+    did on dlib's alone; the shipped 0.85 is for the fused engine's mapped scale."""
+    return TrackerSettings(**{"split_below": 0.6, **changes})
+
+
 def unit(v: np.ndarray) -> np.ndarray:
     return np.asarray(v / np.linalg.norm(v), np.float32)
 
@@ -192,7 +199,7 @@ def pipeline(wl: LiveWatchlist, settings: TrackerSettings | None = None,
              observer: Observer | None = None) -> tuple[LivePipeline, ScriptedEngine, Sink]:
     engine, sink = ScriptedEngine(), Sink()
     pipe = LivePipeline(engine, BoundedExecutor(1, 1), SystemClock(), sink,  # type: ignore[arg-type]
-                        settings or TrackerSettings(), observer=observer)
+                        settings or settings_for(), observer=observer)
     pipe.set_watchlist(wl)
     return pipe, engine, sink
 
@@ -215,7 +222,7 @@ async def test_entry_with_two_photos_raises_once_per_track_and_pass() -> None:
     rng = np.random.default_rng(11)
     person = unit(rng.standard_normal(DIM))
     wl = watchlist({"E1": [noisy(person, 0.1, rng), noisy(person, 0.1, rng)]}, threshold=0.85)
-    pipe, engine, sink = pipeline(wl, TrackerSettings(embed_interval_s=0.0, fusion="max"))
+    pipe, engine, sink = pipeline(wl, settings_for(embed_interval_s=0.0, fusion="max"))
     # Two tracks of the same pass (an occlusion of 1.5 s between them), low noise so that
     # both photos would match on their own.
     frames = script(engine, [Walker(person, 0, 10, sigma=0.15), Walker(person, 25, 10,
@@ -224,7 +231,7 @@ async def test_entry_with_two_photos_raises_once_per_track_and_pass() -> None:
     assert [c.entry_id for c in sink.raised] == ["E1"]
     assert pipe.stats.candidates == 1
 
-    pipe, engine, sink = pipeline(wl, TrackerSettings(embed_interval_s=0.0, fusion="mean"))
+    pipe, engine, sink = pipeline(wl, settings_for(embed_interval_s=0.0, fusion="mean"))
     await play(pipe, script(engine, [Walker(person, 0, 30, sigma=0.15)], 30, rng))
     assert [c.entry_id for c in sink.raised] == ["E1"]
 
@@ -240,7 +247,7 @@ async def test_fused_track_is_found_where_no_single_template_is() -> None:
     found = {}
     for fusion in ("max", "mean"):
         observer = Observer()
-        pipe, engine, sink = pipeline(wl, TrackerSettings(fusion=fusion), observer)
+        pipe, engine, sink = pipeline(wl, settings_for(fusion=fusion), observer)
         rng_f = np.random.default_rng(99)  # the same templates for both rules
         await play(pipe, script(engine, walkers, 30, rng_f))
         found[fusion] = [(c.entry_id, c.score) for c in sink.raised]
@@ -263,7 +270,7 @@ async def test_observer_sees_each_step_and_nothing_outlives_the_track() -> None:
     others = {f"X{i}": [unit(rng.standard_normal(DIM))] for i in range(6)}
     wl = watchlist({"E1": [noisy(listed, 0.2, rng)], **others}, threshold=0.9)
     observer = Observer()
-    pipe, engine, sink = pipeline(wl, TrackerSettings(), observer)
+    pipe, engine, sink = pipeline(wl, settings_for(), observer)
     frames = script(engine, [Walker(listed, 0, 25, sigma=0.3),
                              Walker(stranger, 5, 25, x=250.0)], 30, rng)
     held: list[weakref.ref[np.ndarray]] = []
@@ -310,7 +317,7 @@ async def test_no_observer_computes_nothing_extra() -> None:
         return original(templates, k)
 
     wl.top = top  # type: ignore[method-assign]
-    pipe, engine, _ = pipeline(wl, TrackerSettings(fusion="max"))
+    pipe, engine, _ = pipeline(wl, settings_for(fusion="max"))
     await play(pipe, script(engine, [Walker(person, 0, 20)], 20, rng))
     assert depths and set(depths) == {1}
 
@@ -318,7 +325,7 @@ async def test_no_observer_computes_nothing_extra() -> None:
 def test_templates_stay_bounded_on_a_long_track() -> None:
     """A person who stays in view for ten minutes: the track never holds more than
     ``fuse_max`` templates, keeps the best ones, and is embedded at a bounded rate."""
-    settings = TrackerSettings(fuse_max=8, embed_interval_s=0.5, embed_max=1000)
+    settings = settings_for(fuse_max=8, embed_interval_s=0.5, embed_max=1000)
     tracker = CameraTracker("cam", settings)
     rng = np.random.default_rng(0)
     person = unit(rng.standard_normal(DIM))
@@ -356,7 +363,7 @@ async def test_embedding_budget_degrades_overload_instead_of_spiralling() -> Non
     people = [unit(rng.standard_normal(DIM)) for _ in range(6)]
     wl = LiveWatchlist(ExactIndex(ExactIndex.Config(dim=DIM)), {DEP: 0.9}, floor=0.0)
     wl.add([(1, IndexedEntry(DEP, "e0"), people[0])])
-    settings = TrackerSettings(embed_per_frame=1.0, embed_interval_s=0.0, embed_gain=0.0)
+    settings = settings_for(embed_per_frame=1.0, embed_interval_s=0.0, embed_gain=0.0)
     pipe, engine, _ = pipeline(wl, settings)
     walkers = [Walker(p, start=0, frames=10, x=10.0 + 65 * i) for i, p in enumerate(people)]
     frames = script(engine, walkers, 10, rng)
@@ -386,7 +393,7 @@ async def test_a_track_raises_its_best_entry_not_a_look_alike_that_also_clears()
     look_alike = unit(person + 0.35 * unit(rng.standard_normal(DIM)))
     wl = watchlist({"OWN": [noisy(person, 0.1, rng)], "ALIKE": [look_alike]}, threshold=0.85)
     observer = Observer()
-    pipe, engine, sink = pipeline(wl, TrackerSettings(embed_interval_s=0.0), observer)
+    pipe, engine, sink = pipeline(wl, settings_for(embed_interval_s=0.0), observer)
     await play(pipe, script(engine, [Walker(person, 0, 30, sigma=0.2)], 30, rng))
     scores = {entry: s for e in observer.steps for _, entry, s in e.scores}
     assert scores["ALIKE"] >= 0.85  # the runner-up clears the threshold too ...
