@@ -156,6 +156,17 @@ def resolve_model(models_dir: Path, file: str, sha256: str | None) -> tuple[Path
     return path, actual
 
 
+def model_input(chips: npt.NDArray[np.uint8], colour: str, mean: npt.NDArray[np.float32],
+                scale: float, layout: str) -> npt.NDArray[np.float32]:
+    """An embedder's input from RGB uint8 chips (n, h, w, 3): ``(chip[colour] − mean) × scale``
+    laid out as ``layout``; both models' settings name these the same way."""
+    ordered = chips[..., ::-1] if colour == "bgr" else chips
+    x = (ordered.astype(np.float32) - mean) * np.float32(scale)
+    if layout == "nchw":
+        x = x.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
 def _session(path: Path, config: OnnxEngineConfig) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = config.threads
@@ -300,13 +311,6 @@ class OnnxEngine:
         """Templates of detected faces (see :meth:`FaceEngine.embed_faces`)."""
         return self.embed_sync([self.complete_chip_sync(image, d) for image, d in faces])
 
-    def _prepare(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        ordered = chips[..., ::-1] if self.config.embedder.colour == "bgr" else chips
-        x = (ordered.astype(np.float32) - self._mean) * np.float32(self.config.embedder.scale)
-        if self.config.embedder.layout == "nchw":
-            x = x.transpose(0, 3, 1, 2)
-        return np.ascontiguousarray(x, dtype=np.float32)
-
     def embed_sync(self, chips: Sequence[Image]) -> Embeddings:
         """Templates of aligned chips: (n, dim) float32, L2-normalised when configured.
 
@@ -361,11 +365,8 @@ class OnnxEngine:
         rows = [chips, chips[:, :, ::-1]] if settings.mirror else [chips]
         total: npt.NDArray[np.float32] | None = None
         for part in rows:
-            ordered = part[..., ::-1] if settings.colour == "bgr" else part
-            x = (ordered.astype(np.float32) - self._second_mean) * np.float32(settings.scale)
-            if settings.layout == "nchw":
-                x = x.transpose(0, 3, 1, 2)
-            x = np.ascontiguousarray(x, dtype=np.float32)
+            x = model_input(part, settings.colour, self._second_mean, settings.scale,
+                            settings.layout)
             # The shipped model's batch is fixed at one row.
             got = np.concatenate([
                 np.asarray(self._second.run([self._second_output],
@@ -390,7 +391,9 @@ class OnnxEngine:
         return np.asarray(mean / max(float(np.linalg.norm(mean)), 1e-12), np.float32)
 
     def _run(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        result = self._session.run([self._output], {self._input: self._prepare(chips)})[0]
+        emb = self.config.embedder
+        x = model_input(chips, emb.colour, self._mean, emb.scale, emb.layout)
+        result = self._session.run([self._output], {self._input: x})[0]
         return np.asarray(result, np.float32).reshape(len(chips), -1)
 
     def enrol_sync(self, data: bytes) -> Enrolment:
