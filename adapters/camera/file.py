@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import msgspec
 
-from adapters.camera.video import to_rgb
+from adapters.camera.video import decode_in_one_thread, to_rgb
 from kernel.adapter_kit.handoff import CameraError
 from kernel.adapter_kit.threaded import ThreadedCamera
 from kernel.bounds import Pixels
@@ -76,7 +76,7 @@ class FileCamera(ThreadedCamera):
 
     def _play(self, container: av.container.InputContainer, path: Path) -> None:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        decode_in_one_thread(stream)
         rate = stream.average_rate or stream.guessed_rate
         period = 1.0 / float(rate) if rate else 1.0 / 25.0
         due: float | None = None  # monotonic instant the next frame is due (realtime only)

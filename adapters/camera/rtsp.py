@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import av
 import msgspec
 
-from adapters.camera.video import to_rgb
+from adapters.camera.video import decode_in_one_thread, to_rgb
 from kernel.adapter_kit.handoff import CameraError
 from kernel.adapter_kit.redaction import config_repr, config_rich_repr, redact
 from kernel.adapter_kit.threaded import ThreadedCamera
@@ -146,6 +146,7 @@ class RtspCamera(ThreadedCamera):
             if not container.streams.video:
                 raise CameraError("the stream has no video")
             stream = container.streams.video[0]
+            decode_in_one_thread(stream)
             self.stats.connected = True
             if self.sessions:
                 self.stats.reconnects += 1
