@@ -173,6 +173,8 @@ class Feed:
         self.arrived: list[float] = []
         """time.monotonic() of each arrival."""
         self.resyncs = 0
+        self.ingest = rt.ingest
+        """The console's intake (None on the single-process path)."""
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -416,6 +418,8 @@ async def latency(tmp: Path, key: str, p: Params) -> dict[str, Any]:
                 await edge.step(p.latency_rate, 3)  # warm-up: connections, statements
                 await feeds["nats"].until(3, 30)
                 feeds["nats"].latencies_ms.clear()
+                assert console.ingest is not None
+                judged0 = console.ingest.judged
                 for _ in range(p.latency_rounds):
                     await edge.step(p.latency_rate, p.latency_block)
                     sent["nats"] += p.latency_block
@@ -430,8 +434,12 @@ async def latency(tmp: Path, key: str, p: Params) -> dict[str, Any]:
                 await held
             for feed in feeds.values():
                 await feed.close()
-        return {name: _pct(feed.latencies_ms) | {"sent": sent[name], "resyncs": feed.resyncs}
-                for name, feed in feeds.items()}
+        out = {name: _pct(feed.latencies_ms) | {"sent": sent[name], "resyncs": feed.resyncs}
+               for name, feed in feeds.items()}
+        # the console judged each candidate against the list version it published
+        assert console.ingest is not None
+        out["nats"]["judged"] = console.ingest.judged - judged0
+        return out
 
 
 async def _local_block(recorder: CandidateRecorder, dep: EdgeSpec, rate: float, count: int,
@@ -457,6 +465,8 @@ class Stepper:
         self.database = database
         self.sent = 0
         self.steps: list[dict[str, Any]] = []
+        assert feed.ingest is not None
+        self.ingest = feed.ingest
 
     @staticmethod
     def met(row: dict[str, Any]) -> bool:
@@ -474,6 +484,7 @@ class Stepper:
         cpu0, broker0 = time.process_time(), self.broker.cpu_s()
         # runnable but waiting for a CPU (schedstat): how much the machine's other work took
         waited0 = sum(thread_cpu(1).values())
+        judged0, stale0 = self.ingest.judged, self.ingest.stale
         done = await self.edge.step(rate, count)
         self.sent += done.sent
         drained = await feed.until(mark + done.sent, p.drain_s)
@@ -487,6 +498,8 @@ class Stepper:
         span = (feed.arrived[mark + len(got) - 1] - begun) if got else 0.0
         row = {"rate": rate, "sent": done.sent, "arrived": len(got),
                "refused_at_edge": done.refused, "edge_behind_ms": done.behind_ms,
+               # each against the published list version, none dead-lettered as stale
+               "judged": self.ingest.judged - judged0, "stale": self.ingest.stale - stale0,
                "ingested_per_s": round(len(got) / span, 1) if span else 0.0,
                "drained": drained,
                "console_waited_s_per_s": round(waited / wall, 2) if wall else 0.0,

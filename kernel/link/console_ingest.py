@@ -133,6 +133,10 @@ class CandidateIngest:
         """node id → its candidates dead-lettered for an older list version than the one
         published (shown with the edge, GET /api/health/edges)."""
         self.dead = 0
+        self.judged = 0
+        """Candidates whose ``list_version`` was compared with a published version of their
+        deployment (a bench or test that expects every candidate judged counts on this: one
+        of a deployment not yet published is stored unjudged)."""
 
     async def run(self) -> None:
         """Fetch and settle, until cancelled; a link down is waited out, not a crash."""
@@ -183,6 +187,8 @@ class CandidateIngest:
                             "another console", msg.key, msg.node_id, msg.deployment_id)
                 await delivery.ack()
                 return True
+            if current:
+                self.judged += 1
             if current and msg.list_version < current:
                 log.warning("candidate %s from edge %s matched against list version %d of "
                             "deployment %s, older than the published %d: not stored",

@@ -42,11 +42,15 @@ async def test_issue13_scale_bench_measures_every_path_and_writes_its_report(
     for path in ("nats", "all"):
         assert lat[path]["n"] == lat[path]["sent"] == 4, lat
         assert lat[path]["resyncs"] == 0
+    # each stored after its list version was compared with the published one: a console
+    # that stored them unjudged (its deployment unknown to it) would pass the counts above
+    assert lat["nats"]["judged"] == 4, lat
     stores = ["sqlite", "postgres"] if reachable else ["sqlite"]
     assert sorted(results["capacity"]) == sorted(stores)
     for store in stores:
         (step,) = [s for s in results["capacity"][store]["steps"] if not s.get("repeated")]
         assert step["sent"] == step["arrived"] == 10 and step["refused_at_edge"] == 0, step
+        assert step["judged"] == 10 and step["stale"] == 0, step
     env = {"nproc": 2, "cpu": "test", "memory": "1 GB", "python": "3", "nats": "v",
            "postgres": "v", "date": "today", "seconds": 1.0, "uptime_before": "load 0",
            "uptime_after": "load 0", "load_before": 0.0, "load_after": 0.0, "face_kB": 1.0,

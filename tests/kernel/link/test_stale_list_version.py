@@ -81,8 +81,8 @@ async def test_issue13_a_candidate_of_an_older_list_version_is_dead_lettered_and
     assert await ingest.settle(await fetch_one(link))
     assert await ingest.settle(await fetch_one(link))
     assert await alert_ids(console) == [new_key]  # the older match is not stored
-    assert (ingest.stale, ingest.stale_by_node, ingest.dead, ingest.stored) == (
-        1, {"edge-1": 1}, 1, 1)
+    assert (ingest.stale, ingest.stale_by_node, ingest.dead, ingest.stored, ingest.judged) == (
+        1, {"edge-1": 1}, 1, 1, 2)
     assert await link.fetch_candidates(4, 1.0) == []  # never delivered again
     (letter,) = await dead_letters(nats_server)
     assert letter.key == old_key
