@@ -411,8 +411,12 @@ def test_issue14_receipts_two_tablets_one_responding_console_and_report(
             "operator", live.deployment, "confirmed"))}
         console.click("#confirm")
         console.wait_for_selector("text=Confirmed: officers are alerted.")
+        # the pipeline goes on raising: a sighting of the same person after the confirm is
+        # listed as "seen again" under the confirmed alert's episode (issue 15), not an alert
+        # of its own (1 run in 3 fresh clones saw one land before this listing)
         [alert] = [a for a in live.call(gov.alerts.listing_for(
-            "operator", live.deployment, "confirmed")) if a.id not in before]
+            "operator", live.deployment, "confirmed")) if a.id not in before
+                   and not a.seen_again]
 
         # both tablets have it (over the live feed) and say so
         for page in (one, two):
