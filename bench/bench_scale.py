@@ -406,6 +406,8 @@ async def latency(tmp: Path, key: str, p: Params) -> dict[str, Any]:
                         tmp / "link.key") as console,
                 runtime(tmp / "single", "all", "sqlite") as single):
         assert console.governance is not None and single.governance is not None
+        ingest = console.ingest
+        assert ingest is not None
         (remote_dep,) = await live_deployments(console.governance, 1, 1, face)
         (local_dep,) = await live_deployments(single.governance, 1, 1, face)
         recorder = CandidateRecorder(single.governance)
@@ -418,8 +420,7 @@ async def latency(tmp: Path, key: str, p: Params) -> dict[str, Any]:
                 await edge.step(p.latency_rate, 3)  # warm-up: connections, statements
                 await feeds["nats"].until(3, 30)
                 feeds["nats"].latencies_ms.clear()
-                assert console.ingest is not None
-                judged0 = console.ingest.judged
+                judged0 = ingest.judged
                 for _ in range(p.latency_rounds):
                     await edge.step(p.latency_rate, p.latency_block)
                     sent["nats"] += p.latency_block
@@ -437,8 +438,7 @@ async def latency(tmp: Path, key: str, p: Params) -> dict[str, Any]:
         out = {name: _pct(feed.latencies_ms) | {"sent": sent[name], "resyncs": feed.resyncs}
                for name, feed in feeds.items()}
         # the console judged each candidate against the list version it published
-        assert console.ingest is not None
-        out["nats"]["judged"] = console.ingest.judged - judged0
+        out["nats"]["judged"] = ingest.judged - judged0
         return out
 
 
