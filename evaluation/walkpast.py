@@ -41,6 +41,7 @@ import numpy as np
 from adapters.camera.video import to_rgb
 from demo.scenario import authorised_deployment, enrol_entry, put_live
 from evaluation.walkpast_groups import PassGroup, pass_groups
+from evaluation.walkpast_kinds import KindGroup, kind_groups
 from evaluation.walkpast_sweep import Row, Step, Sweep, peak_summary
 from evaluation.walkpast_truth import (
     Truth,
@@ -95,6 +96,8 @@ class PipelineResult(msgspec.Struct, kw_only=True):
     groups: list[PassGroup] = msgspec.field(default_factory=list)
     """Non-listed UTKFace passes alerting per group at the configured (ours) or customary
     (library) threshold."""
+    kinds: list[KindGroup] = msgspec.field(default_factory=list)
+    """Listed passes found per walker photo kind (frontal, profile) at the same threshold."""
     seconds: float
 
 
@@ -370,6 +373,7 @@ def _result(name: str, metric: str, sweep: Sweep, truth: Truth, *, gallery: int,
         reference=sweep.at(reference) if reference is not None else None,
         table=sweep.table(extra), peaks=peak_summary(sweep.steps, truth), live_candidates=live,
         groups=pass_groups(sweep, configured if configured is not None else reference),
+        kinds=kind_groups(sweep, configured if configured is not None else reference),
         seconds=round(seconds, 1),
     )
 

@@ -132,6 +132,20 @@ def _pipeline_section(r: PipelineResult) -> list[str]:
             f"{_s(row.latency_p95_s)} / {_s(row.latency_max_s)} |"
         )
     lines.append("")
+    if r.kinds:
+        lines += [
+            "Listed passes by the walker's photo, at the "
+            + ("configured" if r.at_configured else "customary") + " threshold:", "",
+            "| walker photo | listed passes | found | scored for their own identity | "
+            "own peak worst / median |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {k.kind} | {k.passes} | {k.found} | {k.scored} | "
+            f"{_score(k.peak_worst, r.metric)} / {_score(k.peak_median, r.metric)} |"
+            for k in r.kinds
+        ]
+        lines.append("")
     if r.groups:
         lines += [
             "Non-listed UTKFace passes alerting at the "

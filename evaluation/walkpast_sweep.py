@@ -136,11 +136,17 @@ class Sweep:
         self.track_pass = {k: c.most_common(1)[0][0] for k, c in votes.items()}
         self._rows: dict[float, Row] = {}
         self._alerting: dict[float, frozenset[int]] = {}
+        self._found: dict[float, frozenset[int]] = {}
 
     def alerting_passes(self, threshold: float) -> frozenset[int]:
         """Indices of the non-listed passes that raise an alert at ``threshold``."""
         self.at(threshold)
         return self._alerting[threshold]
+
+    def found_passes(self, threshold: float) -> frozenset[int]:
+        """Indices of the listed passes found (raised as themselves) at ``threshold``."""
+        self.at(threshold)
+        return self._found[threshold]
 
     def pass_index(self, step: Step) -> int | None:
         """The pass a step belongs to (its face box's, else its track's), or None."""
@@ -181,6 +187,7 @@ class Sweep:
             else:
                 non_listed.add(p)
         self._alerting[threshold] = frozenset(non_listed)
+        self._found[threshold] = frozenset(found)
         latencies = np.asarray(list(found.values()), np.float64)
         listed = sum(1 for p in truth.passes if p.listed)
         return Row(

@@ -23,6 +23,7 @@ from evaluation.walkpast_clips import (
     pick_cfp,
     pick_lfw150,
 )
+from evaluation.walkpast_kinds import kind_groups
 from evaluation.walkpast_sweep import Step, Sweep, box_iou, decide
 from evaluation.walkpast_truth import FORMAT, Pass, Truth
 from kernel.cli.main import main
@@ -301,3 +302,41 @@ def test_sweep_raises_a_runner_up_only_once_it_is_the_best() -> None:
     assert [a.identity for a in decide(steps, 0.94, 5.0, 10)] == ["A", "C"]
     assert [a.step.frame for a in decide(steps, 0.94, 5.0, 10)] == [5, 7]
     assert [a.identity for a in decide(steps[:2], 0.90, 5.0, 10)] == ["A"]
+
+
+def test_listed_passes_split_by_walker_photo_kind() -> None:
+    """Two listed frontal walkers (one found at 0.95), one listed profile walker (scored only
+    below the threshold), one listed profile walker never scored as themselves, and a stranger:
+    the split counts each listed pass once, by its photo kind; the stranger is in no row."""
+    def walker(identity: str, listed: bool, kind: str, first: int, x: float) -> Pass:
+        return Pass(identity=identity, listed=listed, first_frame=first, last_frame=first + 9,
+                    kind=kind,  # type: ignore[arg-type]
+                    boxes=tuple((x, 0.0, x + 10.0, 10.0) for _ in range(10)))
+
+    truth = Truth(format=FORMAT, fps=10, width=640, height=360, frames=60, passes=(
+        walker("A", True, "frontal", 0, 0), walker("B", True, "frontal", 10, 100),
+        walker("C", True, "profile", 20, 200), walker("D", True, "profile", 30, 300),
+        walker("stranger", False, "profile", 40, 400)))
+    steps = [Step("c", 1, 2, (0, 0, 10, 10), (("A", 0.97),)),
+             Step("c", 2, 12, (100, 0, 110, 10), (("B", 0.93), ("A", 0.90))),
+             Step("c", 2, 14, (100, 0, 110, 10), (("B", 0.94),)),
+             Step("c", 3, 22, (200, 0, 210, 10), (("X", 0.93), ("C", 0.91))),
+             Step("c", 4, 32, (300, 0, 310, 10), (("X", 0.92),)),
+             Step("c", 5, 42, (400, 0, 410, 10), (("A", 0.99),))]
+    sweep = Sweep(steps, truth, 5.0)
+    kinds = {k.kind: k for k in kind_groups(sweep, 0.95)}
+    assert list(kinds) == ["frontal", "profile"]
+    frontal, profile = kinds["frontal"], kinds["profile"]
+    assert (frontal.passes, frontal.found, frontal.scored) == (2, 1, 2)
+    assert (frontal.peak_worst, frontal.peak_median) == (0.94, pytest.approx(0.955))
+    assert (profile.passes, profile.found, profile.scored) == (2, 0, 1)
+    assert profile.peak_worst == profile.peak_median == 0.91
+    assert sweep.found_passes(0.95) == frozenset({0})
+    # At 0.90 both frontal walkers are found; C and D are raised as X (wrong identity).
+    assert [(k.kind, k.found) for k in kind_groups(sweep, 0.90)] == [("frontal", 2),
+                                                                      ("profile", 0)]
+    assert kind_groups(sweep, None) == []
+    unknown = Truth(format=FORMAT, fps=10, width=640, height=360, frames=60,
+                    passes=tuple(msgspec.structs.replace(p, kind="unknown")
+                                 for p in truth.passes))
+    assert kind_groups(Sweep(steps, unknown, 5.0), 0.95) == []
