@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
-from evaluation.walkpast_sweep import Sweep
+from evaluation.walkpast_sweep import Sweep, own_identity_peaks
 
 
 class KindGroup(msgspec.Struct, frozen=True):
@@ -36,15 +36,7 @@ def kind_groups(sweep: Sweep, threshold: float | None) -> list[KindGroup]:
     if threshold is None or set(listed.values()) <= {"unknown"}:
         return []
     found = sweep.found_passes(threshold)
-    own: dict[int, float] = {}
-    for step in sweep.steps:
-        p = sweep.pass_index(step)
-        if p not in listed:
-            continue
-        identity = truth.passes[p].identity
-        mine = [v for ident, v in step.scores if ident == identity]
-        if mine:
-            own[p] = max(own.get(p, mine[0]), mine[0])
+    own = own_identity_peaks(sweep)
     out = []
     for kind in sorted(set(listed.values())):
         idx = [i for i, k in listed.items() if k == kind]

@@ -252,25 +252,34 @@ def _q(values: np.ndarray, q: float) -> float | None:
     return float(np.percentile(values, q)) if values.size else None
 
 
+def own_identity_peaks(sweep: Sweep) -> dict[int, float]:
+    """Listed pass index → the best score any of its steps gave its own identity (passes whose
+    identity never reached a step's top entries are absent)."""
+    own: dict[int, float] = {}
+    for s in sweep.steps:
+        p = sweep.pass_index(s)
+        if p is None or not sweep.truth.passes[p].listed:
+            continue
+        identity = sweep.truth.passes[p].identity
+        mine = [v for ident, v in s.scores if ident == identity]
+        if mine:
+            own[p] = max(own.get(p, -np.inf), mine[0])
+    return own
+
+
 def peak_summary(steps: Sequence[Step], truth: Truth) -> dict[str, float | int | None]:
     """Aggregate peak scores: listed passes' best score for their own identity, non-listed
     passes' best top score (median, highest), how many of each were scored at all, and the
     highest top score of any step (``any_track_peak_highest``).
     "Worst" and "best" are in score order (higher = more alike, whatever the metric)."""
     sweep = Sweep(steps, truth, 0.0)
-    own: dict[int, float] = {}
+    own = own_identity_peaks(sweep)
     other: dict[int, float] = {}
     for s in steps:
         p = sweep._pass(s)
-        if p is None or not s.scores:
+        if p is None or not s.scores or truth.passes[p].listed:
             continue
-        walk = truth.passes[p]
-        if walk.listed:
-            mine = [v for ident, v in s.scores if ident == walk.identity]
-            if mine:
-                own[p] = max(own.get(p, -np.inf), mine[0])
-        else:
-            other[p] = max(other.get(p, -np.inf), s.scores[0][1])
+        other[p] = max(other.get(p, -np.inf), s.scores[0][1])
     a = np.asarray(list(own.values()))
     b = np.asarray(list(other.values()))
     tops = [s.scores[0][1] for s in steps if s.scores]
