@@ -42,6 +42,7 @@ from adapters.camera.video import to_rgb
 from demo.scenario import authorised_deployment, enrol_entry, put_live
 from evaluation.walkpast_groups import PassGroup, pass_groups
 from evaluation.walkpast_kinds import KindGroup, kind_groups
+from evaluation.walkpast_nearest import NearPass, nearest_passes
 from evaluation.walkpast_sweep import Row, Step, Sweep, peak_summary
 from evaluation.walkpast_truth import (
     Truth,
@@ -98,6 +99,8 @@ class PipelineResult(msgspec.Struct, kw_only=True):
     (library) threshold."""
     kinds: list[KindGroup] = msgspec.field(default_factory=list)
     """Listed passes found per walker photo kind (frontal, profile) at the same threshold."""
+    nearest: list[NearPass] = msgspec.field(default_factory=list)
+    """The passes raising a false alert at the same threshold, then the nearest below it."""
     seconds: float
 
 
@@ -374,6 +377,7 @@ def _result(name: str, metric: str, sweep: Sweep, truth: Truth, *, gallery: int,
         table=sweep.table(extra), peaks=peak_summary(sweep.steps, truth), live_candidates=live,
         groups=pass_groups(sweep, configured if configured is not None else reference),
         kinds=kind_groups(sweep, configured if configured is not None else reference),
+        nearest=nearest_passes(sweep, configured if configured is not None else reference),
         seconds=round(seconds, 1),
     )
 

@@ -36,11 +36,11 @@ def _falses(row: Row | None) -> str:
             f"{row.wrong_identity} wrong identity, {row.unattributed} unattributed)")
 
 
-def _score(value: float | int | None, metric: str) -> str:
+def _score(value: float | int | None, metric: str, digits: int = 3) -> str:
     if value is None:
         return "—"
     v = float(value)
-    return f"{-v:.3f} (distance)" if metric == "euclidean" else f"{v:.3f}"
+    return f"{-v:.{digits}f} (distance)" if metric == "euclidean" else f"{v:.{digits}f}"
 
 
 def summary_lines(report: WalkpastReport) -> list[str]:
@@ -144,6 +144,21 @@ def _pipeline_section(r: PipelineResult) -> list[str]:
             f"| {k.kind} | {k.passes} | {k.found} | {k.scored} | "
             f"{_score(k.peak_worst, r.metric)} / {_score(k.peak_median, r.metric)} |"
             for k in r.kinds
+        ]
+        lines.append("")
+    if r.nearest:
+        lines += [
+            "Passes raising a false alert at the "
+            + ("configured" if r.at_configured else "customary") + " threshold, then the "
+            "highest evidence below it (photo: in the source data set, to look at):", "",
+            "| pass | walker | listed | photo | put first | peak | false alert |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {n.index} | {n.identity} | {'yes' if n.listed else 'no'} | `{n.photo}` "
+            f"| {n.top_identity} | {_score(n.peak, r.metric, 4)} | "
+            f"{'**yes**' if n.false_alert else 'no'} |"
+            for n in r.nearest
         ]
         lines.append("")
     if r.groups:

@@ -137,6 +137,7 @@ class Sweep:
         self._rows: dict[float, Row] = {}
         self._alerting: dict[float, frozenset[int]] = {}
         self._found: dict[float, frozenset[int]] = {}
+        self._wrong: dict[float, frozenset[int]] = {}
 
     def alerting_passes(self, threshold: float) -> frozenset[int]:
         """Indices of the non-listed passes that raise an alert at ``threshold``."""
@@ -147,6 +148,11 @@ class Sweep:
         """Indices of the listed passes found (raised as themselves) at ``threshold``."""
         self.at(threshold)
         return self._found[threshold]
+
+    def wrong_identity_passes(self, threshold: float) -> frozenset[int]:
+        """Indices of the listed passes raised as somebody else at ``threshold``."""
+        self.at(threshold)
+        return self._wrong[threshold]
 
     def pass_index(self, step: Step) -> int | None:
         """The pass a step belongs to (its face box's, else its track's), or None."""
@@ -167,6 +173,7 @@ class Sweep:
         truth = self.truth
         found: dict[int, float] = {}
         non_listed: set[int] = set()
+        wrong_passes: set[int] = set()
         wrong = unattributed = false = 0
         alerts = decide(self.steps, threshold, self.repeat_s, truth.fps)
         for alert in alerts:
@@ -184,10 +191,12 @@ class Sweep:
             false += 1
             if walk.listed:
                 wrong += 1
+                wrong_passes.add(p)
             else:
                 non_listed.add(p)
         self._alerting[threshold] = frozenset(non_listed)
         self._found[threshold] = frozenset(found)
+        self._wrong[threshold] = frozenset(wrong_passes)
         latencies = np.asarray(list(found.values()), np.float64)
         listed = sum(1 for p in truth.passes if p.listed)
         return Row(

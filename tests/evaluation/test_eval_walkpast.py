@@ -196,7 +196,16 @@ def test_walkpast_end_to_end_finds_the_listed_walker(
     assert live["live_candidates"] == at["alerts"] == 1
     assert live["best_zero_false"]["listed_found"] == 1
     assert 0 < at["latency_p50_s"] < 2.5
-    # R3: aggregates only, nothing else written.
+    # The near-miss listing names passes by the truth's own photo paths and a score: no crop,
+    # no template (evaluation data; the live pipeline keeps nothing of a non-match, R3).
+    truth = json.loads((tiny_set / "truth.json").read_text())
+    assert [(n["identity"], n["top_identity"]) for n in live["nearest"]] == [("biden", "obama")]
+    for near in live["nearest"]:
+        assert set(near) == {"index", "identity", "listed", "kind", "photo", "top_identity",
+                             "peak", "false_alert"}
+        assert near["photo"] == truth["passes"][near["index"]]["photo"]
+        assert not near["false_alert"]  # 0 false alerts at the configured threshold
+    # R3: aggregates and those scores only, nothing else written.
     assert sorted(p.name for p in out.iterdir()) == ["walkpast_metrics.json",
                                                       "walkpast_report.md"]
     assert "listed passes found at zero false alerts" in (out / "walkpast_report.md").read_text()
