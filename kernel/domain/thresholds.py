@@ -10,8 +10,8 @@ threshold`` / ``track_threshold``, ``[services.calibration] threshold``) and the
 **The floor, 0.93.** Every threshold must be a finite cosine in ``[FLOOR, 1]``. 0.93 is below
 every operating point any calibration of this engine documents (BENCHMARKS.md, 2026-12-03,
 dlib's ResNet fused with the second recognizer, whose scores are mapped onto dlib's old
-scale so this floor keeps its meaning): non-listed walk-past passes peak at 0.945-0.946 (208
-development passes; median 0.932-0.936), the shipped track threshold is 0.947 and the
+scale so this floor keeps its meaning): non-listed walk-past passes peak at 0.946-0.9535 (416
+development passes; median 0.932-0.936), the shipped track threshold is 0.954 and the
 still-photo threshold 0.959 (0 of 4,822 non-listed faces); on the CFP development half FPIR is
 10 % at 0.939 and 1 % at 0.949. Below 0.93 there is no measurement of how many passers-by
 become candidates, only the certainty that it grows fast: a typical passer-by's best score
