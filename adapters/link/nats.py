@@ -11,6 +11,9 @@
   ids and numbers only, deduplicated by the edge's key like the candidates.
 - Watch lists: a key-value bucket (``lists_bucket``, one key per deployment, history 1); the
   entry's revision is the version. A withdrawal purges the key with its history.
+- List secrets: a key-value bucket in the server's **memory** (``list_keys_bucket``), never on
+  its disk: a copy of the broker's store holds bundles no key there opens. A server restart
+  empties it (the bucket is made again on the next call); the console puts the secrets back.
 - Edge reports: a key-value bucket (``edges_bucket``, one key per node).
 - Dead letters: a small stream of descriptions (``deadletter_stream``), never bodies.
 
@@ -112,6 +115,7 @@ class NatsLink:
         counts_consumer: str = "console-counts"
         lists_bucket: str = "pinchpoint_lists"
         edges_bucket: str = "pinchpoint_edges"
+        list_keys_bucket: str = "pinchpoint_list_keys"
         consumer: str = "console"
         ack_wait_s: Seconds = 30.0
         duplicate_window_s: Seconds = 120.0
@@ -129,6 +133,7 @@ class NatsLink:
         self._js: JetStreamContext | None = None
         self._lists: KeyValue | None = None
         self._edges: KeyValue | None = None
+        self._list_keys: KeyValue | None = None
         self._pulls: dict[str, JetStreamContext.PullSubscription] = {}
         """stream name → the console's durable pull subscription on it."""
         self._lock = asyncio.Lock()
@@ -175,6 +180,8 @@ class NatsLink:
                 storage=api.StorageType.FILE, discard=api.DiscardPolicy.OLD, max_msgs=10_000))
             self._lists = await js.create_key_value(bucket=cfg.lists_bucket, history=1)
             self._edges = await js.create_key_value(bucket=cfg.edges_bucket, history=1)
+            self._list_keys = await js.create_key_value(
+                bucket=cfg.list_keys_bucket, history=1, storage=api.StorageType.MEMORY)
         except BaseException:
             await nc.close()
             raise
@@ -226,6 +233,25 @@ class NatsLink:
             return None
         return int(entry.revision or 0), bytes(entry.value or b"")
 
+    async def fetch_list_key(self, deployment_id: str) -> bytes | None:
+        await self._ready()
+        assert self._list_keys is not None
+        entry = await self._memory(_get(self._list_keys, deployment_id))
+        return None if entry is None else bytes(entry.value or b"")
+
+    async def _memory(self, call: Any) -> Any:
+        """A call on the memory bucket: after a server restart the bucket is gone, so the
+        connection is made again (and the bucket with it) on the next call."""
+        try:
+            return await call
+        except (nats.js.errors.BucketNotFoundError, nats.js.errors.NotFoundError,
+                nats.js.errors.NoStreamResponseError) as exc:
+            self._js = None
+            raise _down(exc) from None
+        except LinkDown:
+            self._js = None
+            raise
+
     async def put_report(self, node_id: str, data: bytes) -> None:
         await self._ready()
         assert self._edges is not None
@@ -273,9 +299,22 @@ class NatsLink:
         assert self._lists is not None
         return int(await _guard(self._lists.put(deployment_id, data)))
 
+    async def put_list_key(self, deployment_id: str, data: bytes) -> None:
+        await self._ready()
+        assert self._list_keys is not None
+        await self._memory(_guard(self._list_keys.put(deployment_id, data)))
+
+    async def list_key_ids(self) -> set[str]:
+        await self._ready()
+        assert self._list_keys is not None
+        held: dict[str, int] = await self._memory(
+            _guard(_snapshot(self._list_keys, self.config.publish_timeout_s)))
+        return set(held)
+
     async def drop_list(self, deployment_id: str) -> None:
         await self._ready()
-        assert self._lists is not None
+        assert self._lists is not None and self._list_keys is not None
+        await self._memory(_guard(self._list_keys.purge(deployment_id)))
         await _guard(self._lists.purge(deployment_id))
 
     async def reports(self) -> dict[str, bytes]:

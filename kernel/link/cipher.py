@@ -2,9 +2,17 @@
 
 Edges and consoles share one 32-byte *link key* (``PINCHPOINT_LINK_KEY``, else the file
 ``[node] link_key_file``; 64 hex digits or urlsafe base64, like the master key). From it each
-deployment gets its own keys by HKDF-SHA256, one for its watch-list bundles (console → edge)
-and one for its candidate evidence (edge → console), so a ciphertext never opens under another
+deployment gets its own keys by HKDF-SHA256 for its candidate evidence (edge → console) and
+for carrying its *list secret* (``listkey``), so a ciphertext never opens under another
 deployment or purpose; the associated data binds it to its message (the candidate's key).
+
+A deployment's watch-list bundles are sealed under a key derived from its **list secret**,
+not from the link key. The console derives the secret from the deployment's data key
+(:func:`list_secret`; the key a wipe destroys, R16, R24), hands it to the edges sealed under
+the link key through the broker's *memory* (never its disk), and every holder drops it when
+the deployment ends or is wiped (:meth:`LinkCipher.forget`). So a copy of the broker's disk,
+taken at any time and read with the link key, never opens a list: the bundle on disk needs
+the secret, which was never there, and after a wipe nobody can derive it again.
 The broker, its disk and anyone reading the stream see only ciphertext.
 """
 
@@ -27,7 +35,7 @@ from kernel.errors import ConfigError
 LINK_KEY_ENV = "PINCHPOINT_LINK_KEY"
 _NONCE = 12
 
-Purpose = Literal["watchlist", "evidence"]
+Purpose = Literal["watchlist", "evidence", "listkey"]
 
 
 class SealBroken(Exception):
@@ -55,28 +63,72 @@ def load_link_key(path: Path | None, environ: Mapping[str, str] | None = None) -
     return parse_link_key(text, str(path))
 
 
+def _derive(secret: bytes, info: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=info.encode()).derive(secret)
+
+
+def list_secret(data_key: bytes, deployment_id: str) -> bytes:
+    """A deployment's list secret, from its data key: the same after a console's restart (so
+    the bundles it published are adopted), underivable once a wipe destroyed the data key."""
+    return _derive(data_key, f"pinchpoint/link/v2|list-secret|{deployment_id}")
+
+
 class LinkCipher:
-    """Seals and opens link messages; derived keys are cached per (purpose, deployment)."""
+    """Seals and opens link messages; derived keys are cached per (purpose, deployment).
+
+    ``watchlist`` seals need the deployment's list secret, given by :meth:`hold`; the other
+    purposes derive from the link key alone."""
 
     def __init__(self, link_key: bytes) -> None:
         if len(link_key) != 32:
             raise ValueError("the link key is 32 bytes")
         self._root = link_key
         self._keys: dict[tuple[str, str], AESGCM] = {}
+        self._secrets: dict[str, bytes] = {}
 
     def _aead(self, purpose: Purpose, deployment_id: str) -> AESGCM:
         cached = self._keys.get((purpose, deployment_id))
         if cached is None:
-            info = f"pinchpoint/link/v1|{purpose}|{deployment_id}".encode()
-            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                       info=info).derive(self._root)
+            if purpose == "watchlist":
+                secret = self._secrets.get(deployment_id)
+                if secret is None:
+                    raise SealBroken(f"no list secret held for deployment {deployment_id}")
+                key = _derive(secret, f"pinchpoint/link/v2|watchlist|{deployment_id}")
+            else:
+                key = _derive(self._root, f"pinchpoint/link/v1|{purpose}|{deployment_id}")
             cached = self._keys[(purpose, deployment_id)] = AESGCM(key)
         return cached
 
+    def hold(self, deployment_id: str, secret: bytes) -> None:
+        """Hold a deployment's list secret (memory only) so its bundles seal and open."""
+        if len(secret) != 32:
+            raise SealBroken("a list secret is 32 bytes")
+        if self._secrets.get(deployment_id) != secret:
+            self._keys.pop(("watchlist", deployment_id), None)
+            self._secrets[deployment_id] = secret
+
+    def holds(self, deployment_id: str) -> bool:
+        """Whether the deployment's list secret is held here."""
+        return deployment_id in self._secrets
+
     def forget(self, deployment_id: str) -> None:
-        """Drop the derived keys of a deployment from memory (it ended or was wiped)."""
-        for purpose in ("watchlist", "evidence"):
+        """Drop a deployment's list secret and derived keys from memory (ended or wiped)."""
+        self._secrets.pop(deployment_id, None)
+        for purpose in ("watchlist", "evidence", "listkey"):
             self._keys.pop((purpose, deployment_id), None)
+
+    def seal_secret(self, deployment_id: str) -> bytes:
+        """The held list secret sealed under the link key, for the broker's memory."""
+        secret = self._secrets.get(deployment_id)
+        if secret is None:
+            raise SealBroken(f"no list secret held for deployment {deployment_id}")
+        return self.seal("listkey", deployment_id, deployment_id, secret)
+
+    def hold_sealed(self, deployment_id: str, sealed: bytes) -> None:
+        """Open a list secret :meth:`seal_secret` sealed and hold it; :class:`SealBroken`
+        when it does not open (another link key, another deployment, altered)."""
+        self.hold(deployment_id, self.open("listkey", deployment_id, deployment_id, sealed))
 
     def seal(self, purpose: Purpose, deployment_id: str, bound: str, data: bytes) -> bytes:
         """nonce ‖ ciphertext of ``data``, bound to ``bound`` (a message key) as well."""

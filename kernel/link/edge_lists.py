@@ -1,13 +1,15 @@
 """An edge's watch lists: the console's published bundles, held by version (issue 13).
 
 The edge keeps, per live deployment, the version of the bundle it holds and the templates in
-memory only (never on its disk). Every ``refresh_s`` it compares with what the console has
-published now (:func:`plan`): a deployment the console dropped (ended, wiped) is dropped here
-at once, a newer version is fetched and replaces the old one, and a newer version that cannot
-be fetched or opened drops the old one too: the edge never matches against a list it knows to
-be stale. While the link is down it cannot know, so it keeps what it holds and keeps analysing
-(the console refuses candidates of a deployment that is no longer live). What it holds is
-reported (:class:`~kernel.link.messages.HeldList`): the console shows each edge's versions.
+memory only (never on its disk), with the deployment's list secret that opens them
+(fetched from the broker's memory, :mod:`kernel.link.cipher`). Every ``refresh_s`` it
+compares with what the console has published now (:func:`plan`): a deployment the console
+dropped (ended, wiped) is dropped here at once, a newer version is fetched and replaces the
+old one, and a newer version that cannot be fetched or opened drops the old one too: the edge
+never matches against a list it knows to be stale. While the link is down it cannot know, so
+it keeps what it holds and keeps analysing (the console refuses candidates of a deployment
+that is no longer live). What it holds is reported (:class:`~kernel.link.messages.HeldList`):
+the console shows each edge's versions.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ class EdgeLists:
         had = deployment_id in self.held
         try:
             got = await self.link.fetch_list(deployment_id)
+            sealed_secret = (None if got is None
+                             else await self.link.fetch_list_key(deployment_id))
         except LinkDown as exc:
             if had:
                 self._drop(deployment_id, f"a newer version exists and cannot be fetched "
@@ -119,6 +123,10 @@ class EdgeLists:
             outer = msgspec.msgpack.decode(data, type=SealedList)
             if outer.deployment_id != deployment_id:
                 raise SealBroken("published under another deployment's name")
+            if sealed_secret is None:
+                raise SealBroken("its list secret is not on the broker (withdrawn, or the "
+                                 "broker restarted and the console has not put it back yet)")
+            self.cipher.hold_sealed(deployment_id, sealed_secret)
             inner = self.cipher.open("watchlist", deployment_id, deployment_id, outer.sealed)
             bundle = msgspec.msgpack.decode(inner, type=ListBundle)
             if bundle.deployment_id != deployment_id:

@@ -26,10 +26,10 @@ import msgspec
 import numpy as np
 
 from kernel.config import MatchingConfig
-from kernel.domain.errors import DomainError
+from kernel.domain.errors import DomainError, KeyUnavailable
 from kernel.domain.governance import Governance
 from kernel.errors import StorageFault
-from kernel.link.cipher import LinkCipher, SealBroken
+from kernel.link.cipher import LinkCipher, SealBroken, list_secret
 from kernel.link.messages import (
     CameraReport,
     EdgeReport,
@@ -115,11 +115,18 @@ class ListPublisher:
             del self.published[deployment_id]
             self.cipher.forget(deployment_id)
             log.info("deployment %s: list withdrawn from the edges", deployment_id)
+        on_broker = await self.link.list_key_ids()
         for deployment_id, fingerprint in sorted(live.items()):
             held = self.published.get(deployment_id)
-            if held is not None and held[0] == fingerprint:
-                continue
             try:
+                await self._hold_secret(deployment_id)
+                if deployment_id not in on_broker:
+                    # before the bundle, so an edge that sees the version finds its key; and
+                    # again after a broker restart emptied its memory
+                    await self.link.put_list_key(deployment_id,
+                                                 self.cipher.seal_secret(deployment_id))
+                if held is not None and held[0] == fingerprint:
+                    continue
                 bundle = await self._bundle(deployment_id, fingerprint)
             except DomainError as exc:  # wiped or ended since the read: next round drops it
                 log.warning("deployment %s: list not published: %s", deployment_id, exc)
@@ -146,9 +153,20 @@ class ListPublisher:
                 self.published[deployment_id] = (fingerprint, version)
         self._adopted = True
 
+    async def _hold_secret(self, deployment_id: str) -> None:
+        """Hold the deployment's list secret, derived from its data key (a
+        :class:`KeyUnavailable` once a wipe destroyed it)."""
+        if not self.cipher.holds(deployment_id):
+            data_key = await self.gov.ctx.keys.data_key(deployment_id)
+            self.cipher.hold(deployment_id, list_secret(data_key, deployment_id))
+
     async def _published_fingerprint(self, deployment_id: str) -> Fingerprint | None:
         got = await self.link.fetch_list(deployment_id)
         if got is None:
+            return None
+        try:
+            await self._hold_secret(deployment_id)
+        except KeyUnavailable:  # wiped: what is on the broker is withdrawn
             return None
         try:
             outer = msgspec.msgpack.decode(got[1], type=SealedList)

@@ -85,6 +85,12 @@ class NodeLink(Protocol):
         Raises :class:`LinkDown`."""
         ...
 
+    async def fetch_list_key(self, deployment_id: str) -> bytes | None:
+        """The deployment's sealed list secret, from the broker's memory; None when it is
+        not there (withdrawn, or the broker restarted and the console has not put it back
+        yet). Raises :class:`LinkDown`."""
+        ...
+
     async def publish_counts(self, node_id: str, key: str, data: bytes) -> None:
         """Append one face-counts message (ids and numbers only) to its durable stream,
         deduplicated by ``key``. Raises :class:`LinkDown`."""
@@ -110,8 +116,18 @@ class NodeLink(Protocol):
         """Publish a deployment's sealed bundle; its new version (strictly increasing)."""
         ...
 
+    async def put_list_key(self, deployment_id: str, data: bytes) -> None:
+        """Keep a deployment's sealed list secret in the broker's memory only: never written
+        to its disk, gone when the broker restarts (the console puts it back)."""
+        ...
+
+    async def list_key_ids(self) -> set[str]:
+        """The deployments whose sealed list secret the broker holds now."""
+        ...
+
     async def drop_list(self, deployment_id: str) -> None:
-        """Remove a deployment's bundle and its history from the broker (ended, wiped)."""
+        """Remove a deployment's bundle with its history, and its list secret, from the
+        broker (ended, wiped)."""
         ...
 
     async def reports(self) -> dict[str, bytes]:

@@ -112,6 +112,13 @@ async def vans(tmp_path: Path, store_section: str, monkeypatch: pytest.MonkeyPat
             for name, value in pg.ENVIRON.items():
                 monkeypatch.setenv(name, value)
             dirs = (tmp_path / "van-a", tmp_path / "van-b", tmp_path / "tool")
+            # three boxes sharing one keys/ directory, as docs/scale-out.md prescribes: a
+            # console needs a deployment's data key to publish its list (its list secret is
+            # derived from it) and to store its candidates
+            (tmp_path / "keys").mkdir()
+            for d in dirs:
+                d.mkdir()
+                (d / "keys").symlink_to(tmp_path / "keys", target_is_directory=True)
             store = (f'[store]\ntype = "postgres"\nhost = "{pg.HOST}"\nport = {pg.PORT}\n'
                      f'database = "{pg.NAME}"\nuser = "{pg.NAME}"\n'
                      f'password_env = "{pg.PASSWORD_ENV}"\nschema = "{schema}"\n'
