@@ -105,7 +105,7 @@ class Edges:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.face, self.torso = real_crops()
-        cipher = LinkCipher(bytes.fromhex(spec.link_key))
+        cipher = self.cipher = LinkCipher(bytes.fromhex(spec.link_key))
         log = logging.getLogger("bench.edges")
         self.links: list[NatsLink] = []
         self.remotes: list[RemoteCandidates] = []
@@ -142,12 +142,19 @@ class Edges:
 
     async def hold_lists(self, timeout_s: float = 20.0) -> None:
         """Wait until the console has published every edge's deployment and hold their
-        versions, as a real edge matches only once it holds the list."""
+        versions and list secrets (the evidence is sealed under them), as a real edge
+        matches only once it holds the list."""
         wanted = {e.deployment_id for e in self.spec.edges}
         deadline = time.monotonic() + timeout_s
         while True:
             self.versions = await self.links[0].list_versions()
-            if wanted <= set(self.versions) or time.monotonic() > deadline:
+            for deployment_id in sorted(wanted & set(self.versions)):
+                if not self.cipher.holds(deployment_id):
+                    sealed = await self.links[0].fetch_list_key(deployment_id)
+                    if sealed is not None:
+                        self.cipher.hold_sealed(deployment_id, sealed)
+            held = {d for d in wanted if self.cipher.holds(d)}
+            if wanted <= held or time.monotonic() > deadline:
                 return
             await asyncio.sleep(0.2)
 

@@ -2,18 +2,18 @@
 
 Edges and consoles share one 32-byte *link key* (``PINCHPOINT_LINK_KEY``, else the file
 ``[node] link_key_file``; 64 hex digits or urlsafe base64, like the master key). From it each
-deployment gets its own keys by HKDF-SHA256 for its candidate evidence (edge → console) and
-for carrying its *list secret* (``listkey``), so a ciphertext never opens under another
-deployment or purpose; the associated data binds it to its message (the candidate's key).
+deployment gets its own key by HKDF-SHA256 for carrying its *list secret* (``listkey``).
 
-A deployment's watch-list bundles are sealed under a key derived from its **list secret**,
-not from the link key. The console derives the secret from the deployment's data key
-(:func:`list_secret`; the key a wipe destroys, R16, R24), hands it to the edges sealed under
-the link key through the broker's *memory* (never its disk), and every holder drops it when
-the deployment ends or is wiped (:meth:`LinkCipher.forget`). So a copy of the broker's disk,
-taken at any time and read with the link key, never opens a list: the bundle on disk needs
-the secret, which was never there, and after a wipe nobody can derive it again.
-The broker, its disk and anyone reading the stream see only ciphertext.
+A deployment's watch-list bundles (console → edge) and its candidate evidence (edge →
+console) are sealed under keys derived from its **list secret**, not from the link key, one
+per purpose, so a ciphertext never opens under another deployment or purpose; the associated
+data binds it to its message (the candidate's key). The console derives the secret from the
+deployment's data key (:func:`list_secret`; the key a wipe destroys, R16, R24), hands it to
+the edges sealed under the link key through the broker's *memory* (never its disk), and
+every holder drops it when the deployment ends or is wiped (:meth:`LinkCipher.forget`). So a
+copy of the broker's disk, taken at any time and read with the link key, never opens a list
+nor a candidate waiting there: they need the secret, which was never on it, and after a wipe
+nobody can derive it again. The broker, its disk and anyone reading the stream see only ciphertext.
 """
 
 from __future__ import annotations
@@ -77,8 +77,9 @@ def list_secret(data_key: bytes, deployment_id: str) -> bytes:
 class LinkCipher:
     """Seals and opens link messages; derived keys are cached per (purpose, deployment).
 
-    ``watchlist`` seals need the deployment's list secret, given by :meth:`hold`; the other
-    purposes derive from the link key alone."""
+    ``watchlist`` and ``evidence`` seals need the deployment's list secret, given by
+    :meth:`hold` (or, to open one message, :meth:`open_under`); ``listkey`` derives from the
+    link key alone."""
 
     def __init__(self, link_key: bytes) -> None:
         if len(link_key) != 32:
@@ -90,11 +91,11 @@ class LinkCipher:
     def _aead(self, purpose: Purpose, deployment_id: str) -> AESGCM:
         cached = self._keys.get((purpose, deployment_id))
         if cached is None:
-            if purpose == "watchlist":
+            if purpose != "listkey":
                 secret = self._secrets.get(deployment_id)
                 if secret is None:
                     raise SealBroken(f"no list secret held for deployment {deployment_id}")
-                key = _derive(secret, f"pinchpoint/link/v2|watchlist|{deployment_id}")
+                key = _derive(secret, f"pinchpoint/link/v2|{purpose}|{deployment_id}")
             else:
                 key = _derive(self._root, f"pinchpoint/link/v1|{purpose}|{deployment_id}")
             cached = self._keys[(purpose, deployment_id)] = AESGCM(key)
@@ -111,6 +112,17 @@ class LinkCipher:
     def holds(self, deployment_id: str) -> bool:
         """Whether the deployment's list secret is held here."""
         return deployment_id in self._secrets
+
+    def open_under(self, secret: bytes, purpose: Purpose, deployment_id: str, bound: str,
+                   sealed: bytes) -> bytes:
+        """As :meth:`open`, under the given list secret, holding nothing afterwards (the
+        console's intake: the secret comes from the deployment's data key for each message,
+        so a wipe leaves no copy of it here)."""
+        if purpose == "listkey":
+            raise SealBroken("a list secret opens no list secret")
+        transient = LinkCipher(self._root)
+        transient.hold(deployment_id, secret)
+        return transient.open(purpose, deployment_id, bound, sealed)
 
     def forget(self, deployment_id: str) -> None:
         """Drop a deployment's list secret and derived keys from memory (ended or wiped)."""

@@ -1,14 +1,15 @@
 """A console's intake of the edges' candidates: persisted, then acknowledged (issue 13).
 
 One durable consumer reads the candidate stream oldest first. Each message is checked
-(:func:`read_candidate`: its shape, its key, its seal), its crops re-sealed under the
-deployment's store key and committed as today (:meth:`kernel.domain.alerts.Alerts.store_candidate`,
-idempotent by the edge's key, which becomes the alert id), and only then acknowledged. A console
-killed between the commit and the acknowledgement gets the message again after the ack wait
-and stores nothing twice; a storage fault leaves it unacknowledged and asks for it again
-later. Anything that is not a well-formed, well-sealed candidate is dead-lettered (a
-description, never its body), logged and never delivered again: it cannot crash the console
-nor block the stream.
+(:func:`read_message`: its shape, its key; :func:`open_candidate`: its seal, under the list
+secret derived from the deployment's data key, so a wiped deployment's never opens), its crops
+re-sealed under the deployment's store key and committed as today
+(:meth:`kernel.domain.alerts.Alerts.store_candidate`, idempotent by the edge's key, which
+becomes the alert id), and only then acknowledged. A console killed between the commit and the
+acknowledgement gets the message again after the ack wait and stores nothing twice; a storage
+fault leaves it unacknowledged and asks for it again later. Anything that is not a well-formed,
+well-sealed candidate is dead-lettered (a description, never its body), logged and never
+delivered again: it cannot crash the console nor block the stream.
 
 A candidate matched against an older version of its deployment's list than the one the
 console publishes now is dead-lettered too (the edge matched a list since reviewed: the
@@ -27,11 +28,11 @@ from typing import Protocol
 
 import msgspec
 
-from kernel.domain.errors import DomainError
+from kernel.domain.errors import DomainError, KeyUnavailable
 from kernel.domain.governance import Governance
 from kernel.domain.lateness import arrived_late
 from kernel.errors import StorageFault
-from kernel.link.cipher import LinkCipher, SealBroken
+from kernel.link.cipher import LinkCipher, SealBroken, list_secret
 from kernel.link.messages import (
     KEY_PATTERN,
     CandidatePayload,
@@ -75,8 +76,8 @@ class Candidate(msgspec.Struct, frozen=True):
     payload: CandidatePayload
 
 
-def read_candidate(cipher: LinkCipher, data: bytes, key: str | None) -> Candidate:
-    """Decode, check and open one message; :class:`Refused` saying why otherwise."""
+def read_message(data: bytes, key: str | None) -> SealedCandidateMessage:
+    """Decode and check one message's clear part; :class:`Refused` saying why otherwise."""
     try:
         msg = msgspec.msgpack.decode(data, type=SealedCandidateMessage)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -90,8 +91,19 @@ def read_candidate(cipher: LinkCipher, data: bytes, key: str | None) -> Candidat
             raise Refused(f"malformed {name}")
     if not (math.isfinite(msg.captured_at) and 0 < msg.captured_at < _EPOCH_MAX):
         raise Refused("capture time out of range")
+    return msg
+
+
+def open_candidate(cipher: LinkCipher, msg: SealedCandidateMessage,
+                   secret: bytes | None) -> Candidate:
+    """Open and check a checked message's payload under its deployment's list ``secret``
+    (None: the deployment's data key is destroyed or was never here); :class:`Refused`
+    saying why otherwise."""
+    if secret is None:
+        raise Refused(f"seal: no data key of deployment {msg.deployment_id} here (wiped, or "
+                      "made on another console)")
     try:
-        inner = cipher.open("evidence", msg.deployment_id, msg.key, msg.sealed)
+        inner = cipher.open_under(secret, "evidence", msg.deployment_id, msg.key, msg.sealed)
     except SealBroken as exc:
         raise Refused(f"seal: {exc}") from None
     try:
@@ -160,11 +172,22 @@ class CandidateIngest:
                 if not await self.settle(delivery):
                     break  # storage refuses: the rest are redelivered after the ack wait
 
+    async def _secret(self, deployment_id: str) -> bytes | None:
+        """The deployment's list secret, derived from its data key for this message only
+        (the key ring caches the data key and forgets it at a wipe); None without one."""
+        try:
+            data_key = await self.gov.ctx.keys.data_key(deployment_id)
+        except KeyUnavailable:
+            return None
+        return list_secret(data_key, deployment_id)
+
     async def settle(self, delivery: Delivery) -> bool:
         """Persist-then-ack one delivery (or dead-letter it); False when storage refused it
         for now (it will come again)."""
         try:
-            candidate = read_candidate(self.cipher, delivery.data, delivery.key)
+            message = read_message(delivery.data, delivery.key)
+            candidate = open_candidate(self.cipher, message,
+                                       await self._secret(message.deployment_id))
         except Refused as exc:
             await self._dead(delivery, str(exc))
             return True

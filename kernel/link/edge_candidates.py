@@ -3,7 +3,8 @@
 :class:`RemoteCandidates` is the pipeline's :class:`~kernel.pipeline.live.CandidateSink` on an
 edge, as :class:`~kernel.pipeline.candidates.CandidateRecorder` is in one process: the
 pipeline does not know which it has. Each match gets its key here (the alert id it becomes),
-is sealed under its deployment's evidence key and queued in memory (bounded,
+is sealed under its deployment's evidence key (from the list secret the edge holds with
+the list) and queued in memory (bounded,
 ``[node] queue``); one publisher sends the queue oldest first and takes a message off only
 once the broker acknowledged it, so while the link is down the edge keeps analysing and the
 candidates arrive in order when it returns, each once (a resend after an unanswered publish
@@ -22,7 +23,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from kernel.link.cipher import LinkCipher
+from kernel.link.cipher import LinkCipher, SealBroken
 from kernel.link.messages import CandidatePayload, SealedCandidateMessage
 from kernel.pipeline.live import CandidateEvidence
 from kernel.protocols.link import LinkDown, NodeLink
@@ -52,6 +53,9 @@ class RemoteCandidates:
         self.published = 0
         self.refused = 0
         """Matches refused because the queue was full (each a lost match, logged)."""
+        self.withdrawn = 0
+        """Matches not sent because their deployment's list (and its secret) was dropped
+        between the match and the seal: ended or wiped, the console would refuse them."""
 
     @property
     def queued(self) -> int:
@@ -70,12 +74,19 @@ class RemoteCandidates:
         payload = msgspec.msgpack.encode(CandidatePayload(
             entry_id=evidence.entry_id, camera_id=evidence.camera_id, score=evidence.score,
             face_jpeg=evidence.face_jpeg, torso_jpeg=evidence.torso_jpeg))
+        try:
+            sealed = self.cipher.seal("evidence", evidence.deployment_id, key, payload)
+        except SealBroken:
+            self.withdrawn += 1
+            log.warning("a match of deployment %s is not sent: its list was withdrawn "
+                        "(ended or wiped) before it was sealed", evidence.deployment_id)
+            return
+        finally:
+            del payload
         message = SealedCandidateMessage(
             key=key, node_id=self.node_id, deployment_id=evidence.deployment_id,
             list_version=self.version_of(evidence.deployment_id),
-            captured_at=evidence.captured_at.timestamp(),
-            sealed=self.cipher.seal("evidence", evidence.deployment_id, key, payload))
-        del payload
+            captured_at=evidence.captured_at.timestamp(), sealed=sealed)
         self._queue.append((key, msgspec.msgpack.encode(message)))
         self._wake.set()
 

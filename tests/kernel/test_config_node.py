@@ -77,6 +77,8 @@ def test_the_link_key_comes_from_the_environment_or_its_file(tmp_path: Path) -> 
 
 def test_a_seal_opens_only_for_its_deployment_purpose_and_message() -> None:
     cipher = LinkCipher(bytes(range(32)))
+    for dep in ("dep-a", "dep-b"):  # evidence seals under each deployment's list secret
+        cipher.hold(dep, bytes([len(dep)]) * 31 + dep[-1].encode())
     sealed = cipher.seal("evidence", "dep-a", "key-1", b"crops")
     assert cipher.open("evidence", "dep-a", "key-1", sealed) == b"crops"
     for purpose, dep, bound in (("watchlist", "dep-a", "key-1"), ("evidence", "dep-b", "key-1"),
@@ -84,6 +86,6 @@ def test_a_seal_opens_only_for_its_deployment_purpose_and_message() -> None:
         with pytest.raises(SealBroken):
             cipher.open(purpose, dep, bound, sealed)  # type: ignore[arg-type]
     with pytest.raises(SealBroken):
-        LinkCipher(bytes(32)).open("evidence", "dep-a", "key-1", sealed)
+        LinkCipher(bytes(32)).open("evidence", "dep-a", "key-1", sealed)  # holds no secret
     with pytest.raises(SealBroken):
         cipher.open("evidence", "dep-a", "key-1", b"short")

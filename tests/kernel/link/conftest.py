@@ -14,7 +14,7 @@ from adapters.engine.onnx import OnnxEngine
 from adapters.link.nats import NatsLink
 from kernel.config import load as load_config
 from kernel.domain.governance import Governance, open_governance
-from kernel.link.cipher import LinkCipher
+from kernel.link.cipher import LinkCipher, list_secret
 from kernel.testing.camera_contract import make_context
 from tests.integration.pipeline_rig import go_live, make_engine
 from tests.nats_server import NatsServer, started_server
@@ -40,8 +40,14 @@ async def link(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[NatsLin
 
 
 @pytest.fixture
-def cipher() -> LinkCipher:
-    return LinkCipher(secrets.token_bytes(32))
+def link_key() -> bytes:
+    return secrets.token_bytes(32)
+
+
+@pytest.fixture
+def cipher(link_key: bytes) -> LinkCipher:
+    """The console's link cipher."""
+    return LinkCipher(link_key)
 
 
 class Console(msgspec.Struct):
@@ -50,6 +56,16 @@ class Console(msgspec.Struct):
     """The real engine that enrolled the list (open for the test: loading it takes a while)."""
     deployment_id: str
     entry_id: str
+
+
+@pytest.fixture
+async def edge_cipher(link_key: bytes, console: Console) -> LinkCipher:
+    """An edge's link cipher, holding the console deployment's list secret as an edge does
+    once it fetched the list (its candidates are sealed under it)."""
+    edge = LinkCipher(link_key)
+    dep = console.deployment_id
+    edge.hold(dep, list_secret(await console.gov.ctx.keys.data_key(dep), dep))
+    return edge
 
 
 @pytest.fixture

@@ -51,9 +51,9 @@ async def alert_ids(console: Console) -> list[str]:
 
 
 async def test_a_candidate_published_twice_and_delivered_twice_is_stored_once(
-    link: NatsLink, cipher: LinkCipher, console: Console,
+    link: NatsLink, cipher: LinkCipher, edge_cipher: LinkCipher, console: Console,
 ) -> None:
-    edge = RemoteCandidates(link, cipher, "edge-1")
+    edge = RemoteCandidates(link, edge_cipher, "edge-1")
     await edge.raise_candidate(evidence(console))
     ((key, data),) = list(edge._queue)
     # the edge resends after an unanswered publish: the broker keeps one (Nats-Msg-Id)
@@ -79,9 +79,9 @@ async def test_a_candidate_published_twice_and_delivered_twice_is_stored_once(
 
 
 async def test_the_edge_queue_keeps_order_and_sends_once_each(
-    link: NatsLink, cipher: LinkCipher, console: Console,
+    link: NatsLink, cipher: LinkCipher, edge_cipher: LinkCipher, console: Console,
 ) -> None:
-    edge = RemoteCandidates(link, cipher, "edge-1", capacity=2)
+    edge = RemoteCandidates(link, edge_cipher, "edge-1", capacity=2)
     for camera in ("gate-1", "gate-2", "gate-3"):
         await edge.raise_candidate(evidence(console, camera))
     assert (edge.queued, edge.refused) == (2, 1)  # bounded: the third is refused, counted
@@ -99,12 +99,12 @@ async def test_the_edge_queue_keeps_order_and_sends_once_each(
 
 
 async def test_a_late_candidate_is_stored_and_marked_late_never_dropped(
-    link: NatsLink, cipher: LinkCipher, console: Console,
+    link: NatsLink, cipher: LinkCipher, edge_cipher: LinkCipher, console: Console,
 ) -> None:
     """Captured a minute before it reaches the console (queued while the edge's link was
     down): stored like any other, marked late in the API's view and counted for its edge."""
-    edge_1 = RemoteCandidates(link, cipher, "edge-1")
-    edge_2 = RemoteCandidates(link, cipher, "edge-2")
+    edge_1 = RemoteCandidates(link, edge_cipher, "edge-1")
+    edge_2 = RemoteCandidates(link, edge_cipher, "edge-2")
     old = msgspec.structs.replace(evidence(console, "gate-1"),
                                   captured_at=datetime.now(UTC) - timedelta(seconds=60))
     await edge_1.raise_candidate(old)
@@ -156,17 +156,21 @@ async def dead_letters(server: NatsServer) -> list[DeadLetter]:
 
 
 async def test_hostile_messages_are_dead_lettered_and_logged_and_the_console_goes_on(
-    link: NatsLink, cipher: LinkCipher, console: Console, nats_server: NatsServer,
+    link: NatsLink, cipher: LinkCipher, edge_cipher: LinkCipher,
+    console: Console, nats_server: NatsServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, "pinchpoint.link")
     dep = console.deployment_id
-    # sealed by an edge with another link key
-    stranger = RemoteCandidates(link, LinkCipher(secrets.token_bytes(32)), "edge-x")
+    # sealed by an edge that does not hold the deployment's list secret (another link key,
+    # a made-up secret)
+    outsider = LinkCipher(secrets.token_bytes(32))
+    outsider.hold(dep, secrets.token_bytes(32))
+    stranger = RemoteCandidates(link, outsider, "edge-x")
     await stranger.raise_candidate(evidence(console))
     ((wrong_key, sealed_elsewhere),) = list(stranger._queue)
     # a well-sealed message replayed under another id (its key is bound into the seal)
-    honest = RemoteCandidates(link, cipher, "edge-1")
+    honest = RemoteCandidates(link, edge_cipher, "edge-1")
     await honest.raise_candidate(evidence(console))
     ((good_key, good),) = list(honest._queue)
     forged_key = secrets.token_hex(8)
@@ -177,7 +181,7 @@ async def test_hostile_messages_are_dead_lettered_and_logged_and_the_console_goe
     hostile = [
         (secrets.token_hex(8), b"\x00garbage\xff" * 50),                  # not msgpack
         (secrets.token_hex(8), msgspec.msgpack.encode({"key": 1})),         # wrong shape
-        (wrong_key, sealed_elsewhere),                                      # wrong link key
+        (wrong_key, sealed_elsewhere),                                      # wrong secret
         ("not-the-key", good),                                              # id ≠ its key
         (forged_key, msgspec.msgpack.encode(forged)),                       # key not sealed
         (nan_key, msgspec.msgpack.encode(nan_time)),                        # NaN time

@@ -18,13 +18,14 @@ from tests.waiting import until
 
 
 async def test_candidates_raised_while_the_broker_is_down_arrive_in_order_once_each(
-    nats_server: NatsServer, cipher: LinkCipher, console: Console, tmp_path: Path,
+    nats_server: NatsServer, cipher: LinkCipher, edge_cipher: LinkCipher,
+    console: Console, tmp_path: Path,
 ) -> None:
     edge_link = make_link(nats_server, tmp_path, publish_timeout_s=0.5, connect_timeout_s=0.5)
     console_link = make_link(nats_server, tmp_path, ack_wait_s=5.0)
     await edge_link.open()
     await console_link.open()
-    edge = RemoteCandidates(edge_link, cipher, "edge-1", retry_s=0.1, retry_max_s=0.3)
+    edge = RemoteCandidates(edge_link, edge_cipher, "edge-1", retry_s=0.1, retry_max_s=0.3)
     sender = asyncio.create_task(edge.run())
     try:
         nats_server.stop()

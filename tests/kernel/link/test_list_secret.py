@@ -1,9 +1,12 @@
-"""A deployment's list secret (issue 13, R16, R24): what opens its watch-list bundles lives in
-the broker's memory only, derived from the data key a wipe destroys.
+"""A deployment's list secret (issue 13, R16, R24): what opens its watch-list bundles and its
+candidate evidence lives in the broker's memory only, derived from the data key a wipe
+destroys.
 
 Over a real nats-server with the console's governed core on a real SQLite file: a copy of the
-broker's store directory, read with the link key, never opens a list (the secret was never
-written there; the link key alone derives no list key); a restarted broker comes back without
+broker's store directory, read with the link key, never opens a list nor a waiting candidate
+(the secret was never written there; the link key alone derives no such key); after a wipe
+the console dead-letters the deployment's waiting candidates unopened and an edge seals no
+more; a restarted broker comes back without
 the secrets and the console puts them back; a secret forged under another link key is refused
 by the edge; after a wipe the console cannot derive the secret again."""
 
@@ -28,14 +31,17 @@ from kernel.config import MatchingConfig
 from kernel.domain.errors import KeyUnavailable
 from kernel.executor import BoundedExecutor
 from kernel.link.cipher import LinkCipher, SealBroken, list_secret
+from kernel.link.console_ingest import CandidateIngest
+from kernel.link.edge_candidates import RemoteCandidates
 from kernel.link.edge_lists import EdgeLists
 from kernel.link.list_publisher import ListPublisher
-from kernel.link.messages import SealedList
+from kernel.link.messages import SealedCandidateMessage, SealedList
 from kernel.pipeline.candidates import CandidateRecorder
 from kernel.pipeline.live import LivePipeline
 from kernel.protocols.link import LinkDown
 from kernel.testing.camera_contract import make_context
 from tests.kernel.link.conftest import Console, make_link
+from tests.kernel.link.test_console_ingest import dead_letters, evidence, fetch_one
 from tests.nats_server import NatsServer, started_server
 
 
@@ -94,6 +100,14 @@ async def test_issue13_r24_a_copy_of_the_brokers_disk_with_the_link_key_opens_no
         got = await link.fetch_list(dep)
         assert got is not None
         bundle = msgspec.msgpack.decode(got[1], type=SealedList)
+        # a candidate the edge raised waits on the broker (the console is not reading)
+        remote = RemoteCandidates(link, edge.cipher, "edge-1")
+        for _ in range(2):
+            await remote.raise_candidate(evidence(console))
+        waiting = list(remote._queue)
+        for key, data in waiting:
+            await link.publish_candidate("edge-1", key, data)
+        candidate = msgspec.msgpack.decode(waiting[0][1], type=SealedCandidateMessage)
 
         # the broker's disk, copied while the deployment is live (the server stopped so that
         # everything it keeps on disk is flushed there)
@@ -101,7 +115,7 @@ async def test_issue13_r24_a_copy_of_the_brokers_disk_with_the_link_key_opens_no
         copy = tmp_path / "copy"
         shutil.copytree(nats_server.store, copy / "jetstream")
         disk = _files(copy)
-        assert bundle.sealed in disk  # the bundle is on disk, sealed ...
+        assert bundle.sealed in disk and candidate.sealed in disk  # on disk, sealed ...
         secret = list_secret(await gov.ctx.keys.data_key(dep), dep)
         assert sealed_secret not in disk and secret not in disk  # ... its secret never was
         # whoever holds the copy and the link key: the earlier scheme's key (HKDF of the link
@@ -111,6 +125,13 @@ async def test_issue13_r24_a_copy_of_the_brokers_disk_with_the_link_key_opens_no
         with pytest.raises(InvalidTag):
             AESGCM(v1).decrypt(bundle.sealed[:12], bundle.sealed[12:],
                                f"watchlist|{dep}|{dep}".encode())
+        v1_evidence = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                           info=f"pinchpoint/link/v1|evidence|{dep}".encode()).derive(root)
+        with pytest.raises(InvalidTag):
+            AESGCM(v1_evidence).decrypt(candidate.sealed[:12], candidate.sealed[12:],
+                                        f"evidence|{dep}|{candidate.key}".encode())
+        with pytest.raises(SealBroken):  # a cipher with the link key and no secret
+            LinkCipher(root).open("evidence", dep, candidate.key, candidate.sealed)
         async with started_server(copy) as thief:
             stolen = make_link(thief, tmp_path, publish_timeout_s=1.0)
             await stolen.open()
@@ -135,6 +156,17 @@ async def test_issue13_r24_a_copy_of_the_brokers_disk_with_the_link_key_opens_no
         assert not publisher.cipher.holds(dep)
         await edge.refresh()
         assert edge.held == {} and not edge.cipher.holds(dep)
+        # a match the edge made just before it dropped the list is not sealed nor sent
+        remote._queue.clear()
+        await remote.raise_candidate(evidence(console))
+        assert (remote.queued, remote.withdrawn) == (0, 1)
+        # the candidates that waited on the broker: the console cannot open them any more
+        ingest = CandidateIngest(link, publisher.cipher, gov)
+        for _ in waiting:
+            assert await ingest.settle(await fetch_one(link))
+        assert (ingest.stored, ingest.dead) == (0, 2)
+        reasons = [d.reason for d in await dead_letters(nats_server)]
+        assert len(reasons) == 2 and all("no data key" in r for r in reasons), reasons
     finally:
         executor.shutdown()
 

@@ -51,7 +51,8 @@ async def new_threshold(console: Console) -> None:
 
 
 async def test_issue13_a_candidate_of_an_older_list_version_is_dead_lettered_and_counted(
-    link: NatsLink, cipher: LinkCipher, console: Console, nats_server: NatsServer,
+    link: NatsLink, cipher: LinkCipher, edge_cipher: LinkCipher,
+    console: Console, nats_server: NatsServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     dep = console.deployment_id
@@ -60,7 +61,7 @@ async def test_issue13_a_candidate_of_an_older_list_version_is_dead_lettered_and
     v1 = publisher.version_of(dep)
     assert v1 > 0 and publisher.ready.is_set()
     held = {dep: v1}
-    edge = RemoteCandidates(link, cipher, "edge-1", version_of=held.__getitem__)
+    edge = RemoteCandidates(link, edge_cipher, "edge-1", version_of=held.__getitem__)
     await edge.raise_candidate(evidence(console))  # matched against v1
     ((old_key, old), ) = list(edge._queue)
     await link.publish_candidate("edge-1", old_key, old)
@@ -142,12 +143,12 @@ async def test_issue13_hostile_a_forged_older_list_version_is_dead_lettered(
 
 
 async def test_issue13_the_intake_waits_for_the_published_versions(
-    link: NatsLink, cipher: LinkCipher, console: Console,
+    link: NatsLink, cipher: LinkCipher, edge_cipher: LinkCipher, console: Console,
 ) -> None:
     """Before the publisher has compared the lists the intake cannot judge a version: it
     neither stores nor dead-letters, the message comes again."""
     publisher = publisher_for(link, cipher, console)
-    edge = RemoteCandidates(link, cipher, "edge-1", version_of=lambda _d: 1)
+    edge = RemoteCandidates(link, edge_cipher, "edge-1", version_of=lambda _d: 1)
     await edge.raise_candidate(evidence(console))
     ((key, data), ) = list(edge._queue)
     await link.publish_candidate("edge-1", key, data)
@@ -160,7 +161,8 @@ async def test_issue13_the_intake_waits_for_the_published_versions(
 
 
 async def test_issue13_r18_a_candidate_for_another_consoles_deployment_is_not_stored(
-    link: NatsLink, cipher: LinkCipher, console: Console, caplog: pytest.LogCaptureFixture,
+    link: NatsLink, cipher: LinkCipher, edge_cipher: LinkCipher,
+    console: Console, caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Several consoles on one store: an edge of this console (``[node] id`` "node") matched
     a deployment stamped for van B before the withdrawal reached it; the candidate is not
@@ -178,7 +180,7 @@ async def test_issue13_r18_a_candidate_for_another_consoles_deployment_is_not_st
         await tx.deployments.update(rec)
     await publisher.refresh()
     assert publisher.version_of(dep) == 0  # withdrawn from this console's edges
-    edge = RemoteCandidates(link, cipher, "edge-1", version_of=lambda _d: 1)
+    edge = RemoteCandidates(link, edge_cipher, "edge-1", version_of=lambda _d: 1)
     await edge.raise_candidate(evidence(console))
     ((foreign, data), ) = list(edge._queue)
     await link.publish_candidate("edge-1", foreign, data)
