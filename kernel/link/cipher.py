@@ -106,7 +106,8 @@ class LinkCipher:
         if len(secret) != 32:
             raise SealBroken("a list secret is 32 bytes")
         if self._secrets.get(deployment_id) != secret:
-            self._keys.pop(("watchlist", deployment_id), None)
+            for purpose in ("watchlist", "evidence"):  # both derive from the secret
+                self._keys.pop((purpose, deployment_id), None)
             self._secrets[deployment_id] = secret
 
     def holds(self, deployment_id: str) -> bool:

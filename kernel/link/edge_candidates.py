@@ -1,16 +1,15 @@
 """An edge's candidate commit: the pipeline's matches sealed and sent to the console.
 
 :class:`RemoteCandidates` is the pipeline's :class:`~kernel.pipeline.live.CandidateSink` on an
-edge, as :class:`~kernel.pipeline.candidates.CandidateRecorder` is in one process: the
-pipeline does not know which it has. Each match gets its key here (the alert id it becomes),
-is sealed under its deployment's evidence key (from the list secret the edge holds with
-the list) and queued in memory (bounded,
-``[node] queue``); one publisher sends the queue oldest first and takes a message off only
-once the broker acknowledged it, so while the link is down the edge keeps analysing and the
-candidates arrive in order when it returns, each once (a resend after an unanswered publish
-carries the same key: the broker and the console's insert both deduplicate by it). Only
-matches are queued (R3: the matcher hands nothing else here); the queue is memory only, so a
-stop while the link is down loses what it held, and says so.
+edge, as :class:`~kernel.pipeline.candidates.CandidateRecorder` is in one process: the pipeline
+does not know which it has. Each match gets its key here (the alert id it becomes), is sealed
+under its deployment's evidence key (from the list secret the edge holds with the list) and
+queued in memory (bounded, ``[node] queue``); one publisher sends the queue oldest first and
+takes a message off only once the broker acknowledged it, so while the link is down the edge
+keeps analysing and the candidates arrive in order when it returns, each once (a resend after
+an unanswered publish carries the same key: the broker and the console's insert both
+deduplicate by it). Only matches are queued (R3: the matcher hands nothing else here); the
+queue is memory only, so a stop while the link is down loses what it held, and says so.
 """
 
 from __future__ import annotations
