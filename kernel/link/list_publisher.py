@@ -190,8 +190,8 @@ class ListPublisher:
     async def read_reports(self) -> None:
         """Read every edge's latest report (an unreadable one is logged and left out). An
         edge read before and missing from this read keeps its last report: its age shows it
-        silent (``reported_at``), and a broker's key listing that missed a key while it was
-        being rewritten (seen under load) cannot make an edge vanish from the console."""
+        silent (``reported_at``), and a listing that misses a key (as nats-py's key watcher
+        did, see ``adapters/link/nats.py``) cannot make an edge vanish from the console."""
         reports = dict(self.reports)
         for node_id, data in sorted((await self.link.reports()).items()):
             try:
