@@ -16,6 +16,9 @@
   empties it (the bucket is made again on the next call); the console puts the secrets back.
 - Edge reports: a key-value bucket (``edges_bucket``, one key per node).
 - Dead letters: a small stream of descriptions (``deadletter_stream``), never bodies.
+- An edge's outbox (``outbox_url``, :mod:`adapters.link.nats_outbox`): candidates and counts
+  go to a work-queue stream on the edge's own nats-server first, and from there to the
+  console's broker in order, so a stop while that broker is away loses nothing.
 
 Every broker failure reaches the kernel as :class:`kernel.protocols.link.LinkDown`; the
 connection is (re)made on the next call, so a process starts while the broker is down and
@@ -38,6 +41,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.kv import KeyValue
 
+from adapters.link.nats_outbox import NatsOutbox
 from kernel.bounds import Seconds
 from kernel.protocols.adapter import AdapterContext
 from kernel.protocols.link import Delivery, LinkDown
@@ -125,6 +129,17 @@ class NatsLink:
         """The candidate stream's bound on the broker (discard new when full): what waits
         for the console while it is down; beyond it the edges queue in memory."""
         max_msgs: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000
+        outbox_url: str | None = None
+        """An edge's own nats-server (``nats-server -js`` on the edge, its store on the
+        edge's disk): candidates and counts are written there first and forwarded in order,
+        so an edge stopped while the console's broker is away loses nothing. None: they
+        wait in the edge's memory (``[node] queue``) while the broker is away."""
+        outbox_stream: str = "PINCHPOINT_OUTBOX"
+        outbox_prefix: str = "pinchpoint.outbox"
+        outbox_max_bytes: Annotated[int, msgspec.Meta(ge=1 << 20, le=1 << 40)] = 1 << 30
+        """The outbox's bound on the edge's disk (full: a write is refused, and the
+        candidate waits in memory as without an outbox)."""
+        outbox_max_msgs: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000
 
     def __init__(self, config: Config, context: AdapterContext) -> None:
         self.config = config
@@ -137,11 +152,17 @@ class NatsLink:
         self._pulls: dict[str, JetStreamContext.PullSubscription] = {}
         """stream name → the console's durable pull subscription on it."""
         self._lock = asyncio.Lock()
+        cfg = config
+        self._outbox = None if cfg.outbox_url is None else NatsOutbox(
+            cfg.outbox_url, cfg.outbox_stream, cfg.outbox_prefix, cfg.outbox_max_bytes,
+            cfg.outbox_max_msgs, cfg.duplicate_window_s, cfg.publish_timeout_s, send=self._send)
 
     async def open(self) -> None:
         await self._ready()
 
     async def _ready(self) -> JetStreamContext:
+        if self._outbox is not None:
+            self._outbox.start()  # a backlog left by an earlier run moves from the first call
         async with self._lock:
             if self._js is not None and self._nc is not None and not self._nc.is_closed:
                 return self._js
@@ -196,6 +217,8 @@ class NatsLink:
                 await nc.close()
 
     async def close(self) -> None:
+        if self._outbox is not None:
+            await self._outbox.close()
         async with self._lock:
             await self._reset()
 
@@ -207,6 +230,16 @@ class NatsLink:
         await self._publish(f"{self.config.counts_subject}.{node_id}", key, data)
 
     async def _publish(self, subject: str, key: str, data: bytes) -> None:
+        if self._outbox is not None:
+            await self._outbox.put(subject, key, data)
+        else:
+            await self._send(subject, key, data)
+
+    async def outbox_pending(self) -> int:
+        """Messages in the edge's outbox not yet on the console's broker (0 without one)."""
+        return 0 if self._outbox is None else await self._outbox.pending()
+
+    async def _send(self, subject: str, key: str, data: bytes) -> None:
         js = await self._ready()
         try:
             await js.publish(subject, data, headers={MSG_ID: key})

@@ -9,7 +9,9 @@ takes a message off only once the broker acknowledged it, so while the link is d
 keeps analysing and the candidates arrive in order when it returns, each once (a resend after
 an unanswered publish carries the same key: the broker and the console's insert both
 deduplicate by it). Only matches are queued (R3: the matcher hands nothing else here); the
-queue is memory only, so a stop while the link is down loses what it held, and says so.
+queue is memory only, so a stop while the link is down loses what it held, and says so, unless
+the link has a durable outbox on the edge (``link.nats`` ``outbox_url``), which takes each
+one at once.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ the broker's config."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -45,9 +46,10 @@ def _instances() -> list[tuple[str, list[str]]]:
 
 def test_issue13_the_recipe_has_a_console_an_edge_template_and_nats() -> None:
     assert sorted(p.name for p in UNITS.glob("*.service")) == [
-        "pinchpoint-console.service", "pinchpoint-edge@.service", "pinchpoint-nats.service"]
+        "pinchpoint-console.service", "pinchpoint-edge@.service", "pinchpoint-nats.service",
+        "pinchpoint-outbox.service"]
     assert sorted(p.name for p in VAN.iterdir()) == [
-        "console.toml", "edge-1.toml", "edge-2.toml", "nats-server.conf"]
+        "console.toml", "edge-1.toml", "edge-2.toml", "nats-server.conf", "outbox-nats.conf"]
 
 
 @pytest.mark.parametrize(("unit", "argv"), _instances(), ids=lambda v: str(v)[:40])
@@ -84,6 +86,15 @@ def test_issue13_van_configs_make_one_console_and_two_edges_on_one_link() -> Non
     for e in edges:  # R3: an edge has no store, no service, no sink
         assert e.store is None and not e.services and not e.sinks
         assert e.engine is not None
+    # each edge's outbox is its own box's server, where pinchpoint-outbox.service listens
+    listen = re.search(r"^listen: (\S+)$", (VAN / "outbox-nats.conf").read_text(), re.M)
+    assert listen is not None and listen.group(1) == "127.0.0.1:4223"
+    for e in edges:
+        assert e.link is not None
+        assert e.link.settings.outbox_url == f"nats://{listen.group(1)}"
+    assert console.link is not None and console.link.settings.outbox_url is None
+    edge_unit = (UNITS / "pinchpoint-edge@.service").read_text()
+    assert "After=network-online.target pinchpoint-outbox.service" in edge_unit
 
 
 def test_issue13_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
@@ -106,7 +117,8 @@ def test_issue13_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> Non
         for program in missing:
             text = text.replace(program, str(stub))
         (units / unit.name).write_text(text)
-    names = ["pinchpoint-console.service", "pinchpoint-nats.service"]
+    names = ["pinchpoint-console.service", "pinchpoint-nats.service",
+             "pinchpoint-outbox.service"]
     for edge in EDGES:  # a template is verified through an instance of it
         (units / f"pinchpoint-edge@{edge}.service").symlink_to("pinchpoint-edge@.service")
         names.append(f"pinchpoint-edge@{edge}.service")
@@ -116,13 +128,20 @@ def test_issue13_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> Non
         done.stdout + done.stderr)
 
 
-def test_issue13_nats_server_accepts_its_config() -> None:
+@pytest.mark.parametrize("conf", ["nats-server.conf", "outbox-nats.conf"])
+def test_issue13_nats_server_accepts_its_config(conf: str) -> None:
     server = shutil.which("nats-server") or "/usr/sbin/nats-server"
     if not Path(server).is_file():
         pytest.skip("nats-server is not installed (apt-get install nats-server)")
-    done = subprocess.run([server, "-c", str(VAN / "nats-server.conf"), "-t"],
+    done = subprocess.run([server, "-c", str(VAN / conf), "-t"],
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+    if conf == "outbox-nats.conf":
+        unit = (UNITS / "pinchpoint-outbox.service").read_text()
+        assert "ExecStart=/usr/sbin/nats-server -c /etc/pinchpoint/outbox-nats.conf" in unit
+        assert "store_dir: /var/lib/pinchpoint-outbox" in (VAN / conf).read_text()
+        assert "StateDirectory=pinchpoint-outbox" in unit
+        return
     unit = (UNITS / "pinchpoint-nats.service").read_text()
     assert "ExecStart=/usr/sbin/nats-server -c /etc/pinchpoint/nats-server.conf" in unit
     assert "store_dir: /var/lib/pinchpoint-nats" in (VAN / "nats-server.conf").read_text()
