@@ -359,4 +359,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE deployments ADD COLUMN console TEXT;
     """,
+    # 8 (SQLite's 10): each edge's last report as a console read it (issue 13)
+    """
+    CREATE TABLE edges (
+        node_id TEXT PRIMARY KEY,
+        console TEXT NOT NULL,
+        cameras TEXT NOT NULL,
+        deployments TEXT NOT NULL,
+        reported_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 ]

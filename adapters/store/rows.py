@@ -25,6 +25,7 @@ from kernel.domain.records import (
     DeploymentRecord,
     DeviceRecord,
     DisposalRecord,
+    EdgeRecord,
     EnrolmentCodeRecord,
     EntryRecord,
     FaceCount,
@@ -138,6 +139,13 @@ def audit(r: Row) -> AuditRecord:
 def disposal(r: Row) -> DisposalRecord:
     return DisposalRecord(at=when(r["at"]), deployment_id=r["deployment_id"], kind=r["kind"],
                           count=r["count"], rule=r["rule"], actor=r["actor"])
+
+
+def edge(r: Row) -> EdgeRecord:
+    return EdgeRecord(node_id=r["node_id"], console=r["console"],
+                      cameras=tuple(json.loads(r["cameras"])),
+                      deployments=tuple(json.loads(r["deployments"])),
+                      reported_at=when(r["reported_at"]))
 
 
 def face_count(r: Row) -> FaceCount:

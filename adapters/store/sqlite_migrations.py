@@ -302,4 +302,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE deployments ADD COLUMN console TEXT;
     """,
+    # 10: each edge's last report as a console read it (issue 13): its cameras and the
+    # deployments whose list it held (JSON arrays of ids), so that every console sharing the
+    # store shows every console's edges in the force-wide view; ids and a time only
+    """
+    CREATE TABLE edges (
+        node_id TEXT PRIMARY KEY,
+        console TEXT NOT NULL,
+        cameras TEXT NOT NULL,
+        deployments TEXT NOT NULL,
+        reported_at TEXT NOT NULL
+    );
+    """,
 ]

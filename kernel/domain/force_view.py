@@ -12,13 +12,19 @@ case reference, no officer or command-team name.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
 from kernel.domain.context import DomainContext
-from kernel.domain.records import DeploymentState
+from kernel.domain.records import DeploymentState, EdgeRecord
 from kernel.domain.retention import RETENTION
+
+FRESH = timedelta(minutes=3)
+"""An edge another console recorded shows in the force-wide view while its report is this
+recent: a console records an edge's report when what it holds changes and at least once a
+minute (:data:`kernel.link.list_publisher.RECORD_EVERY`), so an older row is an edge that
+has gone silent (or a console that has)."""
 
 
 class EdgeCameras(msgspec.Struct, frozen=True):
@@ -33,8 +39,9 @@ class EdgeCameras(msgspec.Struct, frozen=True):
 class ForceCamera(msgspec.Struct, frozen=True):
     camera_id: str
     edge: str | None
-    """The edge that reports this camera; ``None``: no edge does (this node's own camera, or
-    one of another console's edges)."""
+    """The edge that reports this camera (this console's, or another console's recorded
+    within :data:`FRESH`); ``None``: no edge does (this node's own camera, or an edge
+    silent since)."""
 
 
 class ForceDeployment(msgspec.Struct, kw_only=True, frozen=True):
@@ -70,13 +77,30 @@ class ForceView:
     def __init__(self, ctx: DomainContext) -> None:
         self.ctx = ctx
 
+    async def record_edges(self, console: str, edges: Sequence[EdgeRecord]) -> None:
+        """Keep what ``console`` read of these edges' reports in the store, for every console
+        sharing it (ids and times only)."""
+        if not edges:
+            return
+        async with self.ctx.store.transaction() as tx:
+            for edge in edges:
+                await tx.statistics.put_edge(msgspec.structs.replace(edge, console=console))
+
     async def overview(self, edges: Sequence[EdgeCameras] = (),
                        state: DeploymentState | None = None) -> list[ForceDeployment]:
         """Every deployment, oldest first (only those in ``state`` when given), each with the
-        cameras the store counted for it and those of the edges holding its list."""
+        cameras the store counted for it and those of the edges holding its list: ``edges``
+        (this console's, as it reads them now) and every other edge a console sharing the
+        store recorded within :data:`FRESH`."""
         async with self.ctx.store.transaction() as tx:
             deployments = {d.id: d for d in await tx.deployments.all()}
             tallies = await tx.statistics.tallies()
+            recorded = await tx.statistics.edges()
+        since = self.ctx.clock.now() - FRESH
+        mine = {e.node_id for e in edges}
+        edges = [*edges, *(EdgeCameras(node_id=r.node_id, cameras=r.cameras,
+                                       deployments=r.deployments)
+                           for r in recorded if r.node_id not in mine and r.reported_at >= since)]
         camera_edge: dict[str, str] = {}
         for e in sorted(edges, key=lambda e: e.node_id):
             for camera in e.cameras:

@@ -204,6 +204,20 @@ class FaceCount(msgspec.Struct, kw_only=True, frozen=True):
     matched: int
 
 
+class EdgeRecord(msgspec.Struct, kw_only=True, frozen=True):
+    """What a console last read of one edge's report (issue 13), kept in the store so that
+    every console sharing it shows every console's edges in the force-wide view: ids only."""
+
+    node_id: str
+    console: str
+    """The console that read it (its ``[node] id``)."""
+    cameras: tuple[str, ...]
+    deployments: tuple[str, ...]
+    """The deployments whose watch list the edge held."""
+    reported_at: datetime
+    """When the edge made that report."""
+
+
 class DeploymentTally(msgspec.Struct, kw_only=True, frozen=True):
     """One deployment's counts for the force-wide view (issue 13), added up by the store:
     ids and numbers only, never an image, an entry or a name. Watch-list alerts only (the

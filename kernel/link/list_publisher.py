@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import msgspec
 import numpy as np
@@ -28,6 +30,7 @@ import numpy as np
 from kernel.config import MatchingConfig
 from kernel.domain.errors import DomainError, KeyUnavailable
 from kernel.domain.governance import Governance
+from kernel.domain.records import EdgeRecord
 from kernel.errors import StorageFault
 from kernel.link.cipher import LinkCipher, SealBroken, list_secret
 from kernel.link.messages import (
@@ -43,6 +46,13 @@ log = logging.getLogger("pinchpoint.link.publisher")
 
 Fingerprint = tuple[int, float]
 """(watch-list version, decision threshold): what makes a new bundle."""
+
+
+RECORD_EVERY = 60.0
+"""Seconds: an edge's unchanged report is written to the store at most this often (the
+force-wide view's :data:`kernel.domain.force_view.FRESH` is three of them)."""
+LAST_TIME = 253402300799.0
+"""9999-12-31T23:59:59Z: a report time beyond it is refused (no datetime holds it)."""
 
 
 class EdgeList(msgspec.Struct, frozen=True):
@@ -96,6 +106,8 @@ class ListPublisher:
         self.ready = asyncio.Event()
         """Set after the first refresh that completed: :attr:`published` is the live lists'."""
         self._adopted = False
+        self._recorded: dict[str, tuple[tuple[str, ...], tuple[str, ...], float]] = {}
+        """node id → (cameras, lists held, report time) last written to the store."""
 
     def version_of(self, deployment_id: str) -> int:
         """The version of the deployment's list published now (0: none)."""
@@ -199,6 +211,31 @@ class ListPublisher:
             except (msgspec.DecodeError, msgspec.ValidationError):
                 log.warning("edge %s: unreadable report", node_id)
         self.reports = reports
+        await self._record(reports)
+
+    async def _record(self, reports: Mapping[str, EdgeReport]) -> None:
+        """Keep in the store what the force-wide view of every console sharing it needs of
+        each edge: when what it holds changed, and a newer report at least every
+        :data:`RECORD_EVERY` (a silent edge's row ages; its report is not written again)."""
+        due = []
+        for node_id, report in sorted(reports.items()):
+            if not (math.isfinite(report.at) and 0 < report.at < LAST_TIME):
+                log.warning("edge %s: report time %r is no time: not recorded", node_id,
+                            report.at)
+                continue
+            cameras = tuple(sorted({c.camera_id for c in report.cameras}))
+            held = tuple(sorted({h.deployment_id for h in report.lists}))
+            last = self._recorded.get(node_id)
+            if last is not None and last[:2] == (cameras, held) and (
+                    report.at - last[2] < RECORD_EVERY):
+                continue
+            due.append(EdgeRecord(node_id=node_id, console=self.console, cameras=cameras,
+                                  deployments=held,
+                                  reported_at=datetime.fromtimestamp(report.at, UTC)))
+        await self.gov.force.record_edges(self.console, due)
+        for rec in due:
+            self._recorded[rec.node_id] = (rec.cameras, rec.deployments,
+                                           rec.reported_at.timestamp())
 
     def edges(self, late: Mapping[str, int] | None = None,
               stale: Mapping[str, int] | None = None) -> list[EdgeView]:

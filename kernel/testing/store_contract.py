@@ -58,6 +58,7 @@ from kernel.domain.records import (
     DeploymentTally,
     DeviceRecord,
     DisposalRecord,
+    EdgeRecord,
     EnrolmentCodeRecord,
     EntryRecord,
     FaceCount,
@@ -657,6 +658,32 @@ class StoreContract:
             assert await tx.statistics.forget_counts_keys(T0 + timedelta(hours=1)) == 0
             assert await tx.statistics.claim_counts_key("k0", T0 + timedelta(days=2))
             assert not await tx.statistics.claim_counts_key("k1", T0 + timedelta(days=2))
+
+    async def test_issue13_edges_keep_one_row_each_the_latest_report(
+            self, store: Store) -> None:
+        """Issue 13: an edge's row reads back as written; a later report replaces it (read by
+        another console too); a write rolled back is not kept; edges list by node id."""
+        late = EdgeRecord(node_id="edge-b", console="van-a", cameras=("c1", "c2"),
+                          deployments=("d1",), reported_at=T0)
+        early = EdgeRecord(node_id="edge-a", console="van-a", cameras=(), deployments=(),
+                           reported_at=T0)
+        async with store.transaction() as tx:
+            assert await tx.statistics.edges() == []
+            await tx.statistics.put_edge(late)
+            await tx.statistics.put_edge(early)
+        moved = EdgeRecord(node_id="edge-b", console="van-b", cameras=("c3",), deployments=(),
+                           reported_at=T0 + timedelta(minutes=1))
+        async with store.transaction() as tx:
+            assert await tx.statistics.edges() == [early, late]
+            await tx.statistics.put_edge(moved)
+        with pytest.raises(RuntimeError):
+            async with store.transaction() as tx:
+                await tx.statistics.put_edge(EdgeRecord(
+                    node_id="edge-c", console="van-a", cameras=("x",), deployments=("d9",),
+                    reported_at=T0))
+                raise RuntimeError("the console's transaction failed")
+        async with store.transaction() as tx:
+            assert await tx.statistics.edges() == [early, moved]
 
     # --- accounts, sessions, push subscriptions (R6, R23) ---------------------------------
 

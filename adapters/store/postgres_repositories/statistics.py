@@ -1,13 +1,14 @@
-"""``tx.statistics`` on PostgreSQL: tables ``face_counts`` and ``face_count_keys``; the
-force-wide view's tallies (:mod:`adapters.store.tallies`)."""
+"""``tx.statistics`` on PostgreSQL: tables ``face_counts``, ``face_count_keys`` and
+``edges``; the force-wide view's tallies (:mod:`adapters.store.tallies`)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from adapters.store import rows, tallies
 from adapters.store.postgres_repositories.base import PostgresRepository
-from kernel.domain.records import DeploymentTally, FaceCount
+from kernel.domain.records import DeploymentTally, EdgeRecord, FaceCount
 
 
 class PostgresStatistics(PostgresRepository):
@@ -36,3 +37,15 @@ class PostgresStatistics(PostgresRepository):
 
     async def forget_counts_keys(self, before: datetime) -> int:
         return await self._run("DELETE FROM face_count_keys WHERE at < $1", (before,))
+
+    async def put_edge(self, rec: EdgeRecord) -> None:
+        await self._run("INSERT INTO edges (node_id, console, cameras, deployments, reported_at)"
+                        " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (node_id) DO UPDATE SET"
+                        " console=excluded.console, cameras=excluded.cameras,"
+                        " deployments=excluded.deployments, reported_at=excluded.reported_at",
+                        (rec.node_id, rec.console, json.dumps(list(rec.cameras)),
+                         json.dumps(list(rec.deployments)), rec.reported_at))
+
+    async def edges(self) -> list[EdgeRecord]:
+        found = await self._all('SELECT * FROM edges ORDER BY node_id COLLATE "C"')
+        return [rows.edge(r) for r in found]

@@ -1,12 +1,13 @@
 """Face statistics (R3, R20): per camera and minute, the only trace of faces that matched
-nothing; and every deployment's counts for the force-wide view (issue 13)."""
+nothing; and for the force-wide view (issue 13), every deployment's counts and every edge's
+last report (its cameras and the lists it held)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
 
-from kernel.domain.records import DeploymentTally, FaceCount
+from kernel.domain.records import DeploymentTally, EdgeRecord, FaceCount
 
 
 class StatisticsRepository(Protocol):
@@ -33,4 +34,13 @@ class StatisticsRepository(Protocol):
 
     async def forget_counts_keys(self, before: datetime) -> int:
         """Delete the keys recorded before ``before``; how many."""
+        ...
+
+    async def put_edge(self, rec: EdgeRecord) -> None:
+        """Write the edge ``rec.node_id``'s row (replacing the one before, whichever console
+        wrote it)."""
+        ...
+
+    async def edges(self) -> list[EdgeRecord]:
+        """Every edge's row, by node id."""
         ...

@@ -22,7 +22,7 @@ def test_repository_methods_are_read_from_the_protocols() -> None:
     assert {m.split(".")[0] for m in methods} == {
         "deployments", "blobs", "watchlists", "alerts", "outbox", "audit", "disposals",
         "statistics", "accounts", "sessions", "push", "devices"}
-    assert len(methods) == 72
+    assert len(methods) == 74  # 72 + statistics.put_edge, statistics.edges (issue 13)
 
 
 async def test_store_contract_calls_every_repository_method(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from kernel.clock import ManualClock
 from kernel.domain.deployments import DeploymentDraft
-from kernel.domain.force_view import EdgeCameras, ForceCamera
+from kernel.domain.force_view import FRESH, EdgeCameras, ForceCamera
 from kernel.domain.governance import Governance
+from kernel.domain.records import EdgeRecord
 from kernel.testing.store_contract import alert, entry
 from tests import postgres_server as pg
 from tests.kernel.domain.conftest import open_governance_at
@@ -89,3 +90,41 @@ async def test_issue13_overview_filters_by_state_and_an_edge_camera_names_one_ed
     edges = [EdgeCameras("edge-z", ("cam",), (draft,)), EdgeCameras("edge-m", ("cam",), ())]
     (view,) = await gov.force.overview(edges, state="draft")
     assert view.cameras == (ForceCamera("cam", "edge-m"),) and view.edges == ("edge-z",)
+
+
+async def test_issue13_each_console_sees_the_edges_the_other_recorded_while_fresh(
+        tmp_path: Path, clock: ManualClock) -> None:
+    """Two consoles on one PostgreSQL schema: what console A recorded of its edge shows on
+    console B (its cameras under the deployment whose list it holds, named with the edge)
+    while the record is within FRESH; older, it is left out; an edge a console reads live
+    itself is shown as it reads it, not as recorded."""
+    async with pg.fresh_schema() as schema:
+        a_dir, b_dir = tmp_path / "console-a", tmp_path / "console-b"
+        a_dir.mkdir()
+        b_dir.mkdir()
+        pg.SCHEMAS[a_dir] = pg.SCHEMAS[b_dir] = schema
+        try:
+            a = await open_governance_at(a_dir, clock)
+            b = await open_governance_at(b_dir, clock)
+            try:
+                van_a = await _deployment(a, "Van A")
+                await a.force.record_edges("van-a", [EdgeRecord(
+                    node_id="edge-a1", console="ignored", cameras=("a-cam-1", "a-cam-2"),
+                    deployments=(van_a,), reported_at=clock.now())])
+                seen = (await b.force.overview())[0]
+                assert seen.edges == ("edge-a1",)
+                assert seen.cameras == (ForceCamera("a-cam-1", "edge-a1"),
+                                        ForceCamera("a-cam-2", "edge-a1"))
+                async with b.store.transaction() as tx:  # the console that read it
+                    assert [r.console for r in await tx.statistics.edges()] == ["van-a"]
+                # read live by B itself: B's reading wins over the row
+                live = [EdgeCameras("edge-a1", ("a-cam-9",), ())]
+                assert (await b.force.overview(live))[0].edges == ()
+                clock.advance(FRESH + timedelta(seconds=1))  # silent since
+                stale = (await b.force.overview())[0]
+                assert stale.edges == () and stale.cameras == ()
+            finally:
+                await a.close()
+                await b.close()
+        finally:
+            del pg.SCHEMAS[a_dir], pg.SCHEMAS[b_dir]
