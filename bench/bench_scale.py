@@ -45,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -399,47 +399,68 @@ def _pct(samples: list[float]) -> dict[str, float]:
 
 
 async def latency(tmp: Path, key: str, p: Params) -> dict[str, Any]:
-    """Edge → console over NATS against one process, taking turns block by block."""
+    """Edge → console over NATS, the same through an edge outbox (``[link] outbox_url``: a
+    nats-server of the edge's own, forwarded from), against one process, taking turns block
+    by block."""
     face, torso = real_crops()
     async with (nats_server(tmp / "nats-latency") as broker,
+                nats_server(tmp / "nats-outbox") as outbox,
                 runtime(tmp / "console", "console", "sqlite", broker.url,
                         tmp / "link.key") as console,
                 runtime(tmp / "single", "all", "sqlite") as single):
         assert console.governance is not None and single.governance is not None
         ingest = console.ingest
         assert ingest is not None
-        (remote_dep,) = await live_deployments(console.governance, 1, 1, face)
+        direct_dep, outbox_dep = await live_deployments(console.governance, 2, 1, face)
         (local_dep,) = await live_deployments(single.governance, 1, 1, face)
         recorder = CandidateRecorder(single.governance)
         held = asyncio.create_task(recorder.run())
-        feeds = {"nats": Feed(console), "all": Feed(single)}
-        spec = Spec(url=broker.url, link_key=key, edges=(remote_dep,), cameras=p.cameras)
-        sent = {"nats": 0, "all": 0}
+        feeds = {"console": Feed(console), "all": Feed(single)}
+        direct = Spec(url=broker.url, link_key=key, edges=(direct_dep,), cameras=p.cameras)
+        through = Spec(url=broker.url, link_key=key, edges=(outbox_dep,), cameras=p.cameras,
+                       outbox_url=outbox.url)
+        sent = {"nats": 0, "outbox": 0, "all": 0}
+        samples: dict[str, list[float]] = {name: [] for name in sent}
+        arrived = {"nats": 0, "outbox": 0, "all": 0}
+
+        async def block(name: str, feed: Feed, send: Callable[[], Awaitable[Any]]) -> None:
+            before = len(feed.latencies_ms)
+            await send()
+            sent[name] += p.latency_block
+            await feed.until(before + p.latency_block, 30)
+            got = feed.latencies_ms[before:]
+            samples[name] += got
+            arrived[name] += len(got)
+
         try:
-            async with edges(tmp, spec) as edge:
+            async with edges(tmp, direct) as edge, edges(tmp, through) as boxed:
                 await edge.step(p.latency_rate, 3)  # warm-up: connections, statements
-                await feeds["nats"].until(3, 30)
-                feeds["nats"].latencies_ms.clear()
+                await boxed.step(p.latency_rate, 3)
+                await feeds["console"].until(6, 30)
                 judged0 = ingest.judged
                 for _ in range(p.latency_rounds):
-                    await edge.step(p.latency_rate, p.latency_block)
-                    sent["nats"] += p.latency_block
-                    await feeds["nats"].until(sent["nats"], 30)
-                    await _local_block(recorder, local_dep, p.latency_rate, p.latency_block,
-                                       face, torso, p.cameras)
-                    sent["all"] += p.latency_block
-                    await feeds["all"].until(sent["all"], 30)
+                    await block("nats", feeds["console"],
+                                lambda: edge.step(p.latency_rate, p.latency_block))
+                    await block("outbox", feeds["console"],
+                                lambda: boxed.step(p.latency_rate, p.latency_block))
+                    await block("all", feeds["all"], lambda: _local_block(
+                        recorder, local_dep, p.latency_rate, p.latency_block, face, torso,
+                        p.cameras))
         finally:
             held.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await held
             for feed in feeds.values():
                 await feed.close()
-        out = {name: _pct(feed.latencies_ms) | {"sent": sent[name], "resyncs": feed.resyncs}
-               for name, feed in feeds.items()}
-        # the console judged each candidate against the list version it published
-        out["nats"]["judged"] = ingest.judged - judged0
-        return out
+        out = {name: _pct(samples[name]) | {"sent": sent[name], "arrived": arrived[name]}
+               for name in sent}
+        for name in ("nats", "outbox"):
+            out[name]["resyncs"] = feeds["console"].resyncs
+        out["all"]["resyncs"] = feeds["all"].resyncs
+        # the console judged each candidate of both paths against the list version it
+        # published
+        result: dict[str, Any] = {**out, "judged": ingest.judged - judged0}
+        return result
 
 
 async def _local_block(recorder: CandidateRecorder, dep: EdgeSpec, rate: float, count: int,
@@ -668,8 +689,10 @@ def markdown(results: dict[str, Any], env: dict[str, Any]) -> str:
     base = lat["all"]
     names = {"nats": "edge process → NATS JetStream → console (`role = \"console\"`): "
                      "ingest, commit, feed",
+             "outbox": "edge process → its outbox (a nats-server of its own, `outbox_url`) → "
+                       "NATS JetStream → console",
              "all": "baseline: one process (`role = \"all\"`): CandidateRecorder, commit, feed"}
-    for name in ("nats", "all"):
+    for name in ("nats", "outbox", "all"):
         r = lat[name]
         lines.append(f"| {names[name]} | {r['n']} of {r['sent']} | {r['p50']:.1f} | "
                      f"{r['p95']:.1f} | {r['max']:.1f} | {r['p50'] / base['p50']:.2f} | "

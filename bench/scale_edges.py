@@ -67,6 +67,8 @@ class Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     edges: Annotated[tuple[EdgeSpec, ...], msgspec.Meta(min_length=1, max_length=1000)]
     cameras: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 8
     """Cameras per edge (``cam-1`` … ``cam-N``)."""
+    outbox_url: Annotated[str, msgspec.Meta(pattern=r"^nats://")] | None = None
+    """The edges' outbox (``[link] outbox_url``): a nats-server of their own."""
 
 
 class Step(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
@@ -113,7 +115,7 @@ class Edges:
             context = AdapterContext(name=edge.node_id, data_dir=Path("/nonexistent"),
                                      executor=BoundedExecutor(1, 1), clock=SystemClock(),
                                      log=log)
-            link = NatsLink(NatsLink.Config(url=spec.url), context)
+            link = NatsLink(NatsLink.Config(url=spec.url, outbox_url=spec.outbox_url), context)
             self.links.append(link)
             self.remotes.append(RemoteCandidates(link, cipher, edge.node_id,
                                                  version_of=self.version_of))

@@ -38,13 +38,13 @@ async def test_issue13_scale_bench_measures_every_path_and_writes_its_report(
     results = await bench_scale.run(params, workdir=tmp_path)
 
     lat = results["latency"]
-    # every candidate of both paths reached its operator feed, none twice, no resync
-    for path in ("nats", "all"):
-        assert lat[path]["n"] == lat[path]["sent"] == 4, lat
+    # every candidate of the three paths reached its operator feed, none twice, no resync
+    for path in ("nats", "outbox", "all"):
+        assert lat[path]["n"] == lat[path]["arrived"] == lat[path]["sent"] == 4, lat
         assert lat[path]["resyncs"] == 0
     # each stored after its list version was compared with the published one: a console
     # that stored them unjudged (its deployment unknown to it) would pass the counts above
-    assert lat["nats"]["judged"] == 4, lat
+    assert lat["judged"] == 8, lat
     stores = ["sqlite", "postgres"] if reachable else ["sqlite"]
     assert sorted(results["capacity"]) == sorted(stores)
     for store in stores:
@@ -56,7 +56,7 @@ async def test_issue13_scale_bench_measures_every_path_and_writes_its_report(
            "uptime_after": "load 0", "load_before": 0.0, "load_after": 0.0, "face_kB": 1.0,
            "torso_kB": 1.0}
     text = bench_scale.markdown(results, env)
-    assert "× single process p50" in text and "| sqlite |" in text
+    assert "× single process p50" in text and "| sqlite |" in text and "its outbox" in text
     assert list(tmp_path.iterdir()) == []  # its brokers, stores and specs are gone with it
 
 
